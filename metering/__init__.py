@@ -1,0 +1,1 @@
+"""Metering: metrology chip driver and emulator, calibration, registers, signed readings, journal."""
