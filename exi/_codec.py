@@ -1,0 +1,369 @@
+"""Encode and decode EXI streams by walking the generated grammar tables (ISO 15118 option set).
+
+Options (facts/exi.md §0): header octet 0x80, bit-packed, strict = false (every element state has an escape
+code, §4), no value-table hits, document and fragment grammars (§2.2, §2.3)."""
+from __future__ import annotations
+
+import importlib
+import math
+
+from . import _datatypes
+from ._bits import BitReader, BitWriter
+from .errors import (BAD_HEADER, INVALID_CONTENT, INVALID_EVENT_CODE, INVALID_VALUE, PREMATURE_END,
+                     TRAILING_DATA, UNKNOWN_SCHEMA, UNSUPPORTED_EVENT, UNTYPED_VALUE, ExiError)
+
+AT, SE, ANY, EE, CH = 0, 1, 2, 3, 4
+HEADER = 0x80
+
+# schema set names and the namespace URIs accepted for them
+SCHEMAS = {
+    "apphand": "urn:iso:15118:2:2010:AppProtocol",
+    "iso20": "urn:iso:std:iso:15118:-20:CommonMessages",
+    "iso20-dc": "urn:iso:std:iso:15118:-20:DC",
+    "iso20-ac": "urn:iso:std:iso:15118:-20:AC",
+    "iso20-wpt": "urn:iso:std:iso:15118:-20:WPT",
+    "iso20-acdp": "urn:iso:std:iso:15118:-20:ACDP",
+    "xmldsig": "http://www.w3.org/2000/09/xmldsig#",
+    "iso2": "urn:iso:15118:2:2013:MsgDef",
+    "din": "urn:din:70121:2012:MsgDef",
+}
+_ALIASES = {uri: name for name, uri in SCHEMAS.items()}
+_ALIASES.update({
+    "urn:iso:std:iso:15118:-20:CommonTypes": "iso20",
+    "urn:iso:15118:2:2013:MsgHeader": "iso2", "urn:iso:15118:2:2013:MsgBody": "iso2",
+    "urn:iso:15118:2:2013:MsgDataTypes": "iso2",
+    "urn:din:70121:2012:MsgHeader": "din", "urn:din:70121:2012:MsgBody": "din",
+    "urn:din:70121:2012:MsgDataTypes": "din",
+})
+
+# second-level escape entries per state kind (facts/exi.md §4.2); "EE" only where EE is not declared
+_SECOND_LEVEL = (
+    ("EE", "xsi:type", "xsi:nil", "AT(*)", "AT[untyped]", "SE(*)", "CH[untyped]"),  # FirstStartTag
+    ("EE", "AT(*)", "AT[untyped]", "SE(*)", "CH[untyped]"),  # StartTag
+    ("EE", "SE(*)", "CH[untyped]"),  # ElementContent
+)
+
+
+def _width(n: int) -> int:
+    return math.ceil(math.log2(n)) if n > 1 else 0
+
+
+class State:
+    __slots__ = ("name", "nbits", "k", "prods", "by_field", "by_qname", "ee", "escape", "escape_bits")
+
+    def __init__(self, name, kind, prods):
+        self.name = name
+        self.k = len(prods)
+        self.nbits = _width(self.k + 1)  # + the escape code of non-strict grammars
+        self.ee = next((i for i, p in enumerate(prods) if p[0] == EE), None)
+        entries = _SECOND_LEVEL[kind]
+        if self.ee is not None:
+            entries = entries[1:]
+        self.escape = entries
+        self.escape_bits = _width(len(entries))
+        self.prods = prods
+        self.by_field = {}
+        self.by_qname = {}
+
+
+class ComplexGrammar:
+    __slots__ = ("cls", "name", "fields", "states", "lists", "attrs", "info")
+
+    def enc(self, w: BitWriter, obj) -> None:
+        if type(obj) is not self.cls:
+            raise ExiError(INVALID_VALUE, f"expected a {self.cls.__name__}, got {type(obj).__name__}",
+                           None, self.name)
+        states = self.states
+        st = states[0]
+        for fname, is_list in self.fields:
+            v = getattr(obj, fname)
+            if v is None:
+                continue
+            if is_list:
+                if not isinstance(v, (list, tuple)):
+                    raise ExiError(INVALID_VALUE, f"{fname} must be a list", None, st.name)
+                items = v
+            else:
+                items = (v,)
+            for item in items:
+                hit = st.by_field.get(fname)
+                if hit is None:
+                    raise ExiError(INVALID_CONTENT, f"{fname} is not allowed here; expected one of "
+                                   f"{_expected(st)}", None, st.name)
+                code, child, target, ev = hit
+                w.write(code, st.nbits)
+                if ev == SE:
+                    child.enc(w, item)
+                else:
+                    child.encode(w, item, st.name)
+                st = states[target]
+        if st.ee is None:
+            raise ExiError(INVALID_CONTENT, f"missing mandatory content; expected one of {_expected(st)}",
+                           None, st.name)
+        w.write(st.ee, st.nbits)
+
+    def dec(self, r: BitReader):
+        states = self.states
+        st = states[0]
+        kw = {}
+        while True:
+            r.where = st
+            start = r.pos
+            code = r.read(st.nbits)
+            if code >= st.k:
+                _escape(r, st, code, start, None)
+                raise r.fail(PREMATURE_END, f"element ended early; expected one of {_expected(st)}", start)
+            ev, field, child, target, is_list = st.prods[code]
+            if ev == EE:
+                return self.cls(**kw)
+            if ev == SE:
+                v = child.dec(r)
+            elif ev == CH and field is None:
+                _datatypes.read_string_literal(r)  # text in a mixed xmldsig type: not part of the model
+                st = states[target]
+                continue
+            elif ev == ANY:
+                raise r.fail(UNSUPPORTED_EVENT, "SE(*): wildcard content is not used by ISO 15118", start)
+            else:
+                v = child.decode(r)
+            if is_list:
+                lst = kw.get(field)
+                if lst is None:
+                    kw[field] = [v]
+                else:
+                    lst.append(v)
+            else:
+                kw[field] = v
+            st = states[target]
+
+
+class SimpleGrammar:
+    """{CH[typed]} then {EE}, both with an escape: 1 bit each (facts/exi.md §4.1)."""
+    __slots__ = ("dt", "name", "state0", "state1")
+
+    def enc(self, w: BitWriter, v) -> None:
+        if v == self.dt.empty and self.dt.empty is not None:
+            # no character data: EXIficient sends the undeclared EE (escape, then EE = 0 of 7; §4.3)
+            w.write(0b1000, 4)
+            return
+        w.write(0, 1)
+        self.dt.encode(w, v, self.name)
+        w.write(0, 1)
+
+    def dec(self, r: BitReader):
+        r.where = self.state0
+        start = r.pos
+        if r.read(1):
+            entry = _escape(r, self.state0, 1, start, self)
+            if entry == "EE":
+                if self.dt.empty is None:
+                    raise r.fail(PREMATURE_END, "element without its value", start)
+                return self.dt.empty
+        v = self.dt.decode(r)
+        r.where = self.state1
+        start = r.pos
+        if r.read(1):
+            _escape(r, self.state1, 1, start, self)
+            raise r.fail(UNSUPPORTED_EVENT, "content after the value", start)
+        return v
+
+
+def _escape(r: BitReader, st: State, code: int, start: int, simple) -> str:
+    """Decode the second level after an escape; only an undeclared EE is returned, anything else raises."""
+    if code > st.k:
+        raise r.fail(INVALID_EVENT_CODE, f"event code {code} with {st.k} productions", start)
+    sub = r.read(st.escape_bits)
+    if sub >= len(st.escape):
+        raise r.fail(INVALID_EVENT_CODE, f"second-level code {sub} of {len(st.escape)}", start)
+    entry = st.escape[sub]
+    if entry == "EE":
+        return entry
+    if entry == "CH[untyped]" and simple is not None:
+        text = _datatypes.read_string_literal(r)
+        err = r.fail(UNTYPED_VALUE, f"untyped value {text[:60]!r} does not fit {simple.name}", start)
+        err.value = text
+        raise err
+    raise r.fail(UNSUPPORTED_EVENT, f"deviation event {entry} (not used by ISO 15118 encoders we accept)", start)
+
+
+def _expected(st: State) -> str:
+    names = []
+    for p in st.prods:
+        if p[0] == EE:
+            names.append("end of element")
+        elif p[0] == ANY:
+            names.append("any element")
+        elif p[1] is not None:
+            names.append(p[1])
+    return ", ".join(names) or "nothing"
+
+
+class SchemaSet:
+    """The runtime grammar set: linked tables, document and fragment grammars, class lookup."""
+
+    def __init__(self, module):
+        self.name = module.NAME
+        self.namespaces = module.NAMESPACES
+        dts = [_datatypes.make(d) for d in module.DATATYPES]
+        grammars = []
+        for g in module.GRAMMARS:
+            grammars.append(SimpleGrammar() if g[0] == "simple" else ComplexGrammar())
+        self.by_class = {}
+        for g, src in zip(grammars, module.GRAMMARS):
+            if src[0] == "simple":
+                g.dt = dts[src[1]]
+                g.name = "simple value"
+                continue
+            cls, name, fields, states = src
+            g.cls, g.name = cls, name
+            g.fields = tuple((f, is_list) for f, _kind, is_list in fields)
+            g.lists = {f for f, _kind, is_list in fields if is_list}
+            g.attrs = tuple(f for f, kind, _l in fields if kind == "a")
+            g.states = []
+            g.info = {}
+            self.by_class[cls] = g
+            for i, (kind, prods) in enumerate(states):
+                linked = []
+                by_field, by_qname = {}, {}
+                for code, (ev, uri, local, field, child, target) in enumerate(prods):
+                    if ev == SE:
+                        c = grammars[child]
+                    elif ev in (AT, CH) and child >= 0:
+                        c = dts[child]
+                    else:
+                        c = None
+                    linked.append((ev, field, c, target, field in g.lists))
+                    if field is not None and ev != EE:
+                        by_field[field] = (code, c, target, ev)
+                        g.info[field] = (ev, uri, local, c)
+                        by_qname[(uri, local) if ev in (AT, SE) else "#text"] = (code, field, c, target, ev)
+                st = State(f"{name} state {i}", kind, tuple(linked))
+                st.by_field, st.by_qname = by_field, by_qname
+                g.states.append(st)
+        for g in grammars:
+            if isinstance(g, SimpleGrammar):
+                g.state0 = State(f"{g.name} state 0", 0, ((CH, None, None, 1, False),))
+                g.state1 = State(f"{g.name} state 1", 2, ((EE, None, None, -1, False),))
+        self.document = tuple(((u, l), grammars[i]) for u, l, i in module.DOCUMENT)
+        self.document_bits = _width(len(self.document) + 1)
+        self.fragment = tuple(((u, l), grammars[i] if i >= 0 else None) for u, l, i in module.FRAGMENT)
+        self.fragment_bits = _width(len(self.fragment) + 2)
+        self.document_index = {qn: (i, g) for i, (qn, g) in enumerate(self.document)}
+        self.fragment_index = {qn: (i, g) for i, (qn, g) in enumerate(self.fragment)}
+        self.elements_of = {}
+        self.fragment_elements_of = {}
+        for qn, g in self.document:
+            if isinstance(g, ComplexGrammar):
+                self.elements_of.setdefault(g.cls, []).append(qn)
+        for qn, g in self.fragment:
+            if isinstance(g, ComplexGrammar):
+                self.fragment_elements_of.setdefault(g.cls, []).append(qn)
+
+    def element_for(self, obj, element, fragment: bool):
+        table = self.fragment_index if fragment else self.document_index
+        if element is not None:
+            qn = self._qname(element, table)
+        else:
+            cands = (self.fragment_elements_of if fragment else self.elements_of).get(type(obj), [])
+            if len(cands) != 1:
+                what = "no" if not cands else f"{len(cands)} ({', '.join(c[1] for c in cands)})"
+                raise ExiError(INVALID_CONTENT, f"{type(obj).__name__} matches {what} "
+                               f"{'fragment' if fragment else 'global'} elements of {self.name}; pass element=")
+            qn = cands[0]
+        code, g = table[qn]
+        return qn, code, g
+
+    def _qname(self, element, table):
+        if isinstance(element, tuple):
+            if element in table:
+                return element
+        else:
+            local = element.split("}")[-1]
+            uri = element[1:].split("}")[0] if element.startswith("{") else None
+            hits = [qn for qn in table if qn[1] == local and (uri is None or qn[0] == uri)]
+            if len(hits) == 1:
+                return hits[0]
+        raise ExiError(INVALID_CONTENT, f"{element!r} is not an element of {self.name}")
+
+    # -- streams ---------------------------------------------------------------------------------
+    def encode(self, obj, fragment: bool, element=None) -> bytes:
+        qn, code, g = self.element_for(obj, element, fragment)
+        if g is None:
+            raise ExiError(UNSUPPORTED_EVENT, f"{qn[1]} needs the relaxed element-fragment grammar")
+        w = BitWriter()
+        w.write(HEADER, 8)
+        w.write(code, self.fragment_bits if fragment else self.document_bits)
+        g.enc(w, obj)
+        if fragment:
+            w.write(len(self.fragment) + 1, self.fragment_bits)  # ED
+        return w.getvalue()
+
+    def decode(self, data: bytes, fragment: bool):
+        return self.decode_with_element(data, fragment)[1]
+
+    def decode_with_element(self, data: bytes, fragment: bool):
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            raise ExiError(INVALID_VALUE, f"expected bytes, got {type(data).__name__}")
+        data = bytes(data)
+        if not data:
+            raise ExiError(BAD_HEADER, "empty stream", 0)
+        if data[0] != HEADER:
+            raise ExiError(BAD_HEADER, f"header octet 0x{data[0]:02x}, expected 0x80", 0)
+        r = BitReader(data)
+        r.pos = 8
+        table = self.fragment if fragment else self.document
+        nbits = self.fragment_bits if fragment else self.document_bits
+        r.where = f"{'Fragment' if fragment else 'Document'}Content of {self.name}"
+        code = r.read(nbits)
+        if code >= len(table):
+            what = ("SE(*)" if code == len(table) else "ED" if fragment and code == len(table) + 1
+                    else f"event code {code}")
+            raise r.fail(UNSUPPORTED_EVENT if code <= len(table) + 1 else INVALID_EVENT_CODE,
+                         f"{what} where a schema element was expected", 8)
+        qn, g = table[code]
+        if g is None:
+            raise r.fail(UNSUPPORTED_EVENT, f"{qn[1]} needs the relaxed element-fragment grammar", 8)
+        try:
+            obj = g.dec(r)
+        except RecursionError:
+            raise r.fail(INVALID_CONTENT, "nesting too deep") from None
+        if fragment:
+            r.where = f"FragmentContent of {self.name}"
+            start = r.pos
+            end = r.read(nbits)
+            if end != len(table) + 1:
+                raise r.fail(UNSUPPORTED_EVENT, "fragment with more than one element", start)
+        if r.remaining() >= 8:
+            raise r.fail(TRAILING_DATA, f"{r.remaining() // 8} octets after the end of the stream")
+        return qn, obj
+
+
+_LOADED: dict[str, SchemaSet] = {}
+
+
+def schema_name(schema: str) -> str:
+    if schema in SCHEMAS:
+        return schema
+    alt = schema.replace("_", "-").lower() if isinstance(schema, str) else schema
+    if alt in SCHEMAS:
+        return alt
+    if schema in _ALIASES:
+        return _ALIASES[schema]
+    raise ExiError(UNKNOWN_SCHEMA, f"unknown schema {schema!r}; use one of {', '.join(SCHEMAS)} or a namespace URI")
+
+
+def load(schema: str) -> SchemaSet:
+    name = schema_name(schema)
+    s = _LOADED.get(name)
+    if s is None:
+        module = importlib.import_module("exi.generated.grammar_" + name.replace("-", "_"))
+        s = _LOADED[name] = SchemaSet(module)
+    return s
+
+
+def schema_of_object(obj) -> str:
+    module = importlib.import_module(type(obj).__module__)
+    schema = getattr(module, "SCHEMA", None)
+    if schema is None:
+        raise ExiError(INVALID_VALUE, f"{type(obj).__name__} is not a generated message class; pass schema=")
+    return schema

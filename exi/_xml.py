@@ -1,0 +1,140 @@
+"""XML in and out (lxml) for the typed classes, driven by the same grammar tables as the codec, so XML that
+parses here is also valid EXI content (element order, attributes, facets)."""
+from __future__ import annotations
+
+from lxml import etree
+
+from ._codec import AT, SE, ComplexGrammar, SchemaSet, load, schema_name, schema_of_object
+from .errors import INVALID_CONTENT, INVALID_XML, UNKNOWN_SCHEMA, ExiError
+
+PREFIXES = {
+    "urn:iso:15118:2:2010:AppProtocol": "app",
+    "http://www.w3.org/2000/09/xmldsig#": "ds",
+    "urn:iso:std:iso:15118:-20:CommonMessages": "cm",
+    "urn:iso:std:iso:15118:-20:CommonTypes": "ct",
+    "urn:iso:std:iso:15118:-20:DC": "dc",
+    "urn:iso:std:iso:15118:-20:AC": "ac",
+    "urn:iso:std:iso:15118:-20:WPT": "wpt",
+    "urn:iso:std:iso:15118:-20:ACDP": "acdp",
+    "urn:iso:15118:2:2013:MsgDef": "v2gci_d", "urn:iso:15118:2:2013:MsgHeader": "v2gci_h",
+    "urn:iso:15118:2:2013:MsgBody": "v2gci_b", "urn:iso:15118:2:2013:MsgDataTypes": "v2gci_t",
+    "urn:din:70121:2012:MsgDef": "v2gci_d", "urn:din:70121:2012:MsgHeader": "v2gci_h",
+    "urn:din:70121:2012:MsgBody": "v2gci_b", "urn:din:70121:2012:MsgDataTypes": "v2gci_t",
+}
+_PARSER = etree.XMLParser(remove_comments=True, remove_pis=True, resolve_entities=False, no_network=True)
+
+
+def parse(xml, schema: str | None = None, fragment: bool | None = None):
+    """XML text → (schema set, element qname, typed object)."""
+    if isinstance(xml, etree._Element):
+        root = xml
+    else:
+        try:
+            root = etree.fromstring(xml.encode("utf-8") if isinstance(xml, str) else xml, _PARSER)
+        except etree.XMLSyntaxError as e:
+            raise ExiError(INVALID_XML, str(e)) from None
+    qn = etree.QName(root)
+    ns = qn.namespace or ""
+    try:
+        ss = load(schema if schema is not None else ns)
+    except ExiError:
+        if schema is None:
+            raise ExiError(UNKNOWN_SCHEMA, f"root namespace {ns!r} is not one of the schema sets; pass schema=")
+        raise
+    key = (ns, qn.localname)
+    hit = None
+    if fragment is not True:
+        hit = ss.document_index.get(key)
+    if hit is None and fragment is not False:
+        hit = ss.fragment_index.get(key)
+    if hit is None or hit[1] is None:
+        raise ExiError(INVALID_CONTENT, f"{qn.localname} is not a{' global' if not fragment else 'n'} element of "
+                       f"{ss.name}")
+    g = hit[1]
+    return ss, key, _value(root, g)
+
+
+def _value(el, g):
+    if isinstance(g, ComplexGrammar):
+        return _object(el, g)
+    if len(el):
+        raise ExiError(INVALID_CONTENT, f"{etree.QName(el).localname} has a simple type but child elements")
+    return g.dt.from_text(el.text or "", etree.QName(el).localname)
+
+
+def _object(el, g: ComplexGrammar):
+    states = g.states
+    st = states[0]
+    kw = {}
+    attrs = []
+    for k, v in el.attrib.items():
+        q = etree.QName(k)
+        attrs.append(((q.localname, q.namespace or ""), v))
+    for (local, uri), v in sorted(attrs):
+        hit = st.by_qname.get((uri, local))
+        if hit is None:
+            raise ExiError(INVALID_CONTENT, f"attribute {'{' + uri + '}' if uri else ''}{local} not allowed here",
+                           None, st.name)
+        _code, field, dt, target, _ev = hit
+        kw[field] = dt.from_text(v, st.name)
+        st = states[target]
+    text = st.by_qname.get("#text")
+    if text is not None:
+        _code, field, dt, target, _ev = text
+        kw[field] = dt.from_text(el.text or "", st.name)
+        st = states[target]
+    for child in el:
+        q = etree.QName(child)
+        hit = st.by_qname.get((q.namespace or "", q.localname))
+        if hit is None:
+            raise ExiError(INVALID_CONTENT, f"element {q.localname} not allowed here", None, st.name)
+        _code, field, cg, target, _ev = hit
+        v = _value(child, cg)
+        if field in g.lists:
+            kw.setdefault(field, []).append(v)
+        else:
+            kw[field] = v
+        st = states[target]
+    if st.ee is None:
+        raise ExiError(INVALID_CONTENT, f"{etree.QName(el).localname} is missing mandatory content", None, st.name)
+    return g.cls(**kw)
+
+
+def to_element(obj, schema: str | None = None, element=None) -> etree._Element:
+    ss = load(schema if schema is not None else schema_of_object(obj))
+    try:
+        qn, _code, g = ss.element_for(obj, element, fragment=False)
+    except ExiError:
+        qn, _code, g = ss.element_for(obj, element, fragment=True)
+    nsmap = {PREFIXES.get(u, f"ns{i}"): u for i, u in enumerate(ss.namespaces) if u}
+    root = etree.Element("{%s}%s" % qn if qn[0] else qn[1], nsmap=nsmap)
+    _fill(root, g, obj)
+    return root
+
+
+def _fill(el, g, obj) -> None:
+    if not isinstance(g, ComplexGrammar):
+        el.text = g.dt.to_text(obj)
+        return
+    if type(obj) is not g.cls:
+        raise ExiError(INVALID_CONTENT, f"expected a {g.cls.__name__}, got {type(obj).__name__}", None, g.name)
+    for fname, is_list in g.fields:
+        v = getattr(obj, fname)
+        if v is None:
+            continue
+        ev, uri, local, child = g.info[fname]
+        for item in (v if is_list else (v,)):
+            if ev == AT:
+                el.set("{%s}%s" % (uri, local) if uri else local, child.to_text(item))
+            elif ev == SE:
+                sub = etree.SubElement(el, "{%s}%s" % (uri, local) if uri else local)
+                _fill(sub, child, item)
+            else:
+                el.text = child.to_text(item)
+
+
+def to_xml(obj, schema: str | None = None, element=None) -> str:
+    return etree.tostring(to_element(obj, schema, element), encoding="unicode")
+
+
+__all__ = ["parse", "to_xml", "to_element", "schema_name", "SchemaSet"]
