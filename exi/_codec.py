@@ -117,7 +117,11 @@ class ComplexGrammar:
             if ev == EE:
                 return self.cls(**kw)
             if ev == SE:
-                v = child.dec(r)
+                try:
+                    v = child.dec(r)
+                except ExiError as e:
+                    e.path.insert(0, field)
+                    raise
             elif ev == CH and field is None:
                 _datatypes.read_string_literal(r)  # text in a mixed xmldsig type: not part of the model
                 st = states[target]
@@ -151,18 +155,18 @@ class SimpleGrammar:
         w.write(0, 1)
 
     def dec(self, r: BitReader):
-        r.where = self.state0
         start = r.pos
         if r.read(1):
+            r.where = self.state0
             entry = _escape(r, self.state0, 1, start, self)
             if entry == "EE":
                 if self.dt.empty is None:
                     raise r.fail(PREMATURE_END, "element without its value", start)
                 return self.dt.empty
         v = self.dt.decode(r)
-        r.where = self.state1
         start = r.pos
         if r.read(1):
+            r.where = self.state1
             _escape(r, self.state1, 1, start, self)
             raise r.fail(UNSUPPORTED_EVENT, "content after the value", start)
         return v
@@ -242,8 +246,8 @@ class SchemaSet:
                 g.states.append(st)
         for g in grammars:
             if isinstance(g, SimpleGrammar):
-                g.state0 = State(f"{g.name} state 0", 0, ((CH, None, None, 1, False),))
-                g.state1 = State(f"{g.name} state 1", 2, ((EE, None, None, -1, False),))
+                g.state0 = State("simple-type state 0 {CH}", 0, ((CH, None, None, 1, False),))
+                g.state1 = State("simple-type state 1 {EE}", 2, ((EE, None, None, -1, False),))
         self.document = tuple(((u, l), grammars[i]) for u, l, i in module.DOCUMENT)
         self.document_bits = _width(len(self.document) + 1)
         self.fragment = tuple(((u, l), grammars[i] if i >= 0 else None) for u, l, i in module.FRAGMENT)

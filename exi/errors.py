@@ -26,13 +26,19 @@ class ExiError(ValueError):
     "SessionSetupReq state 2". Both are None where they do not apply."""
 
     def __init__(self, code: str, message: str, bit_offset: int | None = None, state: str | None = None):
+        super().__init__(code, message)
         self.code = code
         self.message = message
         self.bit_offset = bit_offset
         self.state = state
+        self.path: list[str] = []  # element names from the root down to where it failed
+
+    def __str__(self) -> str:
         where = []
-        if bit_offset is not None:
-            where.append(f"bit {bit_offset}")
-        if state is not None:
-            where.append(state)
-        super().__init__(f"{code}: {message}" + (f" (at {', '.join(where)})" if where else ""))
+        if self.path:
+            where.append("in " + "/".join(self.path))
+        if self.bit_offset is not None:
+            where.append(f"bit {self.bit_offset}")
+        if self.state is not None:
+            where.append(self.state)
+        return f"{self.code}: {self.message}" + (f" ({', '.join(where)})" if where else "")
