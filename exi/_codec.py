@@ -92,10 +92,14 @@ class ComplexGrammar:
                                    f"{_expected(st)}", None, st.name)
                 code, child, target, ev = hit
                 w.write(code, st.nbits)
-                if ev == SE:
-                    child.enc(w, item)
-                else:
-                    child.encode(w, item, st.name)
+                try:
+                    if ev == SE:
+                        child.enc(w, item)
+                    else:
+                        child.encode(w, item, st.name)
+                except ExiError as e:
+                    e.path.insert(0, fname)
+                    raise
                 st = states[target]
         if st.ee is None:
             raise ExiError(INVALID_CONTENT, f"missing mandatory content; expected one of {_expected(st)}",
