@@ -108,11 +108,11 @@ class V2gtpConfig:
         return load_dataclass(cls, path)
 
 
+_PAYLOAD_TYPES: dict[int, PayloadType] = {t.value: t for t in PayloadType}  # faster than PayloadType(value)
+
+
 def _known(payload_type: int) -> int:
-    try:
-        return PayloadType(payload_type)
-    except ValueError:
-        return payload_type
+    return _PAYLOAD_TYPES.get(payload_type, payload_type)
 
 
 def encode_header(payload_type: int, payload_length: int) -> bytes:
