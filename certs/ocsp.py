@@ -29,7 +29,9 @@ def build_ocsp_response(cert: x509.Certificate, issuer: x509.Certificate, respon
     now = now or dt.datetime.now(dt.timezone.utc)
     status = ocsp.OCSPCertStatus.REVOKED if revoked_at else ocsp.OCSPCertStatus.GOOD
     builder = (ocsp.OCSPResponseBuilder()
-               .add_response(cert=cert, issuer=issuer, algorithm=hashes.SHA256(), cert_status=status,
+               # SHA-1 CertID: only an identifier, and the default OpenSSL-based verifiers match against
+               # (OCSP_cert_to_id with no digest), so an EV can find the status in the staple
+               .add_response(cert=cert, issuer=issuer, algorithm=hashes.SHA1(), cert_status=status,
                              this_update=now, next_update=now + validity, revocation_time=revoked_at,
                              revocation_reason=x509.ReasonFlags.key_compromise if revoked_at else None)
                .responder_id(ocsp.OCSPResponderEncoding.HASH, responder_cert))

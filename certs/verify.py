@@ -39,12 +39,15 @@ def load_certificates(data: bytes) -> list[x509.Certificate]:
         if b"-----BEGIN" in data:
             return x509.load_pem_x509_certificates(data)
         return [x509.load_der_x509_certificate(data)]
-    except ValueError as exc:
+    except (ValueError, x509.InvalidVersion) as exc:
         raise CertificateError("ERR_CERT_MALFORMED", f"not a certificate: {exc}", rule="format") from exc
 
 
 def _name(cert: x509.Certificate) -> str:
-    return cert.subject.rfc4514_string()
+    try:
+        return cert.subject.rfc4514_string()
+    except (ValueError, TypeError, KeyError):  # cryptography parses names lazily; a corrupt one raises here
+        return f"serial {cert.serial_number:X} (unparsable subject)"
 
 
 def _fail(code: str, cert: x509.Certificate, rule: str, message: str) -> CertificateError:
@@ -210,5 +213,5 @@ def verify_chain(leaf: x509.Certificate, intermediates: Sequence[x509.Certificat
         if errors:
             raise errors[0]
         return path
-    except ValueError as exc:  # cryptography parses extensions lazily
+    except (ValueError, TypeError, KeyError) as exc:  # cryptography parses names and extensions lazily
         raise _fail("ERR_CERT_MALFORMED", leaf, "format", f"malformed certificate: {exc}") from exc
