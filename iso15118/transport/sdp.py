@@ -198,7 +198,8 @@ class SdpClient:
     """EVCC side: sends a request, resends every `retry_interval` s, gives up after `max_requests`.
 
     The first valid response ends discovery; later or duplicate responses and any request are ignored
-    [V2G20-126], [V2G20-145].
+    [V2G20-126], [V2G20-145]. The response's security may differ from the request's (a DIN/-2-only SECC answers
+    "no TLS"): the caller decides whether to use it.
     """
 
     def __init__(self, security: Security = Security.TLS, *, retry_interval: float = DEFAULT_RETRY_INTERVAL,
@@ -240,6 +241,8 @@ class SdpClient:
             return [Ignored(SDP_UNEXPECTED_MESSAGE, "an SDP request reached the client")]
         if self.state is not _ClientState.WAITING:
             return [Ignored(SDP_UNEXPECTED_MESSAGE, f"response after discovery {self.state.value}")]
+        if message.transport != TransportProtocol.TCP:
+            return [Ignored(SDP_INVALID_TRANSPORT, "response offers UDP, which -20 reserves")]
         self.state = _ClientState.DISCOVERED
         return [Discovered(message, self.requests_sent)]
 

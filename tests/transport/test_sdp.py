@@ -134,7 +134,8 @@ def test_first_valid_response_ends_discovery_and_later_ones_are_ignored():
     assert [a.code for a in duplicate] == [SDP_UNEXPECTED_MESSAGE]
 
 
-@pytest.mark.parametrize("datagram", [request_bytes(0x00), b"garbage", response_bytes(50000, 0x33)])
+@pytest.mark.parametrize("datagram", [request_bytes(0x00), b"garbage", response_bytes(50000, 0x33),
+                                      response_bytes(50000, 0x00, 0x10)])
 def test_client_ignores_requests_and_invalid_responses_and_keeps_retrying(datagram):
     client = SdpClient()
     client.start(0.0)

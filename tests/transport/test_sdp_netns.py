@@ -2,6 +2,7 @@
 import asyncio
 import json
 import logging
+import shutil
 import socket
 import subprocess
 import threading
@@ -97,6 +98,8 @@ def nft(netns: str, *args: str) -> str:
 
 def test_ev_retries_every_250_ms_while_the_secc_side_drops_the_first_requests(caplog):
     """A real drop: an nftables rule in the SECC namespace discards SDP requests until three have been counted."""
+    if shutil.which("nft") is None:
+        pytest.skip("needs nftables' 'nft' command to drop packets (Debian package nftables)")
     with veth_pair("sdp") as (ev, secc), caplog.at_level(logging.INFO, logger="iso15118.transport.sdp"):
         nft(secc.netns, "add", "table", "ip6", "sdp_loss")
         nft(secc.netns, "add", "chain", "ip6", "sdp_loss", "input",
@@ -120,10 +123,10 @@ def test_ev_retries_every_250_ms_while_the_secc_side_drops_the_first_requests(ca
         finally:
             stop.set()
         assert answered.result(timeout=5) == [1]
-    assert dropped == 3
+    assert dropped >= 3  # more only if this thread was slow to lift the rule
     assert response.port == 50000
-    assert requests_sent(caplog) == [4]
-    assert elapsed >= 3 * 0.25
+    assert requests_sent(caplog) == [dropped + 1]
+    assert elapsed >= dropped * 0.25
 
 
 def test_ev_keeps_asking_until_a_late_secc_starts(caplog):
