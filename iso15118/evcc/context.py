@@ -1,0 +1,68 @@
+"""What the EV emulator remembers during one session (and reports in its summary)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from iso15118.session.config import EvConfig
+
+from .battery import Battery
+
+
+@dataclass
+class EvContext:
+    config: EvConfig
+    battery: Battery
+    session_id: bytes = bytes(8)
+    namespace: str | None = None
+    resumed: bool = False
+    gen_challenge: bytes | None = None
+    auth_method: str = "EIM"
+    parameter_set_id: int | None = None
+    schedule_tuple_id: int | None = None
+    evse_limits: dict[str, float] = field(default_factory=dict)
+    loops: int = 0
+    last_loop_at: float | None = None
+    last_power: float = 0.0
+    import_wh: float = 0.0
+    export_wh: float = 0.0
+    precharge_rounds: int = 0
+    welding_rounds: int = 0
+    last_meter_info: dict[str, Any] | None = None
+    receipts: int = 0
+    metering_confirmations: int = 0
+    soc_start: float = 0.0
+    response_codes: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def service(self) -> str:
+        return self.config.service
+
+    @property
+    def is_dc(self) -> bool:
+        return self.config.service.startswith("dc")
+
+    @property
+    def is_bpt(self) -> bool:
+        return self.config.service.endswith("_bpt")
+
+    @property
+    def dynamic(self) -> bool:
+        return self.config.mode == "dynamic"
+
+    @property
+    def discharging(self) -> bool:
+        """BPT scheduled: after the charge loops the EV exports for `discharge_loops` loops."""
+        return self.is_bpt and self.loops >= self.config.charge_loops
+
+    def account(self, power: float, now: float) -> None:
+        """Integrate the power the EVSE reported in the previous loop over the time since then."""
+        if self.last_loop_at is not None and now > self.last_loop_at:
+            wh = self.last_power * (now - self.last_loop_at) / 3600.0
+            if wh >= 0:
+                self.import_wh += wh
+            else:
+                self.export_wh -= wh
+            self.battery.apply(wh)
+        self.last_loop_at = now
+        self.last_power = power

@@ -1,0 +1,228 @@
+"""EV reactions: one small function per response, returning the next request (or the end of the session).
+
+A handler is `handler(ev, response, now) -> Step`; which requests it may choose is fixed by `table.SEQUENCE`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from iso15118.session.config import CONTROL_MODES, SERVICE_IDS
+from iso15118.session.messages import NS_AC, NS_DC, Message, from_rational
+
+from . import energy
+
+SAFE_VOLTAGE = 60.0  # below this the DC output counts as discharged after welding detection
+PRECHARGE_TOLERANCE_V = 20.0
+MAX_PRECHARGE_ROUNDS = 40
+MAX_WELDING_ROUNDS = 20
+
+
+@dataclass(frozen=True)
+class Step:
+    """Next request (name + content without Header) and how long to wait before sending it."""
+
+    request: str | None
+    body: dict
+    delay: float = 0.0
+    outcome: str | None = None  # set when the session ends after this response
+    reason: str = ""
+
+
+def _stop(ev, kind: str = "Terminate", reason: str = "") -> Step:
+    return Step("SessionStopReq", {"ChargingSession": kind}, reason=reason)
+
+
+def app_protocol(ev) -> Step:
+    c = ev.config
+    wanted = NS_DC if c.service.startswith("dc") else NS_AC
+    namespaces = list(c.only_protocols) or [wanted, *c.offer_protocols]
+    offers = [{"ProtocolNamespace": ns, "VersionNumberMajor": 1 if ":-20:" in ns else 2,
+               "VersionNumberMinor": 0, "SchemaID": i + 1, "Priority": i + 1}
+              for i, ns in enumerate(namespaces)]
+    ev.offers = offers
+    return Step("supportedAppProtocolReq", {"AppProtocol": offers})
+
+
+def on_app_protocol(ev, res: Message, now: float) -> Step:
+    chosen = next((o for o in ev.offers if o["SchemaID"] == res.get("SchemaID")), None)
+    if res["ResponseCode"].startswith("Failed") or chosen is None or ":-20:" not in chosen["ProtocolNamespace"]:
+        return Step(None, {}, outcome="failed", reason=f"no common protocol ({res['ResponseCode']})")
+    ev.ctx.namespace = chosen["ProtocolNamespace"]
+    if ev.config.resume_session_id:
+        ev.ctx.session_id = bytes.fromhex(ev.config.resume_session_id)  # resume a paused session [V2G20-2623]
+    return Step("SessionSetupReq", {"EVCCID": ev.config.evcc_id})
+
+
+def on_session_setup(ev, res: Message, now: float) -> Step:
+    ev.ctx.session_id = res["Header"]["SessionID"]
+    if res["ResponseCode"] == "OK_OldSessionJoined":
+        ev.ctx.resumed = True
+        return _cpd(ev)
+    return Step("AuthorizationSetupReq", {})
+
+
+def on_authorization_setup(ev, res: Message, now: float) -> Step:
+    ctx = ev.ctx
+    pnc = res.get("PnC_ASResAuthorizationMode")
+    if ev.config.auth == "pnc" and "PnC" in res["AuthorizationServices"] and pnc and ev.contract_signer:
+        ctx.gen_challenge, ctx.auth_method = pnc["GenChallenge"], "PnC"
+        return Step("AuthorizationReq", {"SelectedAuthorizationService": "PnC",
+                                         "PnC_AReqAuthorizationMode": ev.contract_signer.authorization_mode(
+                                             ctx.gen_challenge)})
+    if "EIM" not in res["AuthorizationServices"]:
+        return _stop(ev, reason="no usable authorization service")
+    ctx.auth_method = "EIM"
+    return Step("AuthorizationReq", {"SelectedAuthorizationService": "EIM", "EIM_AReqAuthorizationMode": {}})
+
+
+def on_authorization(ev, res: Message, now: float) -> Step:
+    if res["EVSEProcessing"] != "Finished":
+        return Step("AuthorizationReq", ev.last_request_body, delay=ev.config.loop_period)
+    if not res["ResponseCode"].startswith("OK"):
+        return _stop(ev, reason=f"not authorized ({res['ResponseCode']})")
+    return Step("ServiceDiscoveryReq", {})
+
+
+def on_service_discovery(ev, res: Message, now: float) -> Step:
+    wanted = SERVICE_IDS[ev.config.service]
+    offered = [s["ServiceID"] for s in res["EnergyTransferServiceList"]["Service"]]
+    if wanted not in offered:
+        return _stop(ev, reason=f"service {ev.config.service} not offered")
+    return Step("ServiceDetailReq", {"ServiceID": wanted})
+
+
+def on_service_detail(ev, res: Message, now: float) -> Step:
+    mode = CONTROL_MODES[ev.config.mode]
+    for parameter_set in res["ServiceParameterList"]["ParameterSet"]:
+        values = {p["Name"]: p.get("intValue") for p in parameter_set["Parameter"]}
+        if values.get("ControlMode") == mode:
+            ev.ctx.parameter_set_id = parameter_set["ParameterSetID"]
+            return Step("ServiceSelectionReq", {"SelectedEnergyTransferService": {
+                "ServiceID": res["ServiceID"], "ParameterSetID": parameter_set["ParameterSetID"]}})
+    return _stop(ev, reason=f"control mode {ev.config.mode} not offered")
+
+
+def _cpd(ev) -> Step:
+    if ev.ctx.is_dc:
+        return Step("DC_ChargeParameterDiscoveryReq", energy.dc_cpd(ev.ctx))
+    return Step("AC_ChargeParameterDiscoveryReq", energy.ac_cpd(ev.ctx))
+
+
+def on_service_selection(ev, res: Message, now: float) -> Step:
+    return _cpd(ev)
+
+
+def _schedule_request(ev) -> dict:
+    b = ev.ctx.battery
+    if ev.ctx.dynamic:
+        mode = {"DepartureTime": 7200, "MinimumSOC": int(b.config.min_soc), "TargetSOC": int(b.config.target_soc),
+                **energy._energy_requests(ev.ctx)}
+        return {"MaximumSupportingPoints": 1024, "Dynamic_SEReqControlMode": mode}
+    return {"MaximumSupportingPoints": 1024, "Scheduled_SEReqControlMode": {"DepartureTime": 7200}}
+
+
+def on_charge_parameter_discovery(ev, res: Message, now: float) -> Step:
+    mode = next(v for k, v in res.body.items() if k.endswith("CPDResEnergyTransferMode"))
+    ev.ctx.evse_limits = {k: from_rational(v) for k, v in mode.items() if isinstance(v, dict)}
+    return Step("ScheduleExchangeReq", _schedule_request(ev))
+
+
+def _power_delivery_start(ev) -> Step:
+    body = {"EVProcessing": "Finished", "ChargeProgress": "Start",
+            "EVPowerProfile": energy.power_profile(ev.ctx, int(ev.wall_clock()))}
+    if ev.ctx.is_bpt:
+        body["BPT_ChannelSelection"] = "Charge"
+    return Step("PowerDeliveryReq", body)
+
+
+def on_schedule_exchange(ev, res: Message, now: float) -> Step:
+    if res["EVSEProcessing"] != "Finished":
+        return Step("ScheduleExchangeReq", ev.last_request_body, delay=ev.config.loop_period)
+    if not ev.ctx.dynamic:
+        tuples = res.get("Scheduled_SEResControlMode", {}).get("ScheduleTuple", [])
+        if not tuples:
+            return _stop(ev, reason="no schedule offered")
+        ev.ctx.schedule_tuple_id = tuples[0]["ScheduleTupleID"]
+    if ev.ctx.is_dc:
+        return Step("DC_CableCheckReq", {})  # CP already in C/D [V2G20-1418]
+    return _power_delivery_start(ev)
+
+
+def on_cable_check(ev, res: Message, now: float) -> Step:
+    if res["EVSEProcessing"] != "Finished":
+        return Step("DC_CableCheckReq", {}, delay=ev.config.loop_period)
+    return _precharge(ev)
+
+
+def _precharge(ev) -> Step:
+    voltage = ev.ctx.battery.voltage
+    ev.ctx.precharge_rounds += 1
+    return Step("DC_PreChargeReq", {"EVProcessing": "Ongoing",
+                                    "EVPresentVoltage": energy.rational(round(voltage, 1)),
+                                    "EVTargetVoltage": energy.rational(round(voltage, 1))})
+
+
+def on_precharge(ev, res: Message, now: float) -> Step:
+    present = from_rational(res["EVSEPresentVoltage"])
+    if abs(present - ev.ctx.battery.voltage) <= PRECHARGE_TOLERANCE_V:
+        return _power_delivery_start(ev)
+    if ev.ctx.precharge_rounds >= MAX_PRECHARGE_ROUNDS:
+        return _stop(ev, reason="precharge did not reach the battery voltage")
+    return _precharge(ev)
+
+
+def _loop(ev, delay: float) -> Step:
+    if ev.ctx.is_dc:
+        return Step("DC_ChargeLoopReq", energy.dc_loop(ev.ctx), delay=delay)
+    return Step("AC_ChargeLoopReq", energy.ac_loop(ev.ctx), delay=delay)
+
+
+def on_power_delivery(ev, res: Message, now: float) -> Step:
+    if ev.last_request_body["ChargeProgress"] == "Start":
+        ev.ctx.last_loop_at = now
+        return _loop(ev, 0.0)
+    if ev.ctx.is_dc:
+        return Step("DC_WeldingDetectionReq", {"EVProcessing": "Ongoing"})
+    return _stop(ev, ev.config.stop_with)
+
+
+def _loops_wanted(ev) -> int:
+    c = ev.config
+    return c.charge_loops + (c.discharge_loops if ev.ctx.is_bpt else 0)
+
+
+def on_charge_loop(ev, res: Message, now: float) -> Step:
+    ctx = ev.ctx
+    if ctx.is_dc:
+        power = from_rational(res["EVSEPresentVoltage"]) * from_rational(res["EVSEPresentCurrent"])
+    else:
+        mode = next(v for k, v in res.body.items() if k.endswith("_AC_CLResControlMode"))
+        power = from_rational(mode.get("EVSEPresentActivePower"), from_rational(mode.get("EVSETargetActivePower")))
+    ctx.account(power, now)
+    ctx.loops += 1
+    if "MeterInfo" in res.body:
+        ctx.last_meter_info = res["MeterInfo"]
+    if "Receipt" in res.body:
+        ctx.receipts += 1
+    status = res.get("EVSEStatus") or {}
+    if status.get("EVSENotification") == "MeteringConfirmation" and ev.config.metering_confirmation:
+        ev.queue_metering_confirmation(res.get("MeterInfo") or ctx.last_meter_info, res.get("Receipt"), now)
+    if status.get("EVSENotification") in ("Terminate", "Pause") or ctx.loops >= _loops_wanted(ev) \
+            or (not ctx.battery.can_charge() and not ctx.discharging):
+        ctx.account(0.0, now)
+        return Step("PowerDeliveryReq", {"EVProcessing": "Finished", "ChargeProgress": "Stop"})
+    return _loop(ev, ev.config.loop_period)
+
+
+def on_welding_detection(ev, res: Message, now: float) -> Step:
+    ev.ctx.welding_rounds += 1
+    if from_rational(res["EVSEPresentVoltage"]) < SAFE_VOLTAGE or ev.ctx.welding_rounds >= MAX_WELDING_ROUNDS:
+        return _stop(ev, ev.config.stop_with)
+    return Step("DC_WeldingDetectionReq", {"EVProcessing": "Ongoing"})
+
+
+def on_session_stop(ev, res: Message, now: float) -> Step:
+    kind = ev.last_request_body["ChargingSession"]
+    if ev.stop_reason:
+        return Step(None, {}, outcome="failed", reason=ev.stop_reason)
+    return Step(None, {}, outcome="paused" if kind == "Pause" else "completed", reason=f"SessionStop {kind}")

@@ -1,0 +1,49 @@
+"""Charge-loop response fields shared by AC and DC (EVSEStatus, MeterInfo, Receipt) and MeteringConfirmation."""
+from __future__ import annotations
+
+from iso15118.session.events import MeteringConfirmed
+from iso15118.session.messages import Message
+from iso15118.session.response_codes import ResponseCode as RC
+from iso15118.session.sequence import Reply
+
+NOTIFICATION_MAX_DELAY = 10  # s the EV has to react to an EVSENotification
+
+
+def loop_common(session, req: Message, now: float) -> dict:
+    """EVSEStatus / MeterInfo / Receipt of a ChargeLoopRes (in schema order)."""
+    ctx, config = session.ctx, session.config
+    meter = ctx.connector.meter
+    ctx.loops += 1
+    body: dict = {}
+    ask_confirmation = (config.metering_confirmation and not ctx.metering_confirmation_asked
+                        and ctx.loops >= config.metering_confirmation_after_loops)
+    if ask_confirmation:
+        # [V2G20-1083]: MeterInfo + EVSENotification=MeteringConfirmation; not re-triggered until answered.
+        ctx.metering_confirmation_asked = True
+        body["EVSEStatus"] = {"NotificationMaxDelay": NOTIFICATION_MAX_DELAY,
+                              "EVSENotification": "MeteringConfirmation"}
+    # MeterInfo when asked [V2G20-1082], in the first loop response [V2G20-1833], with a confirmation request.
+    if req["MeterInfoRequested"] or ctx.loops == 1 or ask_confirmation:
+        info = meter.meter_info(ctx.session_id, now)
+        ctx.extra["last_meter_info"] = info
+        body["MeterInfo"] = info
+        if config.receipts:
+            receipt = meter.receipt(ctx.session_id, now)
+            if receipt is not None:
+                body["Receipt"] = receipt
+    return body
+
+
+def metering_confirmation(session, req: Message, now: float) -> Reply:
+    ctx = session.ctx
+    data = req["SignedMeteringData"]
+    if not ctx.metering_confirmation_asked or ctx.metering_confirmation_received:
+        return Reply({}, RC.FAILED_SequenceError.value)
+    if data["SessionID"] != ctx.session_id:
+        return Reply({}, RC.FAILED_UnknownSession.value)
+    if session.metering_verifier is not None and not session.metering_verifier.verify(req, session.last_payload):
+        session.log("metering_signature_invalid", code="ERR_SIG_INVALID")
+        return Reply({}, RC.FAILED_MeteringSignatureNotValid.value)
+    ctx.metering_confirmation_received = True
+    ctx.connector.meter.store_confirmation(ctx.session_id, data, session.last_payload)
+    return Reply({}, events=(MeteringConfirmed(ctx.session_id, data),))

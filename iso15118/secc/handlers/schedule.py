@@ -1,0 +1,76 @@
+"""ScheduleExchange (Scheduled and Dynamic) and PowerDelivery (Start, Stop, Standby, ScheduleRenegotiation)."""
+from __future__ import annotations
+
+from iso15118.session.messages import Message, rational
+from iso15118.session.response_codes import ResponseCode as RC
+from iso15118.session.sequence import Reply
+
+SCHEDULE_TUPLE_ID = 1
+_DAY = 86_400
+
+
+def _limits(session) -> tuple[float, float]:
+    """(max charge power, max discharge power) the SECC offers for the selected service."""
+    ctx = session.ctx
+    limits = session.config.dc if ctx.is_dc else session.config.ac
+    charge = min(limits.max_charge_power, ctx.ev_limits.get("max_charge_power", limits.max_charge_power))
+    discharge = 0.0
+    if ctx.is_bpt:
+        discharge = min(limits.max_discharge_power,
+                        ctx.ev_limits.get("max_discharge_power", limits.max_discharge_power))
+    return charge, discharge
+
+
+def _power_schedule(anchor: int, power: float) -> dict:
+    return {"TimeAnchor": anchor,
+            "PowerScheduleEntries": {"PowerScheduleEntry": [{"Duration": _DAY, "Power": rational(power)}]}}
+
+
+def schedule_exchange(session, req: Message, now: float) -> Reply:
+    ctx, config = session.ctx, session.config
+    wanted = "Dynamic_SEReqControlMode" if ctx.control_mode == "dynamic" else "Scheduled_SEReqControlMode"
+    if wanted not in req.body:
+        return Reply({"EVSEProcessing": "Finished", "Dynamic_SEResControlMode": {}},
+                     RC.FAILED_WrongChargeParameter.value)
+    ongoing = ctx.schedule_rounds < config.schedule_ongoing_rounds
+    ctx.schedule_rounds += 1
+    processing = "Ongoing" if ongoing else "Finished"
+    if ctx.control_mode == "dynamic":
+        return Reply({"EVSEProcessing": processing, "Dynamic_SEResControlMode": {}}, stay=ongoing)
+    anchor = int(session.wall_clock())
+    charge, discharge = _limits(session)
+    schedule_tuple = {"ScheduleTupleID": SCHEDULE_TUPLE_ID,
+                      "ChargingSchedule": {"PowerSchedule": _power_schedule(anchor, charge)}}
+    if ctx.is_bpt:
+        # Discharge power is negative in -20 schedules.
+        schedule_tuple["DischargingSchedule"] = {"PowerSchedule": _power_schedule(anchor, -discharge)}
+    ctx.schedule_tuple_id = SCHEDULE_TUPLE_ID
+    return Reply({"EVSEProcessing": processing,
+                  "Scheduled_SEResControlMode": {"ScheduleTuple": [schedule_tuple]}}, stay=ongoing)
+
+
+def power_delivery(session, req: Message, now: float) -> Reply:
+    ctx = session.ctx
+    charger = ctx.connector.charger
+    progress = req["ChargeProgress"]
+    if progress == "ScheduleRenegotiation":
+        return Reply({}, RC.FAILED_SequenceError.value)  # only on the 0x8101 side stream [V2G20-2018]
+    if progress == "Start":
+        if req["EVProcessing"] != "Finished":
+            return Reply({}, stay=True)  # the EV is still preparing its profile
+        profile = req.get("EVPowerProfile")
+        if ctx.control_mode == "scheduled":
+            selected = (profile or {}).get("Scheduled_EVPPTControlMode", {}).get("SelectedScheduleTupleID")
+            if selected != ctx.schedule_tuple_id:
+                return Reply({}, RC.FAILED_ScheduleSelectionInvalid.value)
+        ctx.extra["ev_power_profile"] = profile
+        if not charger.close_contactors(now):
+            return Reply({}, RC.FAILED_ContactorError.value)  # [V2G20-858], [V2G20-861]
+        ctx.power_started_at = now
+        return Reply({})
+    if progress == "Standby":
+        return Reply({}, RC.WARNING_StandbyNotAllowed.value, stay=True)
+    # Stop: answer OK only with the contactors open [V2G20-863].
+    if not charger.open_contactors(now):
+        return Reply({}, RC.FAILED_ContactorError.value)
+    return Reply({})

@@ -1,0 +1,63 @@
+"""Where the SECC gets MeterInfo and Receipts, and where it leaves confirmations and the sealed reading.
+
+`MeterSource` is the seam to the metering package (the `metering.Meter` facade: signed readings, journal,
+sessions sealed exactly once). `ChargerMeter` reads the charger's own energy counter when no meter is fitted;
+its MeterInfo carries no MeterSignature.
+"""
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from .charger import Charger
+
+
+class MeterSource(Protocol):
+    def meter_info(self, session_id: bytes, now: float) -> dict[str, Any]:
+        """MeterInfoType tree: energy of the current service session [V2G20-902]."""
+
+    def receipt(self, session_id: bytes, now: float) -> dict[str, Any] | None:
+        """ReceiptType tree, or None when no tariff applies."""
+
+    def store_confirmation(self, session_id: bytes, signed_metering_data: dict[str, Any], raw: bytes) -> None:
+        """Keep the EV's MeteringConfirmation (SignedMeteringData + its EXI bytes) bound to the session."""
+
+    def seal(self, session_id: bytes, reason: str, now: float) -> dict[str, Any]:
+        """Final reading, journaled; called exactly once per service session. Returns the final MeterInfo."""
+
+
+class ChargerMeter:
+    """MeterInfo from the charger's energy counter, per service session (baseline at the session's start)."""
+
+    def __init__(self, charger: Charger, meter_id: str = "SIM-METER-1") -> None:
+        self.charger = charger
+        self.meter_id = meter_id
+        self._baseline: dict[bytes, tuple[float, float]] = {}
+        self.confirmations: dict[bytes, list[tuple[dict[str, Any], bytes]]] = {}
+        self.sealed: dict[bytes, tuple[str, dict[str, Any]]] = {}
+
+    def _session_energy(self, session_id: bytes, now: float) -> tuple[float, float]:
+        imported, exported = self.charger.energy_wh(now)
+        base_i, base_e = self._baseline.setdefault(session_id, (imported, exported))
+        return imported - base_i, exported - base_e
+
+    def meter_info(self, session_id: bytes, now: float) -> dict[str, Any]:
+        imported, exported = self._session_energy(session_id, now)
+        return {
+            "MeterID": self.meter_id,
+            "ChargedEnergyReadingWh": int(imported),
+            "BPT_DischargedEnergyReadingWh": int(exported),
+            "MeterTimestamp": int(now),
+        }
+
+    def receipt(self, session_id: bytes, now: float) -> dict[str, Any] | None:
+        return None
+
+    def store_confirmation(self, session_id: bytes, signed_metering_data: dict[str, Any], raw: bytes) -> None:
+        self.confirmations.setdefault(session_id, []).append((signed_metering_data, raw))
+
+    def seal(self, session_id: bytes, reason: str, now: float) -> dict[str, Any]:
+        if session_id in self.sealed:
+            raise RuntimeError("METER_SESSION_ALREADY_SEALED")
+        info = self.meter_info(session_id, now)
+        self.sealed[session_id] = (reason, info)
+        return info

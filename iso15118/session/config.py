@@ -1,0 +1,147 @@
+"""Configuration: one dataclass per component, loadable from a JSON or TOML file (keys = field names)."""
+from __future__ import annotations
+
+import dataclasses
+import json
+import tomllib
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+SERVICE_IDS = {"ac": 1, "dc": 2, "ac_bpt": 5, "dc_bpt": 6}  # facts §4.1 (ServiceV20)
+SERVICE_NAMES = {v: k for k, v in SERVICE_IDS.items()}
+CONTROL_MODES = {"scheduled": 1, "dynamic": 2}
+
+
+class ConfigError(ValueError):
+    code = "ERR_CONFIG_INVALID"
+
+
+@dataclass(frozen=True)
+class DcLimits:
+    max_charge_power: float = 150_000.0
+    min_charge_power: float = 0.0
+    max_charge_current: float = 300.0
+    min_charge_current: float = 0.0
+    max_voltage: float = 920.0
+    min_voltage: float = 150.0
+    max_discharge_power: float = 50_000.0
+    min_discharge_power: float = 0.0
+    max_discharge_current: float = 150.0
+    min_discharge_current: float = 0.0
+
+
+@dataclass(frozen=True)
+class AcLimits:
+    max_charge_power: float = 22_000.0
+    min_charge_power: float = 100.0
+    max_discharge_power: float = 11_000.0
+    min_discharge_power: float = 100.0
+    nominal_frequency: float = 50.0
+    nominal_voltage: float = 400.0
+
+
+@dataclass(frozen=True)
+class SimulatedChargerConfig:
+    cable_check_rounds: int = 2  # CableCheckRes "Ongoing" this many times before "Finished"
+    precharge_step_v: float = 150.0  # output voltage moves at most this much per PreChargeReq
+    current_step_a: float = 100.0  # output current follows the target at most this much per loop
+    welding_decay: float = 0.25  # output voltage is multiplied by this per WeldingDetectionReq
+
+
+@dataclass(frozen=True)
+class SeccConfig:
+    evse_id: str = "DE*V2G*E0001"
+    services: tuple[str, ...] = ("dc", "ac", "dc_bpt", "ac_bpt")
+    control_modes: tuple[str, ...] = ("scheduled", "dynamic")
+    auth_services: tuple[str, ...] = ("EIM", "PnC")
+    certificate_installation: bool = False
+    eim_ongoing_rounds: int = 0  # AuthorizationRes "Ongoing" this many times (waiting for RFID etc.)
+    eim_authorized: bool = True
+    schedule_ongoing_rounds: int = 0
+    service_renegotiation: bool = False
+    pause_allowed: bool = True
+    metering_confirmation: bool = True  # ask the EV for a MeteringConfirmation once per session
+    metering_confirmation_after_loops: int = 3
+    receipts: bool = True
+    dynamic_setpoints: tuple[tuple[float, float], ...] = ((2.0, 40_000.0), (1e9, -20_000.0))  # (until s, W)
+    dc: DcLimits = field(default_factory=DcLimits)
+    ac: AcLimits = field(default_factory=AcLimits)
+    charger: SimulatedChargerConfig = field(default_factory=SimulatedChargerConfig)
+    meter_id: str = "SIM-METER-1"
+    # adapter settings
+    interface: str = "lo"
+    port: int = 0  # 0: any free port, announced by SDP
+    tls: bool = True
+    pki_dir: str | None = None
+    sessions: int | None = None  # stop after this many sessions
+
+
+@dataclass(frozen=True)
+class BatteryConfig:
+    capacity_wh: float = 60_000.0
+    soc: float = 30.0
+    target_soc: float = 80.0
+    min_soc: float = 20.0
+    nominal_voltage: float = 400.0
+    voltage_swing: float = 60.0  # open-circuit voltage from nominal - swing/2 (0 %) to + swing/2 (100 %)
+    max_charge_power: float = 100_000.0
+    max_discharge_power: float = 30_000.0
+    max_charge_current: float = 250.0
+    max_discharge_current: float = 100.0
+    max_voltage: float = 480.0
+    min_voltage: float = 300.0
+
+
+@dataclass(frozen=True)
+class EvConfig:
+    evcc_id: str = "WMIV1234567890ABCDEX"
+    service: str = "dc"
+    auth: str = "eim"
+    mode: str = "scheduled"
+    charge_loops: int = 20
+    discharge_loops: int = 10  # BPT only: after charging, this many loops exporting energy
+    meter_info_requested: bool = True
+    metering_confirmation: bool = True
+    stop_with: str = "Terminate"  # or "Pause"
+    resume_session_id: str | None = None  # hex; SessionSetupReq with this id resumes a paused session
+    offer_protocols: tuple[str, ...] = ()  # extra namespaces to offer in SupportedAppProtocolReq
+    only_protocols: tuple[str, ...] = ()  # if set, offer exactly these namespaces (fallback tests)
+    loop_period: float = 0.1  # seconds between charge-loop requests (<= 0.25 s, [V2G20-1499])
+    battery: BatteryConfig = field(default_factory=BatteryConfig)
+    # adapter settings
+    interface: str = "lo"
+    tls: bool = True
+    pki_dir: str | None = None
+    trust: tuple[str, ...] = ()
+
+
+T = TypeVar("T")
+
+
+def from_dict(cls: type[T], data: dict[str, Any]) -> T:
+    """Build config dataclass `cls` from a mapping, recursing into nested dataclasses; unknown keys fail."""
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = set(data) - names
+    if unknown:
+        raise ConfigError(f"{cls.__name__}: unknown keys {sorted(unknown)}")
+    kwargs = {}
+    for key, value in data.items():
+        hint = hints[key]
+        if dataclasses.is_dataclass(hint) and isinstance(value, dict):
+            value = from_dict(hint, value)
+        elif isinstance(value, list):
+            value = tuple(tuple(v) if isinstance(v, list) else v for v in value)
+        kwargs[key] = value
+    return cls(**kwargs)
+
+
+def load_config(cls: type[T], path: str | Path) -> T:
+    text = Path(path).read_text()
+    try:
+        data = tomllib.loads(text) if str(path).endswith(".toml") else json.loads(text)
+    except (ValueError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{path}: {exc}") from exc
+    return from_dict(cls, data)
