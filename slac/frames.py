@@ -57,7 +57,7 @@ def _wire_size(field, pkt: Packet) -> int | None:
         return field.length_from(pkt)
     if isinstance(field, FieldListField):
         return field.count_from(pkt) * field.field.sz
-    if isinstance(field, (PacketListField, StrField)) and not hasattr(field, "sz"):
+    if isinstance(field, (PacketListField, StrField)):  # variable: checked by their own dissection
         return None
     return field.sz
 
@@ -74,8 +74,9 @@ class StrictLayer(Packet):
             if need is not None and len(s) < need:
                 raise _Truncated(len(s), f.name, self.name)
             s, value = f.getfield(self, s)
-            if isinstance(f, PacketListField):
-                count = f.count_from(self) if f.count_from else None
+            inner = f.fld if isinstance(f, ConditionalField) else f
+            if isinstance(inner, PacketListField):
+                count = inner.count_from(self) if inner.count_from else None
                 if count is not None and (len(value) != count or any(Raw in p for p in value)):
                     raise _Truncated(len(s), f.name, self.name)
             self.fields[f.name] = value

@@ -51,8 +51,9 @@ class RawEthernetLink:
 class MemoryLink:
     """One host's end of an in-memory powerline port (see `AsyncPowerline.attach_memory`)."""
 
-    def __init__(self, mac: str, deliver) -> None:
+    def __init__(self, mac: str, deliver, port: str = "") -> None:
         self.mac = mac.lower()
+        self.port = port
         self._deliver = deliver
         self._queue: asyncio.Queue[bytes] = asyncio.Queue()
         self.closed = False

@@ -224,7 +224,7 @@ class Powerline:
                                                        cco_tei=1, stations=stations)])
         if isinstance(msg, VsLnkStatsReq):
             c = port.counters
-            return VsLnkStatsCnf(direction=msg.direction, lid=msg.lid, tx_mpdu_acked=c["tx"],
+            return VsLnkStatsCnf(stats_direction=msg.stats_direction, lid=msg.lid, tx_mpdu_acked=c["tx"],
                                  rx_mpdu_acked=c["rx"], rx_mpdu_failed=c["dropped"], rx_intervals=[])
         if isinstance(msg, VsRxToneMapCharReq):
             snr = [0.0] * SLAC_GROUPS if port.cut else port.snr_db

@@ -59,7 +59,7 @@ class AsyncPowerline:
     def __init__(self, config: PowerlineConfig | None = None) -> None:
         self.core = Powerline(config)
         self._raw: dict[str, _RawPort] = {}
-        self._memory: dict[str, MemoryLink] = {}
+        self._memory: dict[str, list[MemoryLink]] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
 
     async def __aenter__(self) -> "AsyncPowerline":
@@ -83,8 +83,16 @@ class AsyncPowerline:
         """A host without any socket: its SLAC machine (or anything else) sends and receives via the link."""
         name = name or f"{role}-{mac}"
         self.core.attach(name, role, attenuation_db=attenuation_db, host_mac=mac)
-        link = MemoryLink(mac, lambda frame: self._dispatch(self.core.receive(name, frame, self._now()), b""))
-        self._memory[name] = link
+        self._memory[name] = []
+        return self.open_memory_link(name)
+
+    def open_memory_link(self, port: str) -> MemoryLink:
+        """Another link on the same host (like a second socket on its interface), e.g. for the link
+        monitor; every link of the port receives every frame for that host."""
+        mac = self.core.ports[port].host_mac
+        link = MemoryLink(mac, lambda frame: self._dispatch(self.core.receive(port, frame, self._now()), b""),
+                          port=port)
+        self._memory[port].append(link)
         return link
 
     def close(self) -> None:
@@ -94,8 +102,9 @@ class AsyncPowerline:
                 loop.remove_reader(port.sock)
             port.sock.close()
         self._raw.clear()
-        for link in self._memory.values():
-            link.close()
+        for links in self._memory.values():
+            for link in links:
+                link.close()
 
     def _now(self) -> float:
         return (self._loop or asyncio.get_running_loop()).time()
@@ -111,5 +120,6 @@ class AsyncPowerline:
         for d in deliveries:
             if d.port in self._raw:
                 self._raw[d.port].send(header if d.forwarded and header else _NO_OFFLOAD, d.frame)
-            elif d.port in self._memory:
-                self._memory[d.port].put(d.frame)
+            else:
+                for link in self._memory.get(d.port, ()):
+                    link.put(d.frame)

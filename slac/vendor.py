@@ -127,11 +127,12 @@ class VsNwInfoCnf(VendorMessage):
 
 
 @register
+# `direction` is a scapy Packet attribute (sent/received), hence `stats_direction` for the DIRECTION byte.
 class VsLnkStatsReq(VendorMessage):
     name, mmtype = "VS_LNK_STATS.REQ", 0xA030
     fields_desc = _oui() + [
         ByteField("mcontrol", 0),
-        ByteEnumField("direction", 2, DIRECTIONS),
+        ByteEnumField("stats_direction", 2, DIRECTIONS),
         ByteField("lid", 0),
         MACField("peer_mac", "00:00:00:00:00:00"),
     ]
@@ -144,11 +145,11 @@ class RxInterval(StrictLayer):
 
 
 def _tx(field):
-    return ConditionalField(field, lambda p: p.direction in (0, 2))
+    return ConditionalField(field, lambda p: p.stats_direction in (0, 2))
 
 
 def _rx(field):
-    return ConditionalField(field, lambda p: p.direction in (1, 2))
+    return ConditionalField(field, lambda p: p.stats_direction in (1, 2))
 
 
 @register
@@ -156,7 +157,7 @@ class VsLnkStatsCnf(VendorMessage):
     name, mmtype = "VS_LNK_STATS.CNF", 0xA031
     fields_desc = _oui() + [
         ByteField("mstatus", 0),
-        ByteEnumField("direction", 2, DIRECTIONS),
+        ByteEnumField("stats_direction", 2, DIRECTIONS),
         ByteField("lid", 0),
         ByteField("tei", 0),
         _tx(LELongField("tx_mpdu_acked", 0)), _tx(LELongField("tx_mpdu_collisions", 0)),
