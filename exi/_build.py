@@ -202,4 +202,6 @@ def datatype(st: SimpleType) -> tuple:
         return ("bool",)
     lo = st.length if st.length is not None else (st.min_length or 0)
     hi = st.length if st.length is not None else st.max_length
-    return ({"string": "str", "hexBinary": "hex", "base64Binary": "b64"}[kind], lo, hi)
+    if kind == "string":  # the built-in name only matters to instance generators (ID must be an NCName)
+        return ("str", lo, hi, st.builtin)
+    return ({"hexBinary": "hex", "base64Binary": "b64"}[kind], lo, hi)

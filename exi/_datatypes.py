@@ -142,8 +142,12 @@ class _Lengthed(Datatype):
 
 class String(_Lengthed):
     """String literal (EXI §7.1.10): uint L = length + 2, then one uint per code point."""
-    __slots__ = ()
+    __slots__ = ("builtin",)
     empty = ""
+
+    def __init__(self, lo, hi, builtin="string"):
+        super().__init__(lo, hi)
+        self.builtin = builtin
 
     def encode(self, w, v, where):
         if not isinstance(v, str):
@@ -289,7 +293,7 @@ def make(desc: tuple) -> Datatype:
     if kind == "int":
         return Integer(desc[1], desc[2])
     if kind == "str":
-        return String(desc[1], desc[2])
+        return String(desc[1], desc[2], desc[3])
     if kind in ("hex", "b64"):
         return Binary(desc[1], desc[2], kind == "hex")
     if kind == "enum":

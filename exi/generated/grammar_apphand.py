@@ -22,7 +22,7 @@ FRAGMENT = (
     ('urn:iso:15118:2:2010:AppProtocol', 'supportedAppProtocolRes', 6),
 )
 DATATYPES = (
-    ('str', 0, 100),
+    ('str', 0, 100, 'anyURI'),
     ('uint', 0, 4294967295),
     ('nbit', 0, 255, 8),
     ('nbit', 1, 20, 5),

@@ -349,20 +349,23 @@ DATATYPES = (
     ('enum', ('Invalid', 'Valid', 'Warning', 'Fault'), _din.IsolationLevel),
     ('enum', ('EVSE_NotReady', 'EVSE_Ready', 'EVSE_Shutdown', 'EVSE_UtilityInterruptEvent', 'EVSE_IsolationMonitoringActive', 'EVSE_EmergencyShutdown', 'EVSE_Malfunction', 'Reserved_8', 'Reserved_9', 'Reserved_A', 'Reserved_B', 'Reserved_C'), _din.DC_EVSEStatusCode),
     ('enum', ('Finished', 'Ongoing'), _din.EVSEProcessing),
-    ('str', 0, None),
+    ('str', 0, None, 'anyURI'),
+    ('str', 0, None, 'IDREF'),
     ('b64', 0, 1200),
-    ('str', 0, 40),
+    ('str', 0, 40, 'string'),
     ('b64', 0, 256),
     ('b64', 0, 128),
-    ('str', 0, 24),
+    ('str', 0, 24, 'string'),
     ('enum', ('AC_single_phase_core', 'AC_three_phase_core', 'DC_core', 'DC_extended', 'DC_combo_core', 'DC_unique'), _din.EVRequestedEnergyTransfer),
-    ('str', 0, 32),
+    ('str', 0, 32, 'string'),
     ('nbit', 0, 255, 8),
     ('enum', ('relativePricePercentage', 'RenewableGenerationPercentage', 'CarbonDioxideEmission'), _din.CostKind),
     ('hex', 0, 32),
     ('b64', 0, 32),
     ('int', -9223372036854775808, 9223372036854775807),
+    ('str', 0, None, 'string'),
     ('b64', 0, None),
+    ('str', 0, None, 'ID'),
     ('int', None, None),
     ('hex', 0, 8),
     ('uint', 0, 65535),
@@ -373,7 +376,7 @@ DATATYPES = (
     ('int', -2147483648, 2147483647),
     ('enum', ('Contract', 'ExternalPayment'), _din.PaymentOption),
     ('enum', ('ParsingError', 'NoTLSRootCertificatAvailable', 'UnknownError'), _din.FaultCode),
-    ('str', 0, 64),
+    ('str', 0, 64, 'string'),
 )
 # complex: (class, name, fields (name, a|e|v, is_list) in encoding order, states (kind, productions))
 # production: (event, uri, local, field, grammar or datatype, target state)
@@ -442,20 +445,20 @@ GRAMMARS = (
       (1, ((2, None, None, None, -1, 2), (3, None, None, None, -1, -1), (4, None, None, None, -1, 1))),
       (2, ((2, None, None, None, -1, 2), (3, None, None, None, -1, -1), (4, None, None, None, -1, 2))),)),  # 21
     (_din.CertificateInstallationReq, 'CertificateInstallationReq', (('Id', 'a', False), ('OEMProvisioningCert', 'e', False), ('ListOfRootCertificateIDs', 'e', False), ('DHParams', 'e', False)),
-     ((0, ((0, '', 'Id', 'Id', 12, 1), (1, 'urn:din:70121:2012:MsgBody', 'OEMProvisioningCert', 'OEMProvisioningCert', 23, 2))),
+     ((0, ((0, '', 'Id', 'Id', 13, 1), (1, 'urn:din:70121:2012:MsgBody', 'OEMProvisioningCert', 'OEMProvisioningCert', 23, 2))),
       (1, ((1, 'urn:din:70121:2012:MsgBody', 'OEMProvisioningCert', 'OEMProvisioningCert', 23, 2),)),
       (2, ((1, 'urn:din:70121:2012:MsgBody', 'ListOfRootCertificateIDs', 'ListOfRootCertificateIDs', 24, 3),)),
       (2, ((1, 'urn:din:70121:2012:MsgBody', 'DHParams', 'DHParams', 26, 4),)),
       (2, ((3, None, None, None, -1, -1),)),)),  # 22
-    ('simple', 13),  # 23
+    ('simple', 14),  # 23
     (_din.ListOfRootCertificateIDs, 'ListOfRootCertificateIDs', (('RootCertificateID', 'e', True),),
      ((0, ((1, 'urn:din:70121:2012:MsgDataTypes', 'RootCertificateID', 'RootCertificateID', 25, 1),)),
       (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'RootCertificateID', 'RootCertificateID', 25, 2), (3, None, None, None, -1, -1))),
       (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'RootCertificateID', 'RootCertificateID', 25, 2), (3, None, None, None, -1, -1))),)),  # 24
-    ('simple', 14),  # 25
-    ('simple', 15),  # 26
+    ('simple', 15),  # 25
+    ('simple', 16),  # 26
     (_din.CertificateInstallationRes, 'CertificateInstallationRes', (('Id', 'a', False), ('ResponseCode', 'e', False), ('ContractSignatureCertChain', 'e', False), ('ContractSignatureEncryptedPrivateKey', 'e', False), ('DHParams', 'e', False), ('ContractID', 'e', False)),
-     ((0, ((0, '', 'Id', 'Id', 12, 1),)),
+     ((0, ((0, '', 'Id', 'Id', 13, 1),)),
       (1, ((1, 'urn:din:70121:2012:MsgBody', 'ResponseCode', 'ResponseCode', 16, 2),)),
       (2, ((1, 'urn:din:70121:2012:MsgBody', 'ContractSignatureCertChain', 'ContractSignatureCertChain', 28, 3),)),
       (2, ((1, 'urn:din:70121:2012:MsgBody', 'ContractSignatureEncryptedPrivateKey', 'ContractSignatureEncryptedPrivateKey', 30, 4),)),
@@ -470,17 +473,17 @@ GRAMMARS = (
      ((0, ((1, 'urn:din:70121:2012:MsgDataTypes', 'Certificate', 'Certificate', 23, 1),)),
       (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'Certificate', 'Certificate', 23, 2), (3, None, None, None, -1, -1))),
       (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'Certificate', 'Certificate', 23, 2), (3, None, None, None, -1, -1))),)),  # 29
-    ('simple', 16),  # 30
-    ('simple', 17),  # 31
+    ('simple', 17),  # 30
+    ('simple', 18),  # 31
     (_din.CertificateUpdateReq, 'CertificateUpdateReq', (('Id', 'a', False), ('ContractSignatureCertChain', 'e', False), ('ContractID', 'e', False), ('ListOfRootCertificateIDs', 'e', False), ('DHParams', 'e', False)),
-     ((0, ((0, '', 'Id', 'Id', 12, 1), (1, 'urn:din:70121:2012:MsgBody', 'ContractSignatureCertChain', 'ContractSignatureCertChain', 28, 2))),
+     ((0, ((0, '', 'Id', 'Id', 13, 1), (1, 'urn:din:70121:2012:MsgBody', 'ContractSignatureCertChain', 'ContractSignatureCertChain', 28, 2))),
       (1, ((1, 'urn:din:70121:2012:MsgBody', 'ContractSignatureCertChain', 'ContractSignatureCertChain', 28, 2),)),
       (2, ((1, 'urn:din:70121:2012:MsgBody', 'ContractID', 'ContractID', 31, 3),)),
       (2, ((1, 'urn:din:70121:2012:MsgBody', 'ListOfRootCertificateIDs', 'ListOfRootCertificateIDs', 24, 4),)),
       (2, ((1, 'urn:din:70121:2012:MsgBody', 'DHParams', 'DHParams', 26, 5),)),
       (2, ((3, None, None, None, -1, -1),)),)),  # 32
     (_din.CertificateUpdateRes, 'CertificateUpdateRes', (('Id', 'a', False), ('ResponseCode', 'e', False), ('ContractSignatureCertChain', 'e', False), ('ContractSignatureEncryptedPrivateKey', 'e', False), ('DHParams', 'e', False), ('ContractID', 'e', False), ('RetryCounter', 'e', False)),
-     ((0, ((0, '', 'Id', 'Id', 12, 1),)),
+     ((0, ((0, '', 'Id', 'Id', 13, 1),)),
       (1, ((1, 'urn:din:70121:2012:MsgBody', 'ResponseCode', 'ResponseCode', 16, 2),)),
       (2, ((1, 'urn:din:70121:2012:MsgBody', 'ContractSignatureCertChain', 'ContractSignatureCertChain', 28, 3),)),
       (2, ((1, 'urn:din:70121:2012:MsgBody', 'ContractSignatureEncryptedPrivateKey', 'ContractSignatureEncryptedPrivateKey', 30, 4),)),
@@ -492,7 +495,7 @@ GRAMMARS = (
      ((0, ((1, 'urn:din:70121:2012:MsgBody', 'EVRequestedEnergyTransferType', 'EVRequestedEnergyTransferType', 35, 1),)),
       (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'AC_EVChargeParameter', 'AC_EVChargeParameter', 0, 2), (1, 'urn:din:70121:2012:MsgDataTypes', 'DC_EVChargeParameter', 'DC_EVChargeParameter', 36, 2), (1, 'urn:din:70121:2012:MsgDataTypes', 'EVChargeParameter', 'EVChargeParameter', 37, 2))),
       (2, ((3, None, None, None, -1, -1),)),)),  # 34
-    ('simple', 18),  # 35
+    ('simple', 19),  # 35
     (_din.DC_EVChargeParameter, 'DC_EVChargeParameter', (('DC_EVStatus', 'e', False), ('EVMaximumCurrentLimit', 'e', False), ('EVMaximumPowerLimit', 'e', False), ('EVMaximumVoltageLimit', 'e', False), ('EVEnergyCapacity', 'e', False), ('EVEnergyRequest', 'e', False), ('FullSOC', 'e', False), ('BulkSOC', 'e', False)),
      ((0, ((1, 'urn:din:70121:2012:MsgDataTypes', 'DC_EVStatus', 'DC_EVStatus', 12, 1),)),
       (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'EVMaximumCurrentLimit', 'EVMaximumCurrentLimit', 2, 2),)),
@@ -538,15 +541,15 @@ GRAMMARS = (
      ((0, ((3, None, None, None, -1, -1),)),)),  # 45
     ('simple', 3),  # 46
     (_din.SalesTariff, 'SalesTariff', (('Id', 'a', False), ('SalesTariffID', 'e', False), ('SalesTariffDescription', 'e', False), ('NumEPriceLevels', 'e', False), ('SalesTariffEntry', 'e', True)),
-     ((0, ((0, '', 'Id', 'Id', 12, 1),)),
+     ((0, ((0, '', 'Id', 'Id', 13, 1),)),
       (1, ((1, 'urn:din:70121:2012:MsgDataTypes', 'SalesTariffID', 'SalesTariffID', 41, 2),)),
       (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'SalesTariffDescription', 'SalesTariffDescription', 48, 3), (1, 'urn:din:70121:2012:MsgDataTypes', 'NumEPriceLevels', 'NumEPriceLevels', 49, 4))),
       (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'NumEPriceLevels', 'NumEPriceLevels', 49, 4),)),
       (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'SalesTariffEntry', 'SalesTariffEntry', 50, 5),)),
       (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'SalesTariffEntry', 'SalesTariffEntry', 50, 6), (3, None, None, None, -1, -1))),
       (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'SalesTariffEntry', 'SalesTariffEntry', 50, 6), (3, None, None, None, -1, -1))),)),  # 47
-    ('simple', 19),  # 48
-    ('simple', 20),  # 49
+    ('simple', 20),  # 48
+    ('simple', 21),  # 49
     (_din.SalesTariffEntry, 'SalesTariffEntry', (('RelativeTimeInterval', 'e', False), ('TimeInterval', 'e', False), ('EPriceLevel', 'e', False), ('ConsumptionCost', 'e', True)),
      ((0, ((1, 'urn:din:70121:2012:MsgDataTypes', 'RelativeTimeInterval', 'RelativeTimeInterval', 44, 1), (1, 'urn:din:70121:2012:MsgDataTypes', 'TimeInterval', 'TimeInterval', 45, 1))),
       (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'EPriceLevel', 'EPriceLevel', 49, 2),)),
@@ -561,7 +564,7 @@ GRAMMARS = (
       (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'amount', 'amount', 1, 2),)),
       (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'amountMultiplier', 'amountMultiplier', 3, 3), (3, None, None, None, -1, -1))),
       (2, ((3, None, None, None, -1, -1),)),)),  # 52
-    ('simple', 21),  # 53
+    ('simple', 22),  # 53
     (_din.SASchedules, 'SASchedules', (),
      ((0, ((3, None, None, None, -1, -1),)),)),  # 54
     (_din.DC_EVSEChargeParameter, 'DC_EVSEChargeParameter', (('DC_EVSEStatus', 'e', False), ('EVSEMaximumCurrentLimit', 'e', False), ('EVSEMaximumPowerLimit', 'e', False), ('EVSEMaximumVoltageLimit', 'e', False), ('EVSEMinimumCurrentLimit', 'e', False), ('EVSEMinimumVoltageLimit', 'e', False), ('EVSECurrentRegulationTolerance', 'e', False), ('EVSEPeakCurrentRipple', 'e', False), ('EVSEEnergyToBeDelivered', 'e', False)),
@@ -588,7 +591,7 @@ GRAMMARS = (
       (2, ((1, 'urn:din:70121:2012:MsgBody', 'ReceiptRequired', 'ReceiptRequired', 8, 6),)),
       (2, ((1, 'urn:din:70121:2012:MsgBody', 'AC_EVSEStatus', 'AC_EVSEStatus', 7, 7),)),
       (2, ((3, None, None, None, -1, -1),)),)),  # 58
-    ('simple', 22),  # 59
+    ('simple', 23),  # 59
     (_din.MeterInfo, 'MeterInfo', (('MeterID', 'e', False), ('MeterReading', 'e', False), ('SigMeterReading', 'e', False), ('MeterStatus', 'e', False), ('TMeter', 'e', False)),
      ((0, ((1, 'urn:din:70121:2012:MsgDataTypes', 'MeterID', 'MeterID', 61, 1),)),
       (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'MeterReading', 'MeterReading', 2, 2), (1, 'urn:din:70121:2012:MsgDataTypes', 'SigMeterReading', 'SigMeterReading', 62, 3), (1, 'urn:din:70121:2012:MsgDataTypes', 'MeterStatus', 'MeterStatus', 63, 4), (1, 'urn:din:70121:2012:MsgDataTypes', 'TMeter', 'TMeter', 64, 5), (3, None, None, None, -1, -1))),
@@ -596,15 +599,15 @@ GRAMMARS = (
       (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'MeterStatus', 'MeterStatus', 63, 4), (1, 'urn:din:70121:2012:MsgDataTypes', 'TMeter', 'TMeter', 64, 5), (3, None, None, None, -1, -1))),
       (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'TMeter', 'TMeter', 64, 5), (3, None, None, None, -1, -1))),
       (2, ((3, None, None, None, -1, -1),)),)),  # 60
-    ('simple', 19),  # 61
-    ('simple', 23),  # 62
+    ('simple', 20),  # 61
+    ('simple', 24),  # 62
     ('simple', 3),  # 63
-    ('simple', 24),  # 64
+    ('simple', 25),  # 64
     (_din.ContractAuthenticationReq, 'ContractAuthenticationReq', (('Id', 'a', False), ('GenChallenge', 'e', False)),
-     ((0, ((0, '', 'Id', 'Id', 12, 1), (1, 'urn:din:70121:2012:MsgBody', 'GenChallenge', 'GenChallenge', 66, 2), (3, None, None, None, -1, -1))),
+     ((0, ((0, '', 'Id', 'Id', 13, 1), (1, 'urn:din:70121:2012:MsgBody', 'GenChallenge', 'GenChallenge', 66, 2), (3, None, None, None, -1, -1))),
       (1, ((1, 'urn:din:70121:2012:MsgBody', 'GenChallenge', 'GenChallenge', 66, 2), (3, None, None, None, -1, -1))),
       (2, ((3, None, None, None, -1, -1),)),)),  # 65
-    ('simple', 12),  # 66
+    ('simple', 26),  # 66
     (_din.ContractAuthenticationRes, 'ContractAuthenticationRes', (('ResponseCode', 'e', False), ('EVSEProcessing', 'e', False)),
      ((0, ((1, 'urn:din:70121:2012:MsgBody', 'ResponseCode', 'ResponseCode', 16, 1),)),
       (2, ((1, 'urn:din:70121:2012:MsgBody', 'EVSEProcessing', 'EVSEProcessing', 20, 2),)),
@@ -647,12 +650,12 @@ GRAMMARS = (
       (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'Seed', 'Seed', 72, 6), (3, None, None, None, -1, -1))),
       (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'PgenCounter', 'PgenCounter', 72, 7),)),
       (2, ((3, None, None, None, -1, -1),)),)),  # 71
-    ('simple', 25),  # 72
+    ('simple', 27),  # 72
     (_xmldsig.DigestMethod, 'DigestMethod', (('Algorithm', 'a', False),),
      ((0, ((0, '', 'Algorithm', 'Algorithm', 12, 1),)),
       (1, ((2, None, None, None, -1, 2), (3, None, None, None, -1, -1), (4, None, None, None, -1, 1))),
       (2, ((2, None, None, None, -1, 2), (3, None, None, None, -1, -1), (4, None, None, None, -1, 2))),)),  # 73
-    ('simple', 25),  # 74
+    ('simple', 27),  # 74
     (_din.EVPowerDeliveryParameter, 'EVPowerDeliveryParameter', (),
      ((0, ((3, None, None, None, -1, -1),)),)),  # 75
     (_din.EVSEStatus, 'EVSEStatus', (),
@@ -663,7 +666,7 @@ GRAMMARS = (
      ((0, ((1, 'urn:din:70121:2012:MsgDataTypes', 'RelativeTimeInterval', 'RelativeTimeInterval', 44, 1), (1, 'urn:din:70121:2012:MsgDataTypes', 'TimeInterval', 'TimeInterval', 45, 1))),
       (2, ((3, None, None, None, -1, -1),)),)),  # 78
     (_xmldsig.KeyInfo, 'KeyInfo', (('Id', 'a', False), ('KeyName', 'e', True), ('KeyValue', 'e', True), ('RetrievalMethod', 'e', True), ('X509Data', 'e', True), ('PGPData', 'e', True), ('SPKIData', 'e', True), ('MgmtData', 'e', True)),
-     ((0, ((0, '', 'Id', 'Id', 12, 1), (1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyName', 'KeyName', 80, 2), (1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyValue', 'KeyValue', 81, 3), (1, 'http://www.w3.org/2000/09/xmldsig#', 'RetrievalMethod', 'RetrievalMethod', 83, 4), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509Data', 'X509Data', 86, 5), (1, 'http://www.w3.org/2000/09/xmldsig#', 'PGPData', 'PGPData', 90, 6), (1, 'http://www.w3.org/2000/09/xmldsig#', 'SPKIData', 'SPKIData', 91, 7), (1, 'http://www.w3.org/2000/09/xmldsig#', 'MgmtData', 'MgmtData', 80, 8), (2, None, None, None, -1, 9), (4, None, None, None, -1, 0))),
+     ((0, ((0, '', 'Id', 'Id', 28, 1), (1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyName', 'KeyName', 80, 2), (1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyValue', 'KeyValue', 81, 3), (1, 'http://www.w3.org/2000/09/xmldsig#', 'RetrievalMethod', 'RetrievalMethod', 83, 4), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509Data', 'X509Data', 86, 5), (1, 'http://www.w3.org/2000/09/xmldsig#', 'PGPData', 'PGPData', 90, 6), (1, 'http://www.w3.org/2000/09/xmldsig#', 'SPKIData', 'SPKIData', 91, 7), (1, 'http://www.w3.org/2000/09/xmldsig#', 'MgmtData', 'MgmtData', 80, 8), (2, None, None, None, -1, 9), (4, None, None, None, -1, 0))),
       (1, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyName', 'KeyName', 80, 2), (1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyValue', 'KeyValue', 81, 3), (1, 'http://www.w3.org/2000/09/xmldsig#', 'RetrievalMethod', 'RetrievalMethod', 83, 4), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509Data', 'X509Data', 86, 5), (1, 'http://www.w3.org/2000/09/xmldsig#', 'PGPData', 'PGPData', 90, 6), (1, 'http://www.w3.org/2000/09/xmldsig#', 'SPKIData', 'SPKIData', 91, 7), (1, 'http://www.w3.org/2000/09/xmldsig#', 'MgmtData', 'MgmtData', 80, 8), (2, None, None, None, -1, 9), (4, None, None, None, -1, 1))),
       (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyName', 'KeyName', 80, 10), (1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyValue', 'KeyValue', 81, 11), (1, 'http://www.w3.org/2000/09/xmldsig#', 'RetrievalMethod', 'RetrievalMethod', 83, 12), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509Data', 'X509Data', 86, 13), (1, 'http://www.w3.org/2000/09/xmldsig#', 'PGPData', 'PGPData', 90, 14), (1, 'http://www.w3.org/2000/09/xmldsig#', 'SPKIData', 'SPKIData', 91, 15), (1, 'http://www.w3.org/2000/09/xmldsig#', 'MgmtData', 'MgmtData', 80, 16), (2, None, None, None, -1, 17), (3, None, None, None, -1, -1), (4, None, None, None, -1, 2))),
       (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyName', 'KeyName', 80, 10), (1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyValue', 'KeyValue', 81, 11), (1, 'http://www.w3.org/2000/09/xmldsig#', 'RetrievalMethod', 'RetrievalMethod', 83, 12), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509Data', 'X509Data', 86, 13), (1, 'http://www.w3.org/2000/09/xmldsig#', 'PGPData', 'PGPData', 90, 14), (1, 'http://www.w3.org/2000/09/xmldsig#', 'SPKIData', 'SPKIData', 91, 15), (1, 'http://www.w3.org/2000/09/xmldsig#', 'MgmtData', 'MgmtData', 80, 16), (2, None, None, None, -1, 17), (3, None, None, None, -1, -1), (4, None, None, None, -1, 3))),
@@ -681,7 +684,7 @@ GRAMMARS = (
       (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyName', 'KeyName', 80, 10), (1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyValue', 'KeyValue', 81, 11), (1, 'http://www.w3.org/2000/09/xmldsig#', 'RetrievalMethod', 'RetrievalMethod', 83, 12), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509Data', 'X509Data', 86, 13), (1, 'http://www.w3.org/2000/09/xmldsig#', 'PGPData', 'PGPData', 90, 14), (1, 'http://www.w3.org/2000/09/xmldsig#', 'SPKIData', 'SPKIData', 91, 15), (1, 'http://www.w3.org/2000/09/xmldsig#', 'MgmtData', 'MgmtData', 80, 16), (2, None, None, None, -1, 17), (3, None, None, None, -1, -1), (4, None, None, None, -1, 15))),
       (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyName', 'KeyName', 80, 10), (1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyValue', 'KeyValue', 81, 11), (1, 'http://www.w3.org/2000/09/xmldsig#', 'RetrievalMethod', 'RetrievalMethod', 83, 12), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509Data', 'X509Data', 86, 13), (1, 'http://www.w3.org/2000/09/xmldsig#', 'PGPData', 'PGPData', 90, 14), (1, 'http://www.w3.org/2000/09/xmldsig#', 'SPKIData', 'SPKIData', 91, 15), (1, 'http://www.w3.org/2000/09/xmldsig#', 'MgmtData', 'MgmtData', 80, 16), (2, None, None, None, -1, 17), (3, None, None, None, -1, -1), (4, None, None, None, -1, 16))),
       (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyName', 'KeyName', 80, 10), (1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyValue', 'KeyValue', 81, 11), (1, 'http://www.w3.org/2000/09/xmldsig#', 'RetrievalMethod', 'RetrievalMethod', 83, 12), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509Data', 'X509Data', 86, 13), (1, 'http://www.w3.org/2000/09/xmldsig#', 'PGPData', 'PGPData', 90, 14), (1, 'http://www.w3.org/2000/09/xmldsig#', 'SPKIData', 'SPKIData', 91, 15), (1, 'http://www.w3.org/2000/09/xmldsig#', 'MgmtData', 'MgmtData', 80, 16), (2, None, None, None, -1, 17), (3, None, None, None, -1, -1), (4, None, None, None, -1, 17))),)),  # 79
-    ('simple', 12),  # 80
+    ('simple', 26),  # 80
     (_xmldsig.KeyValue, 'KeyValue', (('DSAKeyValue', 'e', False), ('RSAKeyValue', 'e', False)),
      ((0, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'DSAKeyValue', 'DSAKeyValue', 71, 1), (1, 'http://www.w3.org/2000/09/xmldsig#', 'RSAKeyValue', 'RSAKeyValue', 82, 2), (2, None, None, None, -1, 3), (4, None, None, None, -1, 0))),
       (2, ((3, None, None, None, -1, -1), (4, None, None, None, -1, 1))),
@@ -723,8 +726,8 @@ GRAMMARS = (
      ((0, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'X509IssuerName', 'X509IssuerName', 80, 1),)),
       (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'X509SerialNumber', 'X509SerialNumber', 88, 2),)),
       (2, ((3, None, None, None, -1, -1),)),)),  # 87
-    ('simple', 26),  # 88
-    ('simple', 25),  # 89
+    ('simple', 29),  # 88
+    ('simple', 27),  # 89
     (_xmldsig.PGPData, 'PGPData', (('PGPKeyID', 'e', False), ('PGPKeyPacket', 'e', True)),
      ((0, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'PGPKeyID', 'PGPKeyID', 89, 1), (1, 'http://www.w3.org/2000/09/xmldsig#', 'PGPKeyPacket', 'PGPKeyPacket', 89, 2))),
       (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'PGPKeyPacket', 'PGPKeyPacket', 89, 3), (2, None, None, None, -1, 4), (3, None, None, None, -1, -1))),
@@ -739,12 +742,12 @@ GRAMMARS = (
       (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'SPKISexp', 'SPKISexp', 89, 3), (2, None, None, None, -1, 4), (3, None, None, None, -1, -1))),
       (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'SPKISexp', 'SPKISexp', 89, 3), (3, None, None, None, -1, -1))),)),  # 91
     (_xmldsig.Manifest, 'Manifest', (('Id', 'a', False), ('Reference', 'e', True)),
-     ((0, ((0, '', 'Id', 'Id', 12, 1), (1, 'http://www.w3.org/2000/09/xmldsig#', 'Reference', 'Reference', 93, 2))),
+     ((0, ((0, '', 'Id', 'Id', 28, 1), (1, 'http://www.w3.org/2000/09/xmldsig#', 'Reference', 'Reference', 93, 2))),
       (1, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'Reference', 'Reference', 93, 2),)),
       (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'Reference', 'Reference', 93, 3), (3, None, None, None, -1, -1))),
       (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'Reference', 'Reference', 93, 3), (3, None, None, None, -1, -1))),)),  # 92
     (_xmldsig.Reference, 'Reference', (('Id', 'a', False), ('Type', 'a', False), ('URI', 'a', False), ('Transforms', 'e', False), ('DigestMethod', 'e', False), ('DigestValue', 'e', False)),
-     ((0, ((0, '', 'Id', 'Id', 12, 1), (0, '', 'Type', 'Type', 12, 2), (0, '', 'URI', 'URI', 12, 3), (1, 'http://www.w3.org/2000/09/xmldsig#', 'Transforms', 'Transforms', 84, 4), (1, 'http://www.w3.org/2000/09/xmldsig#', 'DigestMethod', 'DigestMethod', 73, 5))),
+     ((0, ((0, '', 'Id', 'Id', 28, 1), (0, '', 'Type', 'Type', 12, 2), (0, '', 'URI', 'URI', 12, 3), (1, 'http://www.w3.org/2000/09/xmldsig#', 'Transforms', 'Transforms', 84, 4), (1, 'http://www.w3.org/2000/09/xmldsig#', 'DigestMethod', 'DigestMethod', 73, 5))),
       (1, ((0, '', 'Type', 'Type', 12, 2), (0, '', 'URI', 'URI', 12, 3), (1, 'http://www.w3.org/2000/09/xmldsig#', 'Transforms', 'Transforms', 84, 4), (1, 'http://www.w3.org/2000/09/xmldsig#', 'DigestMethod', 'DigestMethod', 73, 5))),
       (1, ((0, '', 'URI', 'URI', 12, 3), (1, 'http://www.w3.org/2000/09/xmldsig#', 'Transforms', 'Transforms', 84, 4), (1, 'http://www.w3.org/2000/09/xmldsig#', 'DigestMethod', 'DigestMethod', 73, 5))),
       (1, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'Transforms', 'Transforms', 84, 4), (1, 'http://www.w3.org/2000/09/xmldsig#', 'DigestMethod', 'DigestMethod', 73, 5))),
@@ -752,20 +755,20 @@ GRAMMARS = (
       (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'DigestValue', 'DigestValue', 74, 6),)),
       (2, ((3, None, None, None, -1, -1),)),)),  # 93
     (_din.MeteringReceiptReq, 'MeteringReceiptReq', (('Id', 'a', False), ('SessionID', 'e', False), ('SAScheduleTupleID', 'e', False), ('MeterInfo', 'e', False)),
-     ((0, ((0, '', 'Id', 'Id', 12, 1), (1, 'urn:din:70121:2012:MsgBody', 'SessionID', 'SessionID', 95, 2))),
+     ((0, ((0, '', 'Id', 'Id', 13, 1), (1, 'urn:din:70121:2012:MsgBody', 'SessionID', 'SessionID', 95, 2))),
       (1, ((1, 'urn:din:70121:2012:MsgBody', 'SessionID', 'SessionID', 95, 2),)),
       (2, ((1, 'urn:din:70121:2012:MsgBody', 'SAScheduleTupleID', 'SAScheduleTupleID', 41, 3), (1, 'urn:din:70121:2012:MsgBody', 'MeterInfo', 'MeterInfo', 60, 4))),
       (2, ((1, 'urn:din:70121:2012:MsgBody', 'MeterInfo', 'MeterInfo', 60, 4),)),
       (2, ((3, None, None, None, -1, -1),)),)),  # 94
-    ('simple', 27),  # 95
+    ('simple', 30),  # 95
     (_din.MeteringReceiptRes, 'MeteringReceiptRes', (('ResponseCode', 'e', False), ('AC_EVSEStatus', 'e', False)),
      ((0, ((1, 'urn:din:70121:2012:MsgBody', 'ResponseCode', 'ResponseCode', 16, 1),)),
       (2, ((1, 'urn:din:70121:2012:MsgBody', 'AC_EVSEStatus', 'AC_EVSEStatus', 7, 2),)),
       (2, ((3, None, None, None, -1, -1),)),)),  # 96
     (_xmldsig.Object, 'Object', (('Encoding', 'a', False), ('Id', 'a', False), ('MimeType', 'a', False)),
-     ((0, ((0, '', 'Encoding', 'Encoding', 12, 1), (0, '', 'Id', 'Id', 12, 2), (0, '', 'MimeType', 'MimeType', 12, 3), (2, None, None, None, -1, 4), (3, None, None, None, -1, -1), (4, None, None, None, -1, 0))),
-      (1, ((0, '', 'Id', 'Id', 12, 2), (0, '', 'MimeType', 'MimeType', 12, 3), (2, None, None, None, -1, 4), (3, None, None, None, -1, -1), (4, None, None, None, -1, 1))),
-      (1, ((0, '', 'MimeType', 'MimeType', 12, 3), (2, None, None, None, -1, 4), (3, None, None, None, -1, -1), (4, None, None, None, -1, 2))),
+     ((0, ((0, '', 'Encoding', 'Encoding', 12, 1), (0, '', 'Id', 'Id', 28, 2), (0, '', 'MimeType', 'MimeType', 26, 3), (2, None, None, None, -1, 4), (3, None, None, None, -1, -1), (4, None, None, None, -1, 0))),
+      (1, ((0, '', 'Id', 'Id', 28, 2), (0, '', 'MimeType', 'MimeType', 26, 3), (2, None, None, None, -1, 4), (3, None, None, None, -1, -1), (4, None, None, None, -1, 1))),
+      (1, ((0, '', 'MimeType', 'MimeType', 26, 3), (2, None, None, None, -1, 4), (3, None, None, None, -1, -1), (4, None, None, None, -1, 2))),
       (1, ((2, None, None, None, -1, 4), (3, None, None, None, -1, -1), (4, None, None, None, -1, 3))),
       (2, ((2, None, None, None, -1, 4), (3, None, None, None, -1, -1), (4, None, None, None, -1, 4))),)),  # 97
     (_din.PaymentDetailsReq, 'PaymentDetailsReq', (('ContractID', 'e', False), ('ContractSignatureCertChain', 'e', False)),
@@ -816,11 +819,11 @@ GRAMMARS = (
       (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'ServiceCategory', 'ServiceCategory', 110, 3),)),
       (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'ServiceScope', 'ServiceScope', 111, 4), (3, None, None, None, -1, -1))),
       (2, ((3, None, None, None, -1, -1),)),)),  # 107
-    ('simple', 28),  # 108
-    ('simple', 19),  # 109
-    ('simple', 29),  # 110
-    ('simple', 19),  # 111
-    ('simple', 30),  # 112
+    ('simple', 31),  # 108
+    ('simple', 20),  # 109
+    ('simple', 32),  # 110
+    ('simple', 20),  # 111
+    ('simple', 33),  # 112
     (_din.ServiceDetailReq, 'ServiceDetailReq', (('ServiceID', 'e', False),),
      ((0, ((1, 'urn:din:70121:2012:MsgBody', 'ServiceID', 'ServiceID', 108, 1),)),
       (2, ((3, None, None, None, -1, -1),)),)),  # 113
@@ -839,8 +842,8 @@ GRAMMARS = (
       (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'Parameter', 'Parameter', 117, 3), (3, None, None, None, -1, -1))),
       (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'Parameter', 'Parameter', 117, 3), (3, None, None, None, -1, -1))),)),  # 116
     (_din.Parameter, 'Parameter', (('Name', 'a', False), ('ValueType', 'a', False), ('boolValue', 'e', False), ('byteValue', 'e', False), ('shortValue', 'e', False), ('intValue', 'e', False), ('physicalValue', 'e', False), ('stringValue', 'e', False)),
-     ((0, ((0, '', 'Name', 'Name', 12, 1),)),
-      (1, ((0, '', 'ValueType', 'ValueType', 31, 2),)),
+     ((0, ((0, '', 'Name', 'Name', 26, 1),)),
+      (1, ((0, '', 'ValueType', 'ValueType', 34, 2),)),
       (1, ((1, 'urn:din:70121:2012:MsgDataTypes', 'boolValue', 'boolValue', 8, 3), (1, 'urn:din:70121:2012:MsgDataTypes', 'byteValue', 'byteValue', 118, 4), (1, 'urn:din:70121:2012:MsgDataTypes', 'shortValue', 'shortValue', 5, 5), (1, 'urn:din:70121:2012:MsgDataTypes', 'intValue', 'intValue', 119, 6), (1, 'urn:din:70121:2012:MsgDataTypes', 'physicalValue', 'physicalValue', 2, 7), (1, 'urn:din:70121:2012:MsgDataTypes', 'stringValue', 'stringValue', 80, 8))),
       (2, ((3, None, None, None, -1, -1),)),
       (2, ((3, None, None, None, -1, -1),)),
@@ -848,8 +851,8 @@ GRAMMARS = (
       (2, ((3, None, None, None, -1, -1),)),
       (2, ((3, None, None, None, -1, -1),)),
       (2, ((3, None, None, None, -1, -1),)),)),  # 117
-    ('simple', 32),  # 118
-    ('simple', 33),  # 119
+    ('simple', 35),  # 118
+    ('simple', 36),  # 119
     (_din.ServiceDiscoveryReq, 'ServiceDiscoveryReq', (('ServiceScope', 'e', False), ('ServiceCategory', 'e', False)),
      ((0, ((1, 'urn:din:70121:2012:MsgBody', 'ServiceScope', 'ServiceScope', 111, 1), (1, 'urn:din:70121:2012:MsgBody', 'ServiceCategory', 'ServiceCategory', 110, 2), (3, None, None, None, -1, -1))),
       (2, ((1, 'urn:din:70121:2012:MsgBody', 'ServiceCategory', 'ServiceCategory', 110, 2), (3, None, None, None, -1, -1))),
@@ -864,7 +867,7 @@ GRAMMARS = (
      ((0, ((1, 'urn:din:70121:2012:MsgDataTypes', 'PaymentOption', 'PaymentOption', 123, 1),)),
       (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'PaymentOption', 'PaymentOption', 123, 2), (3, None, None, None, -1, -1))),
       (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'PaymentOption', 'PaymentOption', 123, 2), (3, None, None, None, -1, -1))),)),  # 122
-    ('simple', 34),  # 123
+    ('simple', 37),  # 123
     (_din.ServiceTagList, 'ServiceTagList', (('Service', 'e', True),),
      ((0, ((1, 'urn:din:70121:2012:MsgDataTypes', 'Service', 'Service', 125, 1),)),
       (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'Service', 'Service', 125, 2), (3, None, None, None, -1, -1))),
@@ -891,7 +894,7 @@ GRAMMARS = (
     (_din.SessionSetupReq, 'SessionSetupReq', (('EVCCID', 'e', False),),
      ((0, ((1, 'urn:din:70121:2012:MsgBody', 'EVCCID', 'EVCCID', 131, 1),)),
       (2, ((3, None, None, None, -1, -1),)),)),  # 130
-    ('simple', 27),  # 131
+    ('simple', 30),  # 131
     (_din.SessionSetupRes, 'SessionSetupRes', (('ResponseCode', 'e', False), ('EVSEID', 'e', False), ('DateTimeNow', 'e', False)),
      ((0, ((1, 'urn:din:70121:2012:MsgBody', 'ResponseCode', 'ResponseCode', 16, 1),)),
       (2, ((1, 'urn:din:70121:2012:MsgBody', 'EVSEID', 'EVSEID', 59, 2),)),
@@ -903,14 +906,14 @@ GRAMMARS = (
      ((0, ((1, 'urn:din:70121:2012:MsgBody', 'ResponseCode', 'ResponseCode', 16, 1),)),
       (2, ((3, None, None, None, -1, -1),)),)),  # 134
     (_xmldsig.Signature, 'Signature', (('Id', 'a', False), ('SignedInfo', 'e', False), ('SignatureValue', 'e', False), ('KeyInfo', 'e', False), ('Object', 'e', True)),
-     ((0, ((0, '', 'Id', 'Id', 12, 1), (1, 'http://www.w3.org/2000/09/xmldsig#', 'SignedInfo', 'SignedInfo', 136, 2))),
+     ((0, ((0, '', 'Id', 'Id', 28, 1), (1, 'http://www.w3.org/2000/09/xmldsig#', 'SignedInfo', 'SignedInfo', 136, 2))),
       (1, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'SignedInfo', 'SignedInfo', 136, 2),)),
       (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'SignatureValue', 'SignatureValue', 139, 3),)),
       (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyInfo', 'KeyInfo', 79, 4), (1, 'http://www.w3.org/2000/09/xmldsig#', 'Object', 'Object', 97, 5), (3, None, None, None, -1, -1))),
       (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'Object', 'Object', 97, 5), (3, None, None, None, -1, -1))),
       (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'Object', 'Object', 97, 5), (3, None, None, None, -1, -1))),)),  # 135
     (_xmldsig.SignedInfo, 'SignedInfo', (('Id', 'a', False), ('CanonicalizationMethod', 'e', False), ('SignatureMethod', 'e', False), ('Reference', 'e', True)),
-     ((0, ((0, '', 'Id', 'Id', 12, 1), (1, 'http://www.w3.org/2000/09/xmldsig#', 'CanonicalizationMethod', 'CanonicalizationMethod', 21, 2))),
+     ((0, ((0, '', 'Id', 'Id', 28, 1), (1, 'http://www.w3.org/2000/09/xmldsig#', 'CanonicalizationMethod', 'CanonicalizationMethod', 21, 2))),
       (1, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'CanonicalizationMethod', 'CanonicalizationMethod', 21, 2),)),
       (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'SignatureMethod', 'SignatureMethod', 137, 3),)),
       (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'Reference', 'Reference', 93, 4),)),
@@ -921,18 +924,18 @@ GRAMMARS = (
       (1, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'HMACOutputLength', 'HMACOutputLength', 138, 2), (2, None, None, None, -1, 3), (3, None, None, None, -1, -1), (4, None, None, None, -1, 1))),
       (2, ((2, None, None, None, -1, 3), (3, None, None, None, -1, -1), (4, None, None, None, -1, 2))),
       (2, ((2, None, None, None, -1, 3), (3, None, None, None, -1, -1), (4, None, None, None, -1, 3))),)),  # 137
-    ('simple', 26),  # 138
+    ('simple', 29),  # 138
     (_xmldsig.SignatureValue, 'SignatureValue', (('Id', 'a', False), ('value', 'v', False)),
-     ((0, ((0, '', 'Id', 'Id', 12, 1), (4, None, None, 'value', 25, 2))),
-      (1, ((4, None, None, 'value', 25, 2),)),
+     ((0, ((0, '', 'Id', 'Id', 28, 1), (4, None, None, 'value', 27, 2))),
+      (1, ((4, None, None, 'value', 27, 2),)),
       (2, ((3, None, None, None, -1, -1),)),)),  # 139
     (_xmldsig.SignatureProperties, 'SignatureProperties', (('Id', 'a', False), ('SignatureProperty', 'e', True)),
-     ((0, ((0, '', 'Id', 'Id', 12, 1), (1, 'http://www.w3.org/2000/09/xmldsig#', 'SignatureProperty', 'SignatureProperty', 141, 2))),
+     ((0, ((0, '', 'Id', 'Id', 28, 1), (1, 'http://www.w3.org/2000/09/xmldsig#', 'SignatureProperty', 'SignatureProperty', 141, 2))),
       (1, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'SignatureProperty', 'SignatureProperty', 141, 2),)),
       (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'SignatureProperty', 'SignatureProperty', 141, 3), (3, None, None, None, -1, -1))),
       (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'SignatureProperty', 'SignatureProperty', 141, 3), (3, None, None, None, -1, -1))),)),  # 140
     (_xmldsig.SignatureProperty, 'SignatureProperty', (('Id', 'a', False), ('Target', 'a', False)),
-     ((0, ((0, '', 'Id', 'Id', 12, 1), (0, '', 'Target', 'Target', 12, 2))),
+     ((0, ((0, '', 'Id', 'Id', 28, 1), (0, '', 'Target', 'Target', 12, 2))),
       (1, ((0, '', 'Target', 'Target', 12, 2),)),
       (1, ((2, None, None, None, -1, 3), (4, None, None, None, -1, 2))),
       (2, ((2, None, None, None, -1, 4), (3, None, None, None, -1, -1), (4, None, None, None, -1, 3))),
@@ -950,8 +953,8 @@ GRAMMARS = (
      ((0, ((1, 'urn:din:70121:2012:MsgDataTypes', 'FaultCode', 'FaultCode', 145, 1),)),
       (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'FaultMsg', 'FaultMsg', 146, 2), (3, None, None, None, -1, -1))),
       (2, ((3, None, None, None, -1, -1),)),)),  # 144
-    ('simple', 35),  # 145
-    ('simple', 36),  # 146
+    ('simple', 38),  # 145
+    ('simple', 39),  # 146
     (_din.Body, 'Body', (('BodyElement', 'e', False), ('CableCheckReq', 'e', False), ('CableCheckRes', 'e', False), ('CertificateInstallationReq', 'e', False), ('CertificateInstallationRes', 'e', False), ('CertificateUpdateReq', 'e', False), ('CertificateUpdateRes', 'e', False), ('ChargeParameterDiscoveryReq', 'e', False), ('ChargeParameterDiscoveryRes', 'e', False), ('ChargingStatusReq', 'e', False), ('ChargingStatusRes', 'e', False), ('ContractAuthenticationReq', 'e', False), ('ContractAuthenticationRes', 'e', False), ('CurrentDemandReq', 'e', False), ('CurrentDemandRes', 'e', False), ('MeteringReceiptReq', 'e', False), ('MeteringReceiptRes', 'e', False), ('PaymentDetailsReq', 'e', False), ('PaymentDetailsRes', 'e', False), ('PowerDeliveryReq', 'e', False), ('PowerDeliveryRes', 'e', False), ('PreChargeReq', 'e', False), ('PreChargeRes', 'e', False), ('ServiceDetailReq', 'e', False), ('ServiceDetailRes', 'e', False), ('ServiceDiscoveryReq', 'e', False), ('ServiceDiscoveryRes', 'e', False), ('ServicePaymentSelectionReq', 'e', False), ('ServicePaymentSelectionRes', 'e', False), ('SessionSetupReq', 'e', False), ('SessionSetupRes', 'e', False), ('SessionStopReq', 'e', False), ('SessionStopRes', 'e', False), ('WeldingDetectionReq', 'e', False), ('WeldingDetectionRes', 'e', False)),
      ((0, ((1, 'urn:din:70121:2012:MsgDef', 'BodyElement', 'BodyElement', 10, 1), (1, 'urn:din:70121:2012:MsgBody', 'CableCheckReq', 'CableCheckReq', 11, 1), (1, 'urn:din:70121:2012:MsgBody', 'CableCheckRes', 'CableCheckRes', 15, 1), (1, 'urn:din:70121:2012:MsgBody', 'CertificateInstallationReq', 'CertificateInstallationReq', 22, 1), (1, 'urn:din:70121:2012:MsgBody', 'CertificateInstallationRes', 'CertificateInstallationRes', 27, 1), (1, 'urn:din:70121:2012:MsgBody', 'CertificateUpdateReq', 'CertificateUpdateReq', 32, 1), (1, 'urn:din:70121:2012:MsgBody', 'CertificateUpdateRes', 'CertificateUpdateRes', 33, 1), (1, 'urn:din:70121:2012:MsgBody', 'ChargeParameterDiscoveryReq', 'ChargeParameterDiscoveryReq', 34, 1), (1, 'urn:din:70121:2012:MsgBody', 'ChargeParameterDiscoveryRes', 'ChargeParameterDiscoveryRes', 38, 1), (1, 'urn:din:70121:2012:MsgBody', 'ChargingStatusReq', 'ChargingStatusReq', 57, 1), (1, 'urn:din:70121:2012:MsgBody', 'ChargingStatusRes', 'ChargingStatusRes', 58, 1), (1, 'urn:din:70121:2012:MsgBody', 'ContractAuthenticationReq', 'ContractAuthenticationReq', 65, 1), (1, 'urn:din:70121:2012:MsgBody', 'ContractAuthenticationRes', 'ContractAuthenticationRes', 67, 1), (1, 'urn:din:70121:2012:MsgBody', 'CurrentDemandReq', 'CurrentDemandReq', 68, 1), (1, 'urn:din:70121:2012:MsgBody', 'CurrentDemandRes', 'CurrentDemandRes', 69, 1), (1, 'urn:din:70121:2012:MsgBody', 'MeteringReceiptReq', 'MeteringReceiptReq', 94, 1), (1, 'urn:din:70121:2012:MsgBody', 'MeteringReceiptRes', 'MeteringReceiptRes', 96, 1), (1, 'urn:din:70121:2012:MsgBody', 'PaymentDetailsReq', 'PaymentDetailsReq', 98, 1), (1, 'urn:din:70121:2012:MsgBody', 'PaymentDetailsRes', 'PaymentDetailsRes', 99, 1), (1, 'urn:din:70121:2012:MsgBody', 'PowerDeliveryReq', 'PowerDeliveryReq', 100, 1), (1, 'urn:din:70121:2012:MsgBody', 'PowerDeliveryRes', 'PowerDeliveryRes', 103, 1), (1, 'urn:din:70121:2012:MsgBody', 'PreChargeReq', 'PreChargeReq', 104, 1), (1, 'urn:din:70121:2012:MsgBody', 'PreChargeRes', 'PreChargeRes', 105, 1), (1, 'urn:din:70121:2012:MsgBody', 'ServiceDetailReq', 'ServiceDetailReq', 113, 1), (1, 'urn:din:70121:2012:MsgBody', 'ServiceDetailRes', 'ServiceDetailRes', 114, 1), (1, 'urn:din:70121:2012:MsgBody', 'ServiceDiscoveryReq', 'ServiceDiscoveryReq', 120, 1), (1, 'urn:din:70121:2012:MsgBody', 'ServiceDiscoveryRes', 'ServiceDiscoveryRes', 121, 1), (1, 'urn:din:70121:2012:MsgBody', 'ServicePaymentSelectionReq', 'ServicePaymentSelectionReq', 126, 1), (1, 'urn:din:70121:2012:MsgBody', 'ServicePaymentSelectionRes', 'ServicePaymentSelectionRes', 129, 1), (1, 'urn:din:70121:2012:MsgBody', 'SessionSetupReq', 'SessionSetupReq', 130, 1), (1, 'urn:din:70121:2012:MsgBody', 'SessionSetupRes', 'SessionSetupRes', 132, 1), (1, 'urn:din:70121:2012:MsgBody', 'SessionStopReq', 'SessionStopReq', 133, 1), (1, 'urn:din:70121:2012:MsgBody', 'SessionStopRes', 'SessionStopRes', 134, 1), (1, 'urn:din:70121:2012:MsgBody', 'WeldingDetectionReq', 'WeldingDetectionReq', 148, 1), (1, 'urn:din:70121:2012:MsgBody', 'WeldingDetectionRes', 'WeldingDetectionRes', 149, 1), (3, None, None, None, -1, -1))),
       (2, ((3, None, None, None, -1, -1),)),)),  # 147

@@ -341,7 +341,7 @@ DATATYPES = (
     ('uint', 0, 65535),
     ('enum', ('None', 'StopCharging', 'ReNegotiation'), _iso2.EVSENotification),
     ('bool',),
-    ('str', 0, None),
+    ('str', 0, None, 'ID'),
     ('b64', 16, 16),
     ('enum', ('OK', 'OK_NewSessionEstablished', 'OK_OldSessionJoined', 'OK_CertificateExpiresSoon', 'FAILED', 'FAILED_SequenceError', 'FAILED_ServiceIDInvalid', 'FAILED_UnknownSession', 'FAILED_ServiceSelectionInvalid', 'FAILED_PaymentSelectionInvalid', 'FAILED_CertificateExpired', 'FAILED_SignatureError', 'FAILED_NoCertificateAvailable', 'FAILED_CertChainError', 'FAILED_ChallengeInvalid', 'FAILED_ContractCanceled', 'FAILED_WrongChargeParameter', 'FAILED_PowerDeliveryNotApplied', 'FAILED_TariffSelectionInvalid', 'FAILED_ChargingProfileInvalid', 'FAILED_MeteringSignatureNotValid', 'FAILED_NoChargeServiceSelected', 'FAILED_WrongEnergyTransferMode', 'FAILED_ContactorError', 'FAILED_CertificateNotAllowedAtThisEVSE', 'FAILED_CertificateRevoked'), _iso2.ResponseCode),
     ('enum', ('Finished', 'Ongoing', 'Ongoing_WaitingForCustomerInteraction'), _iso2.EVSEProcessing),
@@ -349,19 +349,21 @@ DATATYPES = (
     ('nbit', 0, 100, 7),
     ('enum', ('Invalid', 'Valid', 'Warning', 'Fault', 'No_IMD'), _iso2.IsolationLevel),
     ('enum', ('EVSE_NotReady', 'EVSE_Ready', 'EVSE_Shutdown', 'EVSE_UtilityInterruptEvent', 'EVSE_IsolationMonitoringActive', 'EVSE_EmergencyShutdown', 'EVSE_Malfunction', 'Reserved_8', 'Reserved_9', 'Reserved_A', 'Reserved_B', 'Reserved_C'), _iso2.DC_EVSEStatusCode),
+    ('str', 0, None, 'anyURI'),
     ('b64', 0, 800),
+    ('str', 0, None, 'string'),
     ('int', None, None),
     ('b64', 0, 48),
     ('b64', 0, 65),
-    ('str', 14, 15),
+    ('str', 14, 15, 'string'),
     ('enum', ('AC_single_phase_core', 'AC_three_phase_core', 'DC_core', 'DC_extended', 'DC_combo_core', 'DC_unique'), _iso2.EnergyTransferMode),
     ('nbit', 1, 255, 8),
     ('uint', 0, 16777214),
     ('uint', 0, 86400),
-    ('str', 0, 32),
+    ('str', 0, 32, 'string'),
     ('nbit', 0, 255, 8),
     ('enum', ('relativePricePercentage', 'RenewableGenerationPercentage', 'CarbonDioxideEmission'), _iso2.CostKind),
-    ('str', 7, 37),
+    ('str', 7, 37, 'string'),
     ('uint', 0, 18446744073709551615),
     ('b64', 0, 64),
     ('int', -9223372036854775808, 9223372036854775807),
@@ -372,7 +374,7 @@ DATATYPES = (
     ('nbit', 1, 3, 2),
     ('nbit', -128, 127, 8),
     ('int', -2147483648, 2147483647),
-    ('str', 0, 64),
+    ('str', 0, 64, 'string'),
     ('enum', ('EVCharging', 'Internet', 'ContractCertificate', 'OtherCustom'), _iso2.ServiceCategory),
     ('hex', 0, 6),
     ('enum', ('Terminate', 'Pause'), _iso2.ChargingSession),
@@ -447,7 +449,7 @@ GRAMMARS = (
     ('simple', 13),  # 23
     ('simple', 14),  # 24
     (_xmldsig.CanonicalizationMethod, 'CanonicalizationMethod', (('Algorithm', 'a', False),),
-     ((0, ((0, '', 'Algorithm', 'Algorithm', 7, 1),)),
+     ((0, ((0, '', 'Algorithm', 'Algorithm', 15, 1),)),
       (1, ((2, None, None, None, -1, 2), (3, None, None, None, -1, -1), (4, None, None, None, -1, 1))),
       (2, ((2, None, None, None, -1, 2), (3, None, None, None, -1, -1), (4, None, None, None, -1, 2))),)),  # 25
     (_iso2.CertificateInstallationReq, 'CertificateInstallationReq', (('Id', 'a', False), ('OEMProvisioningCert', 'e', False), ('ListOfRootCertificateIDs', 'e', False)),
@@ -455,7 +457,7 @@ GRAMMARS = (
       (1, ((1, 'urn:iso:15118:2:2013:MsgBody', 'OEMProvisioningCert', 'OEMProvisioningCert', 27, 2),)),
       (2, ((1, 'urn:iso:15118:2:2013:MsgBody', 'ListOfRootCertificateIDs', 'ListOfRootCertificateIDs', 28, 3),)),
       (2, ((3, None, None, None, -1, -1),)),)),  # 26
-    ('simple', 15),  # 27
+    ('simple', 16),  # 27
     (_iso2.ListOfRootCertificateIDs, 'ListOfRootCertificateIDs', (('RootCertificateID', 'e', True),),
      ((0, ((1, 'urn:iso:15118:2:2013:MsgDataTypes', 'RootCertificateID', 'RootCertificateID', 29, 1),)),
       (2, ((1, 'urn:iso:15118:2:2013:MsgDataTypes', 'RootCertificateID', 'RootCertificateID', 29, 2), (3, None, None, None, -1, -1))),
@@ -482,8 +484,8 @@ GRAMMARS = (
      ((0, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'X509IssuerName', 'X509IssuerName', 30, 1),)),
       (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'X509SerialNumber', 'X509SerialNumber', 31, 2),)),
       (2, ((3, None, None, None, -1, -1),)),)),  # 29
-    ('simple', 7),  # 30
-    ('simple', 16),  # 31
+    ('simple', 17),  # 30
+    ('simple', 18),  # 31
     (_iso2.CertificateInstallationRes, 'CertificateInstallationRes', (('ResponseCode', 'e', False), ('SAProvisioningCertificateChain', 'e', False), ('ContractSignatureCertChain', 'e', False), ('ContractSignatureEncryptedPrivateKey', 'e', False), ('DHpublickey', 'e', False), ('eMAID', 'e', False)),
      ((0, ((1, 'urn:iso:15118:2:2013:MsgBody', 'ResponseCode', 'ResponseCode', 14, 1),)),
       (2, ((1, 'urn:iso:15118:2:2013:MsgBody', 'SAProvisioningCertificateChain', 'SAProvisioningCertificateChain', 33, 2),)),
@@ -505,15 +507,15 @@ GRAMMARS = (
       (2, ((3, None, None, None, -1, -1),)),)),  # 34
     (_iso2.ContractSignatureEncryptedPrivateKey, 'ContractSignatureEncryptedPrivateKey', (('Id', 'a', False), ('value', 'v', False)),
      ((0, ((0, 'urn:iso:15118:2:2013:MsgDataTypes', 'Id', 'Id', 7, 1),)),
-      (1, ((4, None, None, 'value', 17, 2),)),
+      (1, ((4, None, None, 'value', 19, 2),)),
       (2, ((3, None, None, None, -1, -1),)),)),  # 35
     (_iso2.DiffieHellmanPublickey, 'DiffieHellmanPublickey', (('Id', 'a', False), ('value', 'v', False)),
      ((0, ((0, 'urn:iso:15118:2:2013:MsgDataTypes', 'Id', 'Id', 7, 1),)),
-      (1, ((4, None, None, 'value', 18, 2),)),
+      (1, ((4, None, None, 'value', 20, 2),)),
       (2, ((3, None, None, None, -1, -1),)),)),  # 36
     (_iso2.EMAID, 'EMAID', (('Id', 'a', False), ('value', 'v', False)),
      ((0, ((0, 'urn:iso:15118:2:2013:MsgDataTypes', 'Id', 'Id', 7, 1),)),
-      (1, ((4, None, None, 'value', 19, 2),)),
+      (1, ((4, None, None, 'value', 21, 2),)),
       (2, ((3, None, None, None, -1, -1),)),)),  # 37
     (_iso2.CertificateUpdateReq, 'CertificateUpdateReq', (('Id', 'a', False), ('ContractSignatureCertChain', 'e', False), ('eMAID', 'e', False), ('ListOfRootCertificateIDs', 'e', False)),
      ((0, ((0, 'urn:iso:15118:2:2013:MsgBody', 'Id', 'Id', 7, 1),)),
@@ -521,7 +523,7 @@ GRAMMARS = (
       (2, ((1, 'urn:iso:15118:2:2013:MsgBody', 'eMAID', 'eMAID', 39, 3),)),
       (2, ((1, 'urn:iso:15118:2:2013:MsgBody', 'ListOfRootCertificateIDs', 'ListOfRootCertificateIDs', 28, 4),)),
       (2, ((3, None, None, None, -1, -1),)),)),  # 38
-    ('simple', 19),  # 39
+    ('simple', 21),  # 39
     (_iso2.CertificateUpdateRes, 'CertificateUpdateRes', (('ResponseCode', 'e', False), ('SAProvisioningCertificateChain', 'e', False), ('ContractSignatureCertChain', 'e', False), ('ContractSignatureEncryptedPrivateKey', 'e', False), ('DHpublickey', 'e', False), ('eMAID', 'e', False), ('RetryCounter', 'e', False)),
      ((0, ((1, 'urn:iso:15118:2:2013:MsgBody', 'ResponseCode', 'ResponseCode', 14, 1),)),
       (2, ((1, 'urn:iso:15118:2:2013:MsgBody', 'SAProvisioningCertificateChain', 'SAProvisioningCertificateChain', 33, 2),)),
@@ -536,7 +538,7 @@ GRAMMARS = (
       (2, ((1, 'urn:iso:15118:2:2013:MsgBody', 'RequestedEnergyTransferMode', 'RequestedEnergyTransferMode', 42, 2),)),
       (2, ((1, 'urn:iso:15118:2:2013:MsgDataTypes', 'AC_EVChargeParameter', 'AC_EVChargeParameter', 0, 3), (1, 'urn:iso:15118:2:2013:MsgDataTypes', 'DC_EVChargeParameter', 'DC_EVChargeParameter', 43, 3), (1, 'urn:iso:15118:2:2013:MsgDataTypes', 'EVChargeParameter', 'EVChargeParameter', 44, 3))),
       (2, ((3, None, None, None, -1, -1),)),)),  # 41
-    ('simple', 20),  # 42
+    ('simple', 22),  # 42
     (_iso2.DC_EVChargeParameter, 'DC_EVChargeParameter', (('DepartureTime', 'e', False), ('DC_EVStatus', 'e', False), ('EVMaximumCurrentLimit', 'e', False), ('EVMaximumPowerLimit', 'e', False), ('EVMaximumVoltageLimit', 'e', False), ('EVEnergyCapacity', 'e', False), ('EVEnergyRequest', 'e', False), ('FullSOC', 'e', False), ('BulkSOC', 'e', False)),
      ((0, ((1, 'urn:iso:15118:2:2013:MsgDataTypes', 'DepartureTime', 'DepartureTime', 1, 1), (1, 'urn:iso:15118:2:2013:MsgDataTypes', 'DC_EVStatus', 'DC_EVStatus', 18, 2))),
       (2, ((1, 'urn:iso:15118:2:2013:MsgDataTypes', 'DC_EVStatus', 'DC_EVStatus', 18, 2),)),
@@ -567,7 +569,7 @@ GRAMMARS = (
       (2, ((1, 'urn:iso:15118:2:2013:MsgDataTypes', 'PMaxSchedule', 'PMaxSchedule', 49, 2),)),
       (2, ((1, 'urn:iso:15118:2:2013:MsgDataTypes', 'SalesTariff', 'SalesTariff', 55, 3), (3, None, None, None, -1, -1))),
       (2, ((3, None, None, None, -1, -1),)),)),  # 47
-    ('simple', 21),  # 48
+    ('simple', 23),  # 48
     (_iso2.PMaxSchedule, 'PMaxSchedule', (('PMaxScheduleEntry', 'e', True),),
      ((0, ((1, 'urn:iso:15118:2:2013:MsgDataTypes', 'PMaxScheduleEntry', 'PMaxScheduleEntry', 50, 1),)),
       (2, ((1, 'urn:iso:15118:2:2013:MsgDataTypes', 'PMaxScheduleEntry', 'PMaxScheduleEntry', 50, 2), (3, None, None, None, -1, -1))),
@@ -1602,8 +1604,8 @@ GRAMMARS = (
      ((0, ((1, 'urn:iso:15118:2:2013:MsgDataTypes', 'start', 'start', 52, 1),)),
       (2, ((1, 'urn:iso:15118:2:2013:MsgDataTypes', 'duration', 'duration', 53, 2), (3, None, None, None, -1, -1))),
       (2, ((3, None, None, None, -1, -1),)),)),  # 51
-    ('simple', 22),  # 52
-    ('simple', 23),  # 53
+    ('simple', 24),  # 52
+    ('simple', 25),  # 53
     (_iso2.Interval, 'Interval', (),
      ((0, ((3, None, None, None, -1, -1),)),)),  # 54
     (_iso2.SalesTariff, 'SalesTariff', (('Id', 'a', False), ('SalesTariffID', 'e', False), ('SalesTariffDescription', 'e', False), ('NumEPriceLevels', 'e', False), ('SalesTariffEntry', 'e', True)),
@@ -2636,8 +2638,8 @@ GRAMMARS = (
       (2, ((1, 'urn:iso:15118:2:2013:MsgDataTypes', 'SalesTariffEntry', 'SalesTariffEntry', 58, 1027), (3, None, None, None, -1, -1))),
       (2, ((1, 'urn:iso:15118:2:2013:MsgDataTypes', 'SalesTariffEntry', 'SalesTariffEntry', 58, 1028), (3, None, None, None, -1, -1))),
       (2, ((3, None, None, None, -1, -1),)),)),  # 55
-    ('simple', 24),  # 56
-    ('simple', 25),  # 57
+    ('simple', 26),  # 56
+    ('simple', 27),  # 57
     (_iso2.SalesTariffEntry, 'SalesTariffEntry', (('RelativeTimeInterval', 'e', False), ('TimeInterval', 'e', False), ('EPriceLevel', 'e', False), ('ConsumptionCost', 'e', True)),
      ((0, ((1, 'urn:iso:15118:2:2013:MsgDataTypes', 'RelativeTimeInterval', 'RelativeTimeInterval', 51, 1), (1, 'urn:iso:15118:2:2013:MsgDataTypes', 'TimeInterval', 'TimeInterval', 54, 1))),
       (2, ((1, 'urn:iso:15118:2:2013:MsgDataTypes', 'EPriceLevel', 'EPriceLevel', 57, 2), (1, 'urn:iso:15118:2:2013:MsgDataTypes', 'ConsumptionCost', 'ConsumptionCost', 59, 3), (3, None, None, None, -1, -1))),
@@ -2656,7 +2658,7 @@ GRAMMARS = (
       (2, ((1, 'urn:iso:15118:2:2013:MsgDataTypes', 'amount', 'amount', 1, 2),)),
       (2, ((1, 'urn:iso:15118:2:2013:MsgDataTypes', 'amountMultiplier', 'amountMultiplier', 3, 3), (3, None, None, None, -1, -1))),
       (2, ((3, None, None, None, -1, -1),)),)),  # 60
-    ('simple', 26),  # 61
+    ('simple', 28),  # 61
     (_iso2.SASchedules, 'SASchedules', (),
      ((0, ((3, None, None, None, -1, -1),)),)),  # 62
     (_iso2.DC_EVSEChargeParameter, 'DC_EVSEChargeParameter', (('DC_EVSEStatus', 'e', False), ('EVSEMaximumCurrentLimit', 'e', False), ('EVSEMaximumPowerLimit', 'e', False), ('EVSEMaximumVoltageLimit', 'e', False), ('EVSEMinimumCurrentLimit', 'e', False), ('EVSEMinimumVoltageLimit', 'e', False), ('EVSECurrentRegulationTolerance', 'e', False), ('EVSEPeakCurrentRipple', 'e', False), ('EVSEEnergyToBeDelivered', 'e', False)),
@@ -2683,7 +2685,7 @@ GRAMMARS = (
       (2, ((1, 'urn:iso:15118:2:2013:MsgBody', 'ReceiptRequired', 'ReceiptRequired', 10, 6), (1, 'urn:iso:15118:2:2013:MsgBody', 'AC_EVSEStatus', 'AC_EVSEStatus', 7, 7))),
       (2, ((1, 'urn:iso:15118:2:2013:MsgBody', 'AC_EVSEStatus', 'AC_EVSEStatus', 7, 7),)),
       (2, ((3, None, None, None, -1, -1),)),)),  # 66
-    ('simple', 27),  # 67
+    ('simple', 29),  # 67
     (_iso2.MeterInfo, 'MeterInfo', (('MeterID', 'e', False), ('MeterReading', 'e', False), ('SigMeterReading', 'e', False), ('MeterStatus', 'e', False), ('TMeter', 'e', False)),
      ((0, ((1, 'urn:iso:15118:2:2013:MsgDataTypes', 'MeterID', 'MeterID', 69, 1),)),
       (2, ((1, 'urn:iso:15118:2:2013:MsgDataTypes', 'MeterReading', 'MeterReading', 70, 2), (1, 'urn:iso:15118:2:2013:MsgDataTypes', 'SigMeterReading', 'SigMeterReading', 71, 3), (1, 'urn:iso:15118:2:2013:MsgDataTypes', 'MeterStatus', 'MeterStatus', 72, 4), (1, 'urn:iso:15118:2:2013:MsgDataTypes', 'TMeter', 'TMeter', 73, 5), (3, None, None, None, -1, -1))),
@@ -2691,11 +2693,11 @@ GRAMMARS = (
       (2, ((1, 'urn:iso:15118:2:2013:MsgDataTypes', 'MeterStatus', 'MeterStatus', 72, 4), (1, 'urn:iso:15118:2:2013:MsgDataTypes', 'TMeter', 'TMeter', 73, 5), (3, None, None, None, -1, -1))),
       (2, ((1, 'urn:iso:15118:2:2013:MsgDataTypes', 'TMeter', 'TMeter', 73, 5), (3, None, None, None, -1, -1))),
       (2, ((3, None, None, None, -1, -1),)),)),  # 68
-    ('simple', 24),  # 69
-    ('simple', 28),  # 70
-    ('simple', 29),  # 71
+    ('simple', 26),  # 69
+    ('simple', 30),  # 70
+    ('simple', 31),  # 71
     ('simple', 3),  # 72
-    ('simple', 30),  # 73
+    ('simple', 32),  # 73
     (_iso2.CurrentDemandReq, 'CurrentDemandReq', (('DC_EVStatus', 'e', False), ('EVTargetCurrent', 'e', False), ('EVMaximumVoltageLimit', 'e', False), ('EVMaximumCurrentLimit', 'e', False), ('EVMaximumPowerLimit', 'e', False), ('BulkChargingComplete', 'e', False), ('ChargingComplete', 'e', False), ('RemainingTimeToFullSoC', 'e', False), ('RemainingTimeToBulkSoC', 'e', False), ('EVTargetVoltage', 'e', False)),
      ((0, ((1, 'urn:iso:15118:2:2013:MsgBody', 'DC_EVStatus', 'DC_EVStatus', 18, 1),)),
       (2, ((1, 'urn:iso:15118:2:2013:MsgBody', 'EVTargetCurrent', 'EVTargetCurrent', 2, 2),)),
@@ -2738,12 +2740,12 @@ GRAMMARS = (
       (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'Seed', 'Seed', 78, 6), (3, None, None, None, -1, -1))),
       (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'PgenCounter', 'PgenCounter', 78, 7),)),
       (2, ((3, None, None, None, -1, -1),)),)),  # 77
-    ('simple', 31),  # 78
+    ('simple', 33),  # 78
     (_xmldsig.DigestMethod, 'DigestMethod', (('Algorithm', 'a', False),),
-     ((0, ((0, '', 'Algorithm', 'Algorithm', 7, 1),)),
+     ((0, ((0, '', 'Algorithm', 'Algorithm', 15, 1),)),
       (1, ((2, None, None, None, -1, 2), (3, None, None, None, -1, -1), (4, None, None, None, -1, 1))),
       (2, ((2, None, None, None, -1, 2), (3, None, None, None, -1, -1), (4, None, None, None, -1, 2))),)),  # 79
-    ('simple', 31),  # 80
+    ('simple', 33),  # 80
     (_iso2.EVPowerDeliveryParameter, 'EVPowerDeliveryParameter', (),
      ((0, ((3, None, None, None, -1, -1),)),)),  # 81
     (_iso2.EVSEStatus, 'EVSEStatus', (('NotificationMaxDelay', 'e', False), ('EVSENotification', 'e', False)),
@@ -2784,8 +2786,8 @@ GRAMMARS = (
       (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'Exponent', 'Exponent', 78, 2),)),
       (2, ((3, None, None, None, -1, -1),)),)),  # 87
     (_xmldsig.RetrievalMethod, 'RetrievalMethod', (('Type', 'a', False), ('URI', 'a', False), ('Transforms', 'e', False)),
-     ((0, ((0, '', 'Type', 'Type', 7, 1), (0, '', 'URI', 'URI', 7, 2), (1, 'http://www.w3.org/2000/09/xmldsig#', 'Transforms', 'Transforms', 89, 3), (3, None, None, None, -1, -1))),
-      (1, ((0, '', 'URI', 'URI', 7, 2), (1, 'http://www.w3.org/2000/09/xmldsig#', 'Transforms', 'Transforms', 89, 3), (3, None, None, None, -1, -1))),
+     ((0, ((0, '', 'Type', 'Type', 15, 1), (0, '', 'URI', 'URI', 15, 2), (1, 'http://www.w3.org/2000/09/xmldsig#', 'Transforms', 'Transforms', 89, 3), (3, None, None, None, -1, -1))),
+      (1, ((0, '', 'URI', 'URI', 15, 2), (1, 'http://www.w3.org/2000/09/xmldsig#', 'Transforms', 'Transforms', 89, 3), (3, None, None, None, -1, -1))),
       (1, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'Transforms', 'Transforms', 89, 3), (3, None, None, None, -1, -1))),
       (2, ((3, None, None, None, -1, -1),)),)),  # 88
     (_xmldsig.Transforms, 'Transforms', (('Transform', 'e', True),),
@@ -2793,7 +2795,7 @@ GRAMMARS = (
       (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'Transform', 'Transform', 90, 2), (3, None, None, None, -1, -1))),
       (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'Transform', 'Transform', 90, 2), (3, None, None, None, -1, -1))),)),  # 89
     (_xmldsig.Transform, 'Transform', (('Algorithm', 'a', False), ('XPath', 'e', True)),
-     ((0, ((0, '', 'Algorithm', 'Algorithm', 7, 1),)),
+     ((0, ((0, '', 'Algorithm', 'Algorithm', 15, 1),)),
       (1, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'XPath', 'XPath', 30, 3), (2, None, None, None, -1, 2), (3, None, None, None, -1, -1), (4, None, None, None, -1, 1))),
       (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'XPath', 'XPath', 30, 3), (2, None, None, None, -1, 2), (3, None, None, None, -1, -1), (4, None, None, None, -1, 2))),
       (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'XPath', 'XPath', 30, 3), (2, None, None, None, -1, 2), (3, None, None, None, -1, -1), (4, None, None, None, -1, 3))),)),  # 90
@@ -2811,7 +2813,7 @@ GRAMMARS = (
       (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'X509IssuerSerial', 'X509IssuerSerial', 29, 7), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509SKI', 'X509SKI', 92, 8), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509SubjectName', 'X509SubjectName', 30, 9), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509Certificate', 'X509Certificate', 92, 10), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509CRL', 'X509CRL', 92, 11), (2, None, None, None, -1, 12), (3, None, None, None, -1, -1))),
       (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'X509IssuerSerial', 'X509IssuerSerial', 29, 7), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509SKI', 'X509SKI', 92, 8), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509SubjectName', 'X509SubjectName', 30, 9), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509Certificate', 'X509Certificate', 92, 10), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509CRL', 'X509CRL', 92, 11), (2, None, None, None, -1, 12), (3, None, None, None, -1, -1))),
       (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'X509IssuerSerial', 'X509IssuerSerial', 29, 7), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509SKI', 'X509SKI', 92, 8), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509SubjectName', 'X509SubjectName', 30, 9), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509Certificate', 'X509Certificate', 92, 10), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509CRL', 'X509CRL', 92, 11), (2, None, None, None, -1, 12), (3, None, None, None, -1, -1))),)),  # 91
-    ('simple', 31),  # 92
+    ('simple', 33),  # 92
     (_xmldsig.PGPData, 'PGPData', (('PGPKeyID', 'e', False), ('PGPKeyPacket', 'e', True)),
      ((0, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'PGPKeyID', 'PGPKeyID', 92, 1), (1, 'http://www.w3.org/2000/09/xmldsig#', 'PGPKeyPacket', 'PGPKeyPacket', 92, 2))),
       (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'PGPKeyPacket', 'PGPKeyPacket', 92, 3), (2, None, None, None, -1, 4), (3, None, None, None, -1, -1))),
@@ -2831,9 +2833,9 @@ GRAMMARS = (
       (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'Reference', 'Reference', 96, 3), (3, None, None, None, -1, -1))),
       (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'Reference', 'Reference', 96, 3), (3, None, None, None, -1, -1))),)),  # 95
     (_xmldsig.Reference, 'Reference', (('Id', 'a', False), ('Type', 'a', False), ('URI', 'a', False), ('Transforms', 'e', False), ('DigestMethod', 'e', False), ('DigestValue', 'e', False)),
-     ((0, ((0, '', 'Id', 'Id', 7, 1), (0, '', 'Type', 'Type', 7, 2), (0, '', 'URI', 'URI', 7, 3), (1, 'http://www.w3.org/2000/09/xmldsig#', 'Transforms', 'Transforms', 89, 4), (1, 'http://www.w3.org/2000/09/xmldsig#', 'DigestMethod', 'DigestMethod', 79, 5))),
-      (1, ((0, '', 'Type', 'Type', 7, 2), (0, '', 'URI', 'URI', 7, 3), (1, 'http://www.w3.org/2000/09/xmldsig#', 'Transforms', 'Transforms', 89, 4), (1, 'http://www.w3.org/2000/09/xmldsig#', 'DigestMethod', 'DigestMethod', 79, 5))),
-      (1, ((0, '', 'URI', 'URI', 7, 3), (1, 'http://www.w3.org/2000/09/xmldsig#', 'Transforms', 'Transforms', 89, 4), (1, 'http://www.w3.org/2000/09/xmldsig#', 'DigestMethod', 'DigestMethod', 79, 5))),
+     ((0, ((0, '', 'Id', 'Id', 7, 1), (0, '', 'Type', 'Type', 15, 2), (0, '', 'URI', 'URI', 15, 3), (1, 'http://www.w3.org/2000/09/xmldsig#', 'Transforms', 'Transforms', 89, 4), (1, 'http://www.w3.org/2000/09/xmldsig#', 'DigestMethod', 'DigestMethod', 79, 5))),
+      (1, ((0, '', 'Type', 'Type', 15, 2), (0, '', 'URI', 'URI', 15, 3), (1, 'http://www.w3.org/2000/09/xmldsig#', 'Transforms', 'Transforms', 89, 4), (1, 'http://www.w3.org/2000/09/xmldsig#', 'DigestMethod', 'DigestMethod', 79, 5))),
+      (1, ((0, '', 'URI', 'URI', 15, 3), (1, 'http://www.w3.org/2000/09/xmldsig#', 'Transforms', 'Transforms', 89, 4), (1, 'http://www.w3.org/2000/09/xmldsig#', 'DigestMethod', 'DigestMethod', 79, 5))),
       (1, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'Transforms', 'Transforms', 89, 4), (1, 'http://www.w3.org/2000/09/xmldsig#', 'DigestMethod', 'DigestMethod', 79, 5))),
       (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'DigestMethod', 'DigestMethod', 79, 5),)),
       (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'DigestValue', 'DigestValue', 80, 6),)),
@@ -2844,15 +2846,15 @@ GRAMMARS = (
       (2, ((1, 'urn:iso:15118:2:2013:MsgBody', 'SAScheduleTupleID', 'SAScheduleTupleID', 48, 3), (1, 'urn:iso:15118:2:2013:MsgBody', 'MeterInfo', 'MeterInfo', 68, 4))),
       (2, ((1, 'urn:iso:15118:2:2013:MsgBody', 'MeterInfo', 'MeterInfo', 68, 4),)),
       (2, ((3, None, None, None, -1, -1),)),)),  # 97
-    ('simple', 32),  # 98
+    ('simple', 34),  # 98
     (_iso2.MeteringReceiptRes, 'MeteringReceiptRes', (('ResponseCode', 'e', False), ('AC_EVSEStatus', 'e', False), ('DC_EVSEStatus', 'e', False), ('EVSEStatus', 'e', False)),
      ((0, ((1, 'urn:iso:15118:2:2013:MsgBody', 'ResponseCode', 'ResponseCode', 14, 1),)),
       (2, ((1, 'urn:iso:15118:2:2013:MsgDataTypes', 'AC_EVSEStatus', 'AC_EVSEStatus', 7, 2), (1, 'urn:iso:15118:2:2013:MsgDataTypes', 'DC_EVSEStatus', 'DC_EVSEStatus', 22, 2), (1, 'urn:iso:15118:2:2013:MsgDataTypes', 'EVSEStatus', 'EVSEStatus', 82, 2))),
       (2, ((3, None, None, None, -1, -1),)),)),  # 99
     (_xmldsig.Object, 'Object', (('Encoding', 'a', False), ('Id', 'a', False), ('MimeType', 'a', False)),
-     ((0, ((0, '', 'Encoding', 'Encoding', 7, 1), (0, '', 'Id', 'Id', 7, 2), (0, '', 'MimeType', 'MimeType', 7, 3), (2, None, None, None, -1, 4), (3, None, None, None, -1, -1), (4, None, None, None, -1, 0))),
-      (1, ((0, '', 'Id', 'Id', 7, 2), (0, '', 'MimeType', 'MimeType', 7, 3), (2, None, None, None, -1, 4), (3, None, None, None, -1, -1), (4, None, None, None, -1, 1))),
-      (1, ((0, '', 'MimeType', 'MimeType', 7, 3), (2, None, None, None, -1, 4), (3, None, None, None, -1, -1), (4, None, None, None, -1, 2))),
+     ((0, ((0, '', 'Encoding', 'Encoding', 15, 1), (0, '', 'Id', 'Id', 7, 2), (0, '', 'MimeType', 'MimeType', 17, 3), (2, None, None, None, -1, 4), (3, None, None, None, -1, -1), (4, None, None, None, -1, 0))),
+      (1, ((0, '', 'Id', 'Id', 7, 2), (0, '', 'MimeType', 'MimeType', 17, 3), (2, None, None, None, -1, 4), (3, None, None, None, -1, -1), (4, None, None, None, -1, 1))),
+      (1, ((0, '', 'MimeType', 'MimeType', 17, 3), (2, None, None, None, -1, 4), (3, None, None, None, -1, -1), (4, None, None, None, -1, 2))),
       (1, ((2, None, None, None, -1, 4), (3, None, None, None, -1, -1), (4, None, None, None, -1, 3))),
       (2, ((2, None, None, None, -1, 4), (3, None, None, None, -1, -1), (4, None, None, None, -1, 4))),)),  # 100
     (_iso2.PaymentDetailsReq, 'PaymentDetailsReq', (('eMAID', 'e', False), ('ContractSignatureCertChain', 'e', False)),
@@ -2868,7 +2870,7 @@ GRAMMARS = (
      ((0, ((1, 'urn:iso:15118:2:2013:MsgBody', 'SelectedPaymentOption', 'SelectedPaymentOption', 104, 1),)),
       (2, ((1, 'urn:iso:15118:2:2013:MsgBody', 'SelectedServiceList', 'SelectedServiceList', 105, 2),)),
       (2, ((3, None, None, None, -1, -1),)),)),  # 103
-    ('simple', 33),  # 104
+    ('simple', 35),  # 104
     (_iso2.SelectedServiceList, 'SelectedServiceList', (('SelectedService', 'e', True),),
      ((0, ((1, 'urn:iso:15118:2:2013:MsgDataTypes', 'SelectedService', 'SelectedService', 106, 1),)),
       (2, ((1, 'urn:iso:15118:2:2013:MsgDataTypes', 'SelectedService', 'SelectedService', 106, 2), (3, None, None, None, -1, -1))),
@@ -2901,7 +2903,7 @@ GRAMMARS = (
       (2, ((1, 'urn:iso:15118:2:2013:MsgBody', 'ChargingProfile', 'ChargingProfile', 111, 3), (1, 'urn:iso:15118:2:2013:MsgDataTypes', 'DC_EVPowerDeliveryParameter', 'DC_EVPowerDeliveryParameter', 76, 4), (1, 'urn:iso:15118:2:2013:MsgDataTypes', 'EVPowerDeliveryParameter', 'EVPowerDeliveryParameter', 81, 4), (3, None, None, None, -1, -1))),
       (2, ((1, 'urn:iso:15118:2:2013:MsgDataTypes', 'DC_EVPowerDeliveryParameter', 'DC_EVPowerDeliveryParameter', 76, 4), (1, 'urn:iso:15118:2:2013:MsgDataTypes', 'EVPowerDeliveryParameter', 'EVPowerDeliveryParameter', 81, 4), (3, None, None, None, -1, -1))),
       (2, ((3, None, None, None, -1, -1),)),)),  # 109
-    ('simple', 34),  # 110
+    ('simple', 36),  # 110
     (_iso2.ChargingProfile, 'ChargingProfile', (('ProfileEntry', 'e', True),),
      ((0, ((1, 'urn:iso:15118:2:2013:MsgDataTypes', 'ProfileEntry', 'ProfileEntry', 112, 1),)),
       (2, ((1, 'urn:iso:15118:2:2013:MsgDataTypes', 'ProfileEntry', 'ProfileEntry', 112, 2), (3, None, None, None, -1, -1))),
@@ -2933,7 +2935,7 @@ GRAMMARS = (
       (2, ((1, 'urn:iso:15118:2:2013:MsgDataTypes', 'ChargingProfileEntryMaxPower', 'ChargingProfileEntryMaxPower', 2, 2),)),
       (2, ((1, 'urn:iso:15118:2:2013:MsgDataTypes', 'ChargingProfileEntryMaxNumberOfPhasesInUse', 'ChargingProfileEntryMaxNumberOfPhasesInUse', 113, 3), (3, None, None, None, -1, -1))),
       (2, ((3, None, None, None, -1, -1),)),)),  # 112
-    ('simple', 35),  # 113
+    ('simple', 37),  # 113
     (_iso2.PowerDeliveryRes, 'PowerDeliveryRes', (('ResponseCode', 'e', False), ('AC_EVSEStatus', 'e', False), ('DC_EVSEStatus', 'e', False), ('EVSEStatus', 'e', False)),
      ((0, ((1, 'urn:iso:15118:2:2013:MsgBody', 'ResponseCode', 'ResponseCode', 14, 1),)),
       (2, ((1, 'urn:iso:15118:2:2013:MsgDataTypes', 'AC_EVSEStatus', 'AC_EVSEStatus', 7, 2), (1, 'urn:iso:15118:2:2013:MsgDataTypes', 'DC_EVSEStatus', 'DC_EVSEStatus', 22, 2), (1, 'urn:iso:15118:2:2013:MsgDataTypes', 'EVSEStatus', 'EVSEStatus', 82, 2))),
@@ -3233,7 +3235,7 @@ GRAMMARS = (
       (2, ((1, 'urn:iso:15118:2:2013:MsgDataTypes', 'Parameter', 'Parameter', 121, 17), (3, None, None, None, -1, -1))),
       (2, ((3, None, None, None, -1, -1),)),)),  # 120
     (_iso2.Parameter, 'Parameter', (('Name', 'a', False), ('boolValue', 'e', False), ('byteValue', 'e', False), ('shortValue', 'e', False), ('intValue', 'e', False), ('physicalValue', 'e', False), ('stringValue', 'e', False)),
-     ((0, ((0, 'urn:iso:15118:2:2013:MsgDataTypes', 'Name', 'Name', 7, 1),)),
+     ((0, ((0, 'urn:iso:15118:2:2013:MsgDataTypes', 'Name', 'Name', 17, 1),)),
       (1, ((1, 'urn:iso:15118:2:2013:MsgDataTypes', 'boolValue', 'boolValue', 10, 2), (1, 'urn:iso:15118:2:2013:MsgDataTypes', 'byteValue', 'byteValue', 122, 3), (1, 'urn:iso:15118:2:2013:MsgDataTypes', 'shortValue', 'shortValue', 5, 4), (1, 'urn:iso:15118:2:2013:MsgDataTypes', 'intValue', 'intValue', 123, 5), (1, 'urn:iso:15118:2:2013:MsgDataTypes', 'physicalValue', 'physicalValue', 2, 6), (1, 'urn:iso:15118:2:2013:MsgDataTypes', 'stringValue', 'stringValue', 30, 7))),
       (2, ((3, None, None, None, -1, -1),)),
       (2, ((3, None, None, None, -1, -1),)),
@@ -3241,14 +3243,14 @@ GRAMMARS = (
       (2, ((3, None, None, None, -1, -1),)),
       (2, ((3, None, None, None, -1, -1),)),
       (2, ((3, None, None, None, -1, -1),)),)),  # 121
-    ('simple', 36),  # 122
-    ('simple', 37),  # 123
+    ('simple', 38),  # 122
+    ('simple', 39),  # 123
     (_iso2.ServiceDiscoveryReq, 'ServiceDiscoveryReq', (('ServiceScope', 'e', False), ('ServiceCategory', 'e', False)),
      ((0, ((1, 'urn:iso:15118:2:2013:MsgBody', 'ServiceScope', 'ServiceScope', 125, 1), (1, 'urn:iso:15118:2:2013:MsgBody', 'ServiceCategory', 'ServiceCategory', 126, 2), (3, None, None, None, -1, -1))),
       (2, ((1, 'urn:iso:15118:2:2013:MsgBody', 'ServiceCategory', 'ServiceCategory', 126, 2), (3, None, None, None, -1, -1))),
       (2, ((3, None, None, None, -1, -1),)),)),  # 124
-    ('simple', 38),  # 125
-    ('simple', 39),  # 126
+    ('simple', 40),  # 125
+    ('simple', 41),  # 126
     (_iso2.ServiceDiscoveryRes, 'ServiceDiscoveryRes', (('ResponseCode', 'e', False), ('PaymentOptionList', 'e', False), ('ChargeService', 'e', False), ('ServiceList', 'e', False)),
      ((0, ((1, 'urn:iso:15118:2:2013:MsgBody', 'ResponseCode', 'ResponseCode', 14, 1),)),
       (2, ((1, 'urn:iso:15118:2:2013:MsgBody', 'PaymentOptionList', 'PaymentOptionList', 128, 2),)),
@@ -3267,7 +3269,7 @@ GRAMMARS = (
       (2, ((1, 'urn:iso:15118:2:2013:MsgDataTypes', 'FreeService', 'FreeService', 10, 5),)),
       (2, ((1, 'urn:iso:15118:2:2013:MsgDataTypes', 'SupportedEnergyTransferMode', 'SupportedEnergyTransferMode', 131, 6),)),
       (2, ((3, None, None, None, -1, -1),)),)),  # 129
-    ('simple', 24),  # 130
+    ('simple', 26),  # 130
     (_iso2.SupportedEnergyTransferMode, 'SupportedEnergyTransferMode', (('EnergyTransferMode', 'e', True),),
      ((0, ((1, 'urn:iso:15118:2:2013:MsgDataTypes', 'EnergyTransferMode', 'EnergyTransferMode', 42, 1),)),
       (2, ((1, 'urn:iso:15118:2:2013:MsgDataTypes', 'EnergyTransferMode', 'EnergyTransferMode', 42, 2), (3, None, None, None, -1, -1))),
@@ -3296,7 +3298,7 @@ GRAMMARS = (
     (_iso2.SessionSetupReq, 'SessionSetupReq', (('EVCCID', 'e', False),),
      ((0, ((1, 'urn:iso:15118:2:2013:MsgBody', 'EVCCID', 'EVCCID', 135, 1),)),
       (2, ((3, None, None, None, -1, -1),)),)),  # 134
-    ('simple', 40),  # 135
+    ('simple', 42),  # 135
     (_iso2.SessionSetupRes, 'SessionSetupRes', (('ResponseCode', 'e', False), ('EVSEID', 'e', False), ('EVSETimeStamp', 'e', False)),
      ((0, ((1, 'urn:iso:15118:2:2013:MsgBody', 'ResponseCode', 'ResponseCode', 14, 1),)),
       (2, ((1, 'urn:iso:15118:2:2013:MsgBody', 'EVSEID', 'EVSEID', 67, 2),)),
@@ -3305,7 +3307,7 @@ GRAMMARS = (
     (_iso2.SessionStopReq, 'SessionStopReq', (('ChargingSession', 'e', False),),
      ((0, ((1, 'urn:iso:15118:2:2013:MsgBody', 'ChargingSession', 'ChargingSession', 138, 1),)),
       (2, ((3, None, None, None, -1, -1),)),)),  # 137
-    ('simple', 41),  # 138
+    ('simple', 43),  # 138
     (_iso2.SessionStopRes, 'SessionStopRes', (('ResponseCode', 'e', False),),
      ((0, ((1, 'urn:iso:15118:2:2013:MsgBody', 'ResponseCode', 'ResponseCode', 14, 1),)),
       (2, ((3, None, None, None, -1, -1),)),)),  # 139
@@ -3324,14 +3326,14 @@ GRAMMARS = (
       (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'Reference', 'Reference', 96, 5), (3, None, None, None, -1, -1))),
       (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'Reference', 'Reference', 96, 5), (3, None, None, None, -1, -1))),)),  # 141
     (_xmldsig.SignatureMethod, 'SignatureMethod', (('Algorithm', 'a', False), ('HMACOutputLength', 'e', False)),
-     ((0, ((0, '', 'Algorithm', 'Algorithm', 7, 1),)),
+     ((0, ((0, '', 'Algorithm', 'Algorithm', 15, 1),)),
       (1, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'HMACOutputLength', 'HMACOutputLength', 143, 2), (2, None, None, None, -1, 3), (3, None, None, None, -1, -1), (4, None, None, None, -1, 1))),
       (2, ((2, None, None, None, -1, 3), (3, None, None, None, -1, -1), (4, None, None, None, -1, 2))),
       (2, ((2, None, None, None, -1, 3), (3, None, None, None, -1, -1), (4, None, None, None, -1, 3))),)),  # 142
-    ('simple', 16),  # 143
+    ('simple', 18),  # 143
     (_xmldsig.SignatureValue, 'SignatureValue', (('Id', 'a', False), ('value', 'v', False)),
-     ((0, ((0, '', 'Id', 'Id', 7, 1), (4, None, None, 'value', 31, 2))),
-      (1, ((4, None, None, 'value', 31, 2),)),
+     ((0, ((0, '', 'Id', 'Id', 7, 1), (4, None, None, 'value', 33, 2))),
+      (1, ((4, None, None, 'value', 33, 2),)),
       (2, ((3, None, None, None, -1, -1),)),)),  # 144
     (_xmldsig.SignatureProperties, 'SignatureProperties', (('Id', 'a', False), ('SignatureProperty', 'e', True)),
      ((0, ((0, '', 'Id', 'Id', 7, 1), (1, 'http://www.w3.org/2000/09/xmldsig#', 'SignatureProperty', 'SignatureProperty', 146, 2))),
@@ -3339,8 +3341,8 @@ GRAMMARS = (
       (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'SignatureProperty', 'SignatureProperty', 146, 3), (3, None, None, None, -1, -1))),
       (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'SignatureProperty', 'SignatureProperty', 146, 3), (3, None, None, None, -1, -1))),)),  # 145
     (_xmldsig.SignatureProperty, 'SignatureProperty', (('Id', 'a', False), ('Target', 'a', False)),
-     ((0, ((0, '', 'Id', 'Id', 7, 1), (0, '', 'Target', 'Target', 7, 2))),
-      (1, ((0, '', 'Target', 'Target', 7, 2),)),
+     ((0, ((0, '', 'Id', 'Id', 7, 1), (0, '', 'Target', 'Target', 15, 2))),
+      (1, ((0, '', 'Target', 'Target', 15, 2),)),
       (1, ((2, None, None, None, -1, 3), (4, None, None, None, -1, 2))),
       (2, ((2, None, None, None, -1, 4), (3, None, None, None, -1, -1), (4, None, None, None, -1, 3))),
       (2, ((2, None, None, None, -1, 4), (3, None, None, None, -1, -1), (4, None, None, None, -1, 4))),)),  # 146
@@ -3357,8 +3359,8 @@ GRAMMARS = (
      ((0, ((1, 'urn:iso:15118:2:2013:MsgDataTypes', 'FaultCode', 'FaultCode', 150, 1),)),
       (2, ((1, 'urn:iso:15118:2:2013:MsgDataTypes', 'FaultMsg', 'FaultMsg', 151, 2), (3, None, None, None, -1, -1))),
       (2, ((3, None, None, None, -1, -1),)),)),  # 149
-    ('simple', 42),  # 150
-    ('simple', 38),  # 151
+    ('simple', 44),  # 150
+    ('simple', 40),  # 151
     (_iso2.Body, 'Body', (('AuthorizationReq', 'e', False), ('AuthorizationRes', 'e', False), ('BodyElement', 'e', False), ('CableCheckReq', 'e', False), ('CableCheckRes', 'e', False), ('CertificateInstallationReq', 'e', False), ('CertificateInstallationRes', 'e', False), ('CertificateUpdateReq', 'e', False), ('CertificateUpdateRes', 'e', False), ('ChargeParameterDiscoveryReq', 'e', False), ('ChargeParameterDiscoveryRes', 'e', False), ('ChargingStatusReq', 'e', False), ('ChargingStatusRes', 'e', False), ('CurrentDemandReq', 'e', False), ('CurrentDemandRes', 'e', False), ('MeteringReceiptReq', 'e', False), ('MeteringReceiptRes', 'e', False), ('PaymentDetailsReq', 'e', False), ('PaymentDetailsRes', 'e', False), ('PaymentServiceSelectionReq', 'e', False), ('PaymentServiceSelectionRes', 'e', False), ('PowerDeliveryReq', 'e', False), ('PowerDeliveryRes', 'e', False), ('PreChargeReq', 'e', False), ('PreChargeRes', 'e', False), ('ServiceDetailReq', 'e', False), ('ServiceDetailRes', 'e', False), ('ServiceDiscoveryReq', 'e', False), ('ServiceDiscoveryRes', 'e', False), ('SessionSetupReq', 'e', False), ('SessionSetupRes', 'e', False), ('SessionStopReq', 'e', False), ('SessionStopRes', 'e', False), ('WeldingDetectionReq', 'e', False), ('WeldingDetectionRes', 'e', False)),
      ((0, ((1, 'urn:iso:15118:2:2013:MsgBody', 'AuthorizationReq', 'AuthorizationReq', 11, 1), (1, 'urn:iso:15118:2:2013:MsgBody', 'AuthorizationRes', 'AuthorizationRes', 13, 1), (1, 'urn:iso:15118:2:2013:MsgBody', 'BodyElement', 'BodyElement', 16, 1), (1, 'urn:iso:15118:2:2013:MsgBody', 'CableCheckReq', 'CableCheckReq', 17, 1), (1, 'urn:iso:15118:2:2013:MsgBody', 'CableCheckRes', 'CableCheckRes', 21, 1), (1, 'urn:iso:15118:2:2013:MsgBody', 'CertificateInstallationReq', 'CertificateInstallationReq', 26, 1), (1, 'urn:iso:15118:2:2013:MsgBody', 'CertificateInstallationRes', 'CertificateInstallationRes', 32, 1), (1, 'urn:iso:15118:2:2013:MsgBody', 'CertificateUpdateReq', 'CertificateUpdateReq', 38, 1), (1, 'urn:iso:15118:2:2013:MsgBody', 'CertificateUpdateRes', 'CertificateUpdateRes', 40, 1), (1, 'urn:iso:15118:2:2013:MsgBody', 'ChargeParameterDiscoveryReq', 'ChargeParameterDiscoveryReq', 41, 1), (1, 'urn:iso:15118:2:2013:MsgBody', 'ChargeParameterDiscoveryRes', 'ChargeParameterDiscoveryRes', 45, 1), (1, 'urn:iso:15118:2:2013:MsgBody', 'ChargingStatusReq', 'ChargingStatusReq', 65, 1), (1, 'urn:iso:15118:2:2013:MsgBody', 'ChargingStatusRes', 'ChargingStatusRes', 66, 1), (1, 'urn:iso:15118:2:2013:MsgBody', 'CurrentDemandReq', 'CurrentDemandReq', 74, 1), (1, 'urn:iso:15118:2:2013:MsgBody', 'CurrentDemandRes', 'CurrentDemandRes', 75, 1), (1, 'urn:iso:15118:2:2013:MsgBody', 'MeteringReceiptReq', 'MeteringReceiptReq', 97, 1), (1, 'urn:iso:15118:2:2013:MsgBody', 'MeteringReceiptRes', 'MeteringReceiptRes', 99, 1), (1, 'urn:iso:15118:2:2013:MsgBody', 'PaymentDetailsReq', 'PaymentDetailsReq', 101, 1), (1, 'urn:iso:15118:2:2013:MsgBody', 'PaymentDetailsRes', 'PaymentDetailsRes', 102, 1), (1, 'urn:iso:15118:2:2013:MsgBody', 'PaymentServiceSelectionReq', 'PaymentServiceSelectionReq', 103, 1), (1, 'urn:iso:15118:2:2013:MsgBody', 'PaymentServiceSelectionRes', 'PaymentServiceSelectionRes', 108, 1), (1, 'urn:iso:15118:2:2013:MsgBody', 'PowerDeliveryReq', 'PowerDeliveryReq', 109, 1), (1, 'urn:iso:15118:2:2013:MsgBody', 'PowerDeliveryRes', 'PowerDeliveryRes', 114, 1), (1, 'urn:iso:15118:2:2013:MsgBody', 'PreChargeReq', 'PreChargeReq', 115, 1), (1, 'urn:iso:15118:2:2013:MsgBody', 'PreChargeRes', 'PreChargeRes', 116, 1), (1, 'urn:iso:15118:2:2013:MsgBody', 'ServiceDetailReq', 'ServiceDetailReq', 117, 1), (1, 'urn:iso:15118:2:2013:MsgBody', 'ServiceDetailRes', 'ServiceDetailRes', 118, 1), (1, 'urn:iso:15118:2:2013:MsgBody', 'ServiceDiscoveryReq', 'ServiceDiscoveryReq', 124, 1), (1, 'urn:iso:15118:2:2013:MsgBody', 'ServiceDiscoveryRes', 'ServiceDiscoveryRes', 127, 1), (1, 'urn:iso:15118:2:2013:MsgBody', 'SessionSetupReq', 'SessionSetupReq', 134, 1), (1, 'urn:iso:15118:2:2013:MsgBody', 'SessionSetupRes', 'SessionSetupRes', 136, 1), (1, 'urn:iso:15118:2:2013:MsgBody', 'SessionStopReq', 'SessionStopReq', 137, 1), (1, 'urn:iso:15118:2:2013:MsgBody', 'SessionStopRes', 'SessionStopRes', 139, 1), (1, 'urn:iso:15118:2:2013:MsgBody', 'WeldingDetectionReq', 'WeldingDetectionReq', 153, 1), (1, 'urn:iso:15118:2:2013:MsgBody', 'WeldingDetectionRes', 'WeldingDetectionRes', 154, 1), (3, None, None, None, -1, -1))),
       (2, ((3, None, None, None, -1, -1),)),)),  # 152

@@ -348,8 +348,10 @@ FRAGMENT = (
 DATATYPES = (
     ('hex', 8, 8),
     ('uint', 0, 18446744073709551615),
-    ('str', 0, None),
+    ('str', 0, None, 'ID'),
+    ('str', 0, None, 'anyURI'),
     ('int', None, None),
+    ('str', 0, None, 'string'),
     ('b64', 0, None),
     ('enum', ('EIM', 'PnC'), _iso20.Authorization),
     ('b64', 16, 16),
@@ -357,15 +359,15 @@ DATATYPES = (
     ('enum', ('OK', 'OK_CertificateExpiresSoon', 'OK_NewSessionEstablished', 'OK_OldSessionJoined', 'OK_PowerToleranceConfirmed', 'WARNING_AuthorizationSelectionInvalid', 'WARNING_CertificateExpired', 'WARNING_CertificateNotYetValid', 'WARNING_CertificateRevoked', 'WARNING_CertificateValidationError', 'WARNING_ChallengeInvalid', 'WARNING_EIMAuthorizationFailure', 'WARNING_eMSPUnknown', 'WARNING_EVPowerProfileViolation', 'WARNING_GeneralPnCAuthorizationError', 'WARNING_NoCertificateAvailable', 'WARNING_NoContractMatchingPCIDFound', 'WARNING_PowerToleranceNotConfirmed', 'WARNING_ScheduleRenegotiationFailed', 'WARNING_StandbyNotAllowed', 'WARNING_WPT', 'FAILED', 'FAILED_AssociationError', 'FAILED_ContactorError', 'FAILED_EVPowerProfileInvalid', 'FAILED_EVPowerProfileViolation', 'FAILED_MeteringSignatureNotValid', 'FAILED_NoEnergyTransferServiceSelected', 'FAILED_NoServiceRenegotiationSupported', 'FAILED_PauseNotAllowed', 'FAILED_PowerDeliveryNotApplied', 'FAILED_PowerToleranceNotConfirmed', 'FAILED_ScheduleRenegotiation', 'FAILED_ScheduleSelectionInvalid', 'FAILED_SequenceError', 'FAILED_ServiceIDInvalid', 'FAILED_ServiceSelectionInvalid', 'FAILED_SignatureError', 'FAILED_UnknownSession', 'FAILED_WrongChargeParameter'), _iso20_types.ResponseCode),
     ('enum', ('Finished', 'Ongoing', 'Ongoing_WaitingForCustomerInteraction'), _iso20_types.Processing),
     ('bool',),
-    ('str', 0, 80),
+    ('str', 0, 80, 'string'),
     ('nbit', 0, 255, 8),
-    ('str', 0, 255),
+    ('str', 0, 255, 'string'),
     ('enum', ('SECP521', 'X448'), _iso20.EcdhCurve),
     ('b64', 133, 133),
     ('b64', 94, 94),
     ('b64', 84, 84),
     ('b64', 206, 206),
-    ('str', 0, 32),
+    ('str', 0, 32, 'string'),
     ('b64', 0, 64),
     ('int', -32768, 32767),
     ('nbit', -128, 127, 8),
@@ -378,8 +380,8 @@ DATATYPES = (
     ('enum', ('Pause', 'ExitStandby', 'Terminate', 'ScheduleRenegotiation', 'ServiceRenegotiation', 'MeteringConfirmation'), _iso20_types.EvseNotification),
     ('nbit', 12, 1024, 10),
     ('nbit', 0, 100, 7),
-    ('str', 0, 3),
-    ('str', 0, 160),
+    ('str', 0, 3, 'string'),
+    ('str', 0, 160, 'string'),
     ('int', -2147483648, 2147483647),
     ('enum', ('Pause', 'Terminate', 'ServiceRenegotiation'), _iso20.ChargingSession),
     ('enum', ('CheckIn', 'Processing', 'Completed'), _iso20.EvCheckInStatus),
@@ -418,19 +420,19 @@ GRAMMARS = (
       (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'Reference', 'Reference', 9, 5), (3, None, None, None, -1, -1))),
       (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'Reference', 'Reference', 9, 5), (3, None, None, None, -1, -1))),)),  # 5
     (_xmldsig.CanonicalizationMethod, 'CanonicalizationMethod', (('Algorithm', 'a', False),),
-     ((0, ((0, '', 'Algorithm', 'Algorithm', 2, 1),)),
+     ((0, ((0, '', 'Algorithm', 'Algorithm', 3, 1),)),
       (1, ((2, None, None, None, -1, 2), (3, None, None, None, -1, -1), (4, None, None, None, -1, 1))),
       (2, ((2, None, None, None, -1, 2), (3, None, None, None, -1, -1), (4, None, None, None, -1, 2))),)),  # 6
     (_xmldsig.SignatureMethod, 'SignatureMethod', (('Algorithm', 'a', False), ('HMACOutputLength', 'e', False)),
-     ((0, ((0, '', 'Algorithm', 'Algorithm', 2, 1),)),
+     ((0, ((0, '', 'Algorithm', 'Algorithm', 3, 1),)),
       (1, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'HMACOutputLength', 'HMACOutputLength', 8, 2), (2, None, None, None, -1, 3), (3, None, None, None, -1, -1), (4, None, None, None, -1, 1))),
       (2, ((2, None, None, None, -1, 3), (3, None, None, None, -1, -1), (4, None, None, None, -1, 2))),
       (2, ((2, None, None, None, -1, 3), (3, None, None, None, -1, -1), (4, None, None, None, -1, 3))),)),  # 7
-    ('simple', 3),  # 8
+    ('simple', 4),  # 8
     (_xmldsig.Reference, 'Reference', (('Id', 'a', False), ('Type', 'a', False), ('URI', 'a', False), ('Transforms', 'e', False), ('DigestMethod', 'e', False), ('DigestValue', 'e', False)),
-     ((0, ((0, '', 'Id', 'Id', 2, 1), (0, '', 'Type', 'Type', 2, 2), (0, '', 'URI', 'URI', 2, 3), (1, 'http://www.w3.org/2000/09/xmldsig#', 'Transforms', 'Transforms', 10, 4), (1, 'http://www.w3.org/2000/09/xmldsig#', 'DigestMethod', 'DigestMethod', 13, 5))),
-      (1, ((0, '', 'Type', 'Type', 2, 2), (0, '', 'URI', 'URI', 2, 3), (1, 'http://www.w3.org/2000/09/xmldsig#', 'Transforms', 'Transforms', 10, 4), (1, 'http://www.w3.org/2000/09/xmldsig#', 'DigestMethod', 'DigestMethod', 13, 5))),
-      (1, ((0, '', 'URI', 'URI', 2, 3), (1, 'http://www.w3.org/2000/09/xmldsig#', 'Transforms', 'Transforms', 10, 4), (1, 'http://www.w3.org/2000/09/xmldsig#', 'DigestMethod', 'DigestMethod', 13, 5))),
+     ((0, ((0, '', 'Id', 'Id', 2, 1), (0, '', 'Type', 'Type', 3, 2), (0, '', 'URI', 'URI', 3, 3), (1, 'http://www.w3.org/2000/09/xmldsig#', 'Transforms', 'Transforms', 10, 4), (1, 'http://www.w3.org/2000/09/xmldsig#', 'DigestMethod', 'DigestMethod', 13, 5))),
+      (1, ((0, '', 'Type', 'Type', 3, 2), (0, '', 'URI', 'URI', 3, 3), (1, 'http://www.w3.org/2000/09/xmldsig#', 'Transforms', 'Transforms', 10, 4), (1, 'http://www.w3.org/2000/09/xmldsig#', 'DigestMethod', 'DigestMethod', 13, 5))),
+      (1, ((0, '', 'URI', 'URI', 3, 3), (1, 'http://www.w3.org/2000/09/xmldsig#', 'Transforms', 'Transforms', 10, 4), (1, 'http://www.w3.org/2000/09/xmldsig#', 'DigestMethod', 'DigestMethod', 13, 5))),
       (1, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'Transforms', 'Transforms', 10, 4), (1, 'http://www.w3.org/2000/09/xmldsig#', 'DigestMethod', 'DigestMethod', 13, 5))),
       (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'DigestMethod', 'DigestMethod', 13, 5),)),
       (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'DigestValue', 'DigestValue', 14, 6),)),
@@ -440,19 +442,19 @@ GRAMMARS = (
       (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'Transform', 'Transform', 11, 2), (3, None, None, None, -1, -1))),
       (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'Transform', 'Transform', 11, 2), (3, None, None, None, -1, -1))),)),  # 10
     (_xmldsig.Transform, 'Transform', (('Algorithm', 'a', False), ('XPath', 'e', True)),
-     ((0, ((0, '', 'Algorithm', 'Algorithm', 2, 1),)),
+     ((0, ((0, '', 'Algorithm', 'Algorithm', 3, 1),)),
       (1, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'XPath', 'XPath', 12, 3), (2, None, None, None, -1, 2), (3, None, None, None, -1, -1), (4, None, None, None, -1, 1))),
       (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'XPath', 'XPath', 12, 3), (2, None, None, None, -1, 2), (3, None, None, None, -1, -1), (4, None, None, None, -1, 2))),
       (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'XPath', 'XPath', 12, 3), (2, None, None, None, -1, 2), (3, None, None, None, -1, -1), (4, None, None, None, -1, 3))),)),  # 11
-    ('simple', 2),  # 12
+    ('simple', 5),  # 12
     (_xmldsig.DigestMethod, 'DigestMethod', (('Algorithm', 'a', False),),
-     ((0, ((0, '', 'Algorithm', 'Algorithm', 2, 1),)),
+     ((0, ((0, '', 'Algorithm', 'Algorithm', 3, 1),)),
       (1, ((2, None, None, None, -1, 2), (3, None, None, None, -1, -1), (4, None, None, None, -1, 1))),
       (2, ((2, None, None, None, -1, 2), (3, None, None, None, -1, -1), (4, None, None, None, -1, 2))),)),  # 13
-    ('simple', 4),  # 14
+    ('simple', 6),  # 14
     (_xmldsig.SignatureValue, 'SignatureValue', (('Id', 'a', False), ('value', 'v', False)),
-     ((0, ((0, '', 'Id', 'Id', 2, 1), (4, None, None, 'value', 4, 2))),
-      (1, ((4, None, None, 'value', 4, 2),)),
+     ((0, ((0, '', 'Id', 'Id', 2, 1), (4, None, None, 'value', 6, 2))),
+      (1, ((4, None, None, 'value', 6, 2),)),
       (2, ((3, None, None, None, -1, -1),)),)),  # 15
     (_xmldsig.KeyInfo, 'KeyInfo', (('Id', 'a', False), ('KeyName', 'e', True), ('KeyValue', 'e', True), ('RetrievalMethod', 'e', True), ('X509Data', 'e', True), ('PGPData', 'e', True), ('SPKIData', 'e', True), ('MgmtData', 'e', True)),
      ((0, ((0, '', 'Id', 'Id', 2, 1), (1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyName', 'KeyName', 12, 2), (1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyValue', 'KeyValue', 17, 3), (1, 'http://www.w3.org/2000/09/xmldsig#', 'RetrievalMethod', 'RetrievalMethod', 21, 4), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509Data', 'X509Data', 22, 5), (1, 'http://www.w3.org/2000/09/xmldsig#', 'PGPData', 'PGPData', 26, 6), (1, 'http://www.w3.org/2000/09/xmldsig#', 'SPKIData', 'SPKIData', 27, 7), (1, 'http://www.w3.org/2000/09/xmldsig#', 'MgmtData', 'MgmtData', 12, 8), (2, None, None, None, -1, 9), (4, None, None, None, -1, 0))),
@@ -487,14 +489,14 @@ GRAMMARS = (
       (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'Seed', 'Seed', 19, 6), (3, None, None, None, -1, -1))),
       (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'PgenCounter', 'PgenCounter', 19, 7),)),
       (2, ((3, None, None, None, -1, -1),)),)),  # 18
-    ('simple', 4),  # 19
+    ('simple', 6),  # 19
     (_xmldsig.RSAKeyValue, 'RSAKeyValue', (('Modulus', 'e', False), ('Exponent', 'e', False)),
      ((0, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'Modulus', 'Modulus', 19, 1),)),
       (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'Exponent', 'Exponent', 19, 2),)),
       (2, ((3, None, None, None, -1, -1),)),)),  # 20
     (_xmldsig.RetrievalMethod, 'RetrievalMethod', (('Type', 'a', False), ('URI', 'a', False), ('Transforms', 'e', False)),
-     ((0, ((0, '', 'Type', 'Type', 2, 1), (0, '', 'URI', 'URI', 2, 2), (1, 'http://www.w3.org/2000/09/xmldsig#', 'Transforms', 'Transforms', 10, 3), (3, None, None, None, -1, -1))),
-      (1, ((0, '', 'URI', 'URI', 2, 2), (1, 'http://www.w3.org/2000/09/xmldsig#', 'Transforms', 'Transforms', 10, 3), (3, None, None, None, -1, -1))),
+     ((0, ((0, '', 'Type', 'Type', 3, 1), (0, '', 'URI', 'URI', 3, 2), (1, 'http://www.w3.org/2000/09/xmldsig#', 'Transforms', 'Transforms', 10, 3), (3, None, None, None, -1, -1))),
+      (1, ((0, '', 'URI', 'URI', 3, 2), (1, 'http://www.w3.org/2000/09/xmldsig#', 'Transforms', 'Transforms', 10, 3), (3, None, None, None, -1, -1))),
       (1, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'Transforms', 'Transforms', 10, 3), (3, None, None, None, -1, -1))),
       (2, ((3, None, None, None, -1, -1),)),)),  # 21
     (_xmldsig.X509Data, 'X509Data', (('X509IssuerSerial', 'e', True), ('X509SKI', 'e', True), ('X509SubjectName', 'e', True), ('X509Certificate', 'e', True), ('X509CRL', 'e', True)),
@@ -515,8 +517,8 @@ GRAMMARS = (
      ((0, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'X509IssuerName', 'X509IssuerName', 12, 1),)),
       (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'X509SerialNumber', 'X509SerialNumber', 24, 2),)),
       (2, ((3, None, None, None, -1, -1),)),)),  # 23
-    ('simple', 3),  # 24
-    ('simple', 4),  # 25
+    ('simple', 4),  # 24
+    ('simple', 6),  # 25
     (_xmldsig.PGPData, 'PGPData', (('PGPKeyID', 'e', False), ('PGPKeyPacket', 'e', True)),
      ((0, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'PGPKeyID', 'PGPKeyID', 25, 1), (1, 'http://www.w3.org/2000/09/xmldsig#', 'PGPKeyPacket', 'PGPKeyPacket', 25, 2))),
       (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'PGPKeyPacket', 'PGPKeyPacket', 25, 3), (2, None, None, None, -1, 4), (3, None, None, None, -1, -1))),
@@ -531,12 +533,12 @@ GRAMMARS = (
       (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'SPKISexp', 'SPKISexp', 25, 3), (2, None, None, None, -1, 4), (3, None, None, None, -1, -1))),
       (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'SPKISexp', 'SPKISexp', 25, 3), (3, None, None, None, -1, -1))),)),  # 27
     (_xmldsig.Object, 'Object', (('Encoding', 'a', False), ('Id', 'a', False), ('MimeType', 'a', False)),
-     ((0, ((0, '', 'Encoding', 'Encoding', 2, 1), (0, '', 'Id', 'Id', 2, 2), (0, '', 'MimeType', 'MimeType', 2, 3), (2, None, None, None, -1, 4), (3, None, None, None, -1, -1), (4, None, None, None, -1, 0))),
-      (1, ((0, '', 'Id', 'Id', 2, 2), (0, '', 'MimeType', 'MimeType', 2, 3), (2, None, None, None, -1, 4), (3, None, None, None, -1, -1), (4, None, None, None, -1, 1))),
-      (1, ((0, '', 'MimeType', 'MimeType', 2, 3), (2, None, None, None, -1, 4), (3, None, None, None, -1, -1), (4, None, None, None, -1, 2))),
+     ((0, ((0, '', 'Encoding', 'Encoding', 3, 1), (0, '', 'Id', 'Id', 2, 2), (0, '', 'MimeType', 'MimeType', 5, 3), (2, None, None, None, -1, 4), (3, None, None, None, -1, -1), (4, None, None, None, -1, 0))),
+      (1, ((0, '', 'Id', 'Id', 2, 2), (0, '', 'MimeType', 'MimeType', 5, 3), (2, None, None, None, -1, 4), (3, None, None, None, -1, -1), (4, None, None, None, -1, 1))),
+      (1, ((0, '', 'MimeType', 'MimeType', 5, 3), (2, None, None, None, -1, 4), (3, None, None, None, -1, -1), (4, None, None, None, -1, 2))),
       (1, ((2, None, None, None, -1, 4), (3, None, None, None, -1, -1), (4, None, None, None, -1, 3))),
       (2, ((2, None, None, None, -1, 4), (3, None, None, None, -1, -1), (4, None, None, None, -1, 4))),)),  # 28
-    ('simple', 5),  # 29
+    ('simple', 7),  # 29
     (_iso20.EIM_AReqAuthorizationMode, 'EIM_AReqAuthorizationMode', (),
      ((0, ((3, None, None, None, -1, -1),)),)),  # 30
     (_iso20.PnC_AReqAuthorizationMode, 'PnC_AReqAuthorizationMode', (('Id', 'a', False), ('GenChallenge', 'e', False), ('ContractCertificateChain', 'e', False)),
@@ -544,12 +546,12 @@ GRAMMARS = (
       (1, ((1, 'urn:iso:std:iso:15118:-20:CommonMessages', 'GenChallenge', 'GenChallenge', 32, 2),)),
       (2, ((1, 'urn:iso:std:iso:15118:-20:CommonMessages', 'ContractCertificateChain', 'ContractCertificateChain', 33, 3),)),
       (2, ((3, None, None, None, -1, -1),)),)),  # 31
-    ('simple', 6),  # 32
+    ('simple', 8),  # 32
     (_iso20.ContractCertificateChain, 'ContractCertificateChain', (('Certificate', 'e', False), ('SubCertificates', 'e', False)),
      ((0, ((1, 'urn:iso:std:iso:15118:-20:CommonMessages', 'Certificate', 'Certificate', 34, 1),)),
       (2, ((1, 'urn:iso:std:iso:15118:-20:CommonMessages', 'SubCertificates', 'SubCertificates', 35, 2),)),
       (2, ((3, None, None, None, -1, -1),)),)),  # 33
-    ('simple', 7),  # 34
+    ('simple', 9),  # 34
     (_iso20.SubCertificates, 'SubCertificates', (('Certificate', 'e', True),),
      ((0, ((1, 'urn:iso:std:iso:15118:-20:CommonMessages', 'Certificate', 'Certificate', 34, 1),)),
       (2, ((1, 'urn:iso:std:iso:15118:-20:CommonMessages', 'Certificate', 'Certificate', 34, 2), (3, None, None, None, -1, -1))),
@@ -560,8 +562,8 @@ GRAMMARS = (
       (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'ResponseCode', 'ResponseCode', 37, 2),)),
       (2, ((1, 'urn:iso:std:iso:15118:-20:CommonMessages', 'EVSEProcessing', 'EVSEProcessing', 38, 3),)),
       (2, ((3, None, None, None, -1, -1),)),)),  # 36
-    ('simple', 8),  # 37
-    ('simple', 9),  # 38
+    ('simple', 10),  # 37
+    ('simple', 11),  # 38
     (_iso20.AuthorizationSetupReq, 'AuthorizationSetupReq', (('Header', 'e', False),),
      ((0, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'Header', 'Header', 1, 1),)),
       (2, ((3, None, None, None, -1, -1),)),)),  # 39
@@ -574,7 +576,7 @@ GRAMMARS = (
       (2, ((1, 'urn:iso:std:iso:15118:-20:CommonMessages', 'EIM_ASResAuthorizationMode', 'EIM_ASResAuthorizationMode', 42, 6), (1, 'urn:iso:std:iso:15118:-20:CommonMessages', 'PnC_ASResAuthorizationMode', 'PnC_ASResAuthorizationMode', 43, 7))),
       (2, ((3, None, None, None, -1, -1),)),
       (2, ((3, None, None, None, -1, -1),)),)),  # 40
-    ('simple', 10),  # 41
+    ('simple', 12),  # 41
     (_iso20.EIM_ASResAuthorizationMode, 'EIM_ASResAuthorizationMode', (),
      ((0, ((3, None, None, None, -1, -1),)),)),  # 42
     (_iso20.PnC_ASResAuthorizationMode, 'PnC_ASResAuthorizationMode', (('GenChallenge', 'e', False), ('SupportedProviders', 'e', False)),
@@ -711,7 +713,7 @@ GRAMMARS = (
       (2, ((1, 'urn:iso:std:iso:15118:-20:CommonMessages', 'ProviderID', 'ProviderID', 45, 127), (3, None, None, None, -1, -1))),
       (2, ((1, 'urn:iso:std:iso:15118:-20:CommonMessages', 'ProviderID', 'ProviderID', 45, 128), (3, None, None, None, -1, -1))),
       (2, ((3, None, None, None, -1, -1),)),)),  # 44
-    ('simple', 11),  # 45
+    ('simple', 13),  # 45
     (_iso20_types.CLReqControlMode, 'CLReqControlMode', (),
      ((0, ((3, None, None, None, -1, -1),)),)),  # 46
     (_iso20_types.CLResControlMode, 'CLResControlMode', (),
@@ -750,7 +752,7 @@ GRAMMARS = (
       (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'RootCertificateID', 'RootCertificateID', 23, 19), (3, None, None, None, -1, -1))),
       (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'RootCertificateID', 'RootCertificateID', 23, 20), (3, None, None, None, -1, -1))),
       (2, ((3, None, None, None, -1, -1),)),)),  # 50
-    ('simple', 12),  # 51
+    ('simple', 14),  # 51
     (_iso20.EMAIDList, 'EMAIDList', (('EMAID', 'e', True),),
      ((0, ((1, 'urn:iso:std:iso:15118:-20:CommonMessages', 'EMAID', 'EMAID', 53, 1),)),
       (2, ((1, 'urn:iso:std:iso:15118:-20:CommonMessages', 'EMAID', 'EMAID', 53, 2), (3, None, None, None, -1, -1))),
@@ -761,7 +763,7 @@ GRAMMARS = (
       (2, ((1, 'urn:iso:std:iso:15118:-20:CommonMessages', 'EMAID', 'EMAID', 53, 7), (3, None, None, None, -1, -1))),
       (2, ((1, 'urn:iso:std:iso:15118:-20:CommonMessages', 'EMAID', 'EMAID', 53, 8), (3, None, None, None, -1, -1))),
       (2, ((3, None, None, None, -1, -1),)),)),  # 52
-    ('simple', 13),  # 53
+    ('simple', 15),  # 53
     (_iso20.CertificateInstallationRes, 'CertificateInstallationRes', (('Header', 'e', False), ('ResponseCode', 'e', False), ('EVSEProcessing', 'e', False), ('CPSCertificateChain', 'e', False), ('SignedInstallationData', 'e', False), ('RemainingContractCertificateChains', 'e', False)),
      ((0, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'Header', 'Header', 1, 1),)),
       (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'ResponseCode', 'ResponseCode', 37, 2),)),
@@ -783,11 +785,11 @@ GRAMMARS = (
       (2, ((3, None, None, None, -1, -1),)),
       (2, ((3, None, None, None, -1, -1),)),
       (2, ((3, None, None, None, -1, -1),)),)),  # 56
-    ('simple', 14),  # 57
-    ('simple', 15),  # 58
-    ('simple', 16),  # 59
-    ('simple', 17),  # 60
-    ('simple', 18),  # 61
+    ('simple', 16),  # 57
+    ('simple', 17),  # 58
+    ('simple', 18),  # 59
+    ('simple', 19),  # 60
+    ('simple', 20),  # 61
     (_xmldsig.Manifest, 'Manifest', (('Id', 'a', False), ('Reference', 'e', True)),
      ((0, ((0, '', 'Id', 'Id', 2, 1), (1, 'http://www.w3.org/2000/09/xmldsig#', 'Reference', 'Reference', 9, 2))),
       (1, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'Reference', 'Reference', 9, 2),)),
@@ -815,9 +817,9 @@ GRAMMARS = (
       (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'MeterStatus', 'MeterStatus', 68, 7), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'MeterTimestamp', 'MeterTimestamp', 3, 8), (3, None, None, None, -1, -1))),
       (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'MeterTimestamp', 'MeterTimestamp', 3, 8), (3, None, None, None, -1, -1))),
       (2, ((3, None, None, None, -1, -1),)),)),  # 65
-    ('simple', 19),  # 66
-    ('simple', 20),  # 67
-    ('simple', 21),  # 68
+    ('simple', 21),  # 66
+    ('simple', 22),  # 67
+    ('simple', 23),  # 68
     (_iso20_types.Receipt, 'Receipt', (('TimeAnchor', 'e', False), ('EnergyCosts', 'e', False), ('OccupancyCosts', 'e', False), ('AdditionalServicesCosts', 'e', False), ('OverstayCosts', 'e', False), ('TaxCosts', 'e', True)),
      ((0, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'TimeAnchor', 'TimeAnchor', 3, 1),)),
       (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'EnergyCosts', 'EnergyCosts', 70, 2), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'OccupancyCosts', 'OccupancyCosts', 70, 3), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'AdditionalServicesCosts', 'AdditionalServicesCosts', 70, 4), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'OverstayCosts', 'OverstayCosts', 70, 5), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'TaxCosts', 'TaxCosts', 73, 6), (3, None, None, None, -1, -1))),
@@ -843,12 +845,12 @@ GRAMMARS = (
      ((0, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'Exponent', 'Exponent', 72, 1),)),
       (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'Value', 'Value', 68, 2),)),
       (2, ((3, None, None, None, -1, -1),)),)),  # 71
-    ('simple', 22),  # 72
+    ('simple', 24),  # 72
     (_iso20_types.DetailedTax, 'DetailedTax', (('TaxRuleID', 'e', False), ('Amount', 'e', False)),
      ((0, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'TaxRuleID', 'TaxRuleID', 74, 1),)),
       (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'Amount', 'Amount', 71, 2),)),
       (2, ((3, None, None, None, -1, -1),)),)),  # 73
-    ('simple', 23),  # 74
+    ('simple', 25),  # 74
     (_iso20.Dynamic_SMDTControlMode, 'Dynamic_SMDTControlMode', (),
      ((0, ((3, None, None, None, -1, -1),)),)),  # 75
     (_iso20.Scheduled_SMDTControlMode, 'Scheduled_SMDTControlMode', (('SelectedScheduleTupleID', 'e', False),),
@@ -865,7 +867,7 @@ GRAMMARS = (
       (2, ((1, 'urn:iso:std:iso:15118:-20:CommonMessages', 'EVPowerProfile', 'EVPowerProfile', 80, 4), (1, 'urn:iso:std:iso:15118:-20:CommonMessages', 'BPT_ChannelSelection', 'BPT_ChannelSelection', 87, 5), (3, None, None, None, -1, -1))),
       (2, ((1, 'urn:iso:std:iso:15118:-20:CommonMessages', 'BPT_ChannelSelection', 'BPT_ChannelSelection', 87, 5), (3, None, None, None, -1, -1))),
       (2, ((3, None, None, None, -1, -1),)),)),  # 78
-    ('simple', 24),  # 79
+    ('simple', 26),  # 79
     (_iso20.EVPowerProfile, 'EVPowerProfile', (('TimeAnchor', 'e', False), ('Dynamic_EVPPTControlMode', 'e', False), ('Scheduled_EVPPTControlMode', 'e', False), ('EVPowerProfileEntries', 'e', False)),
      ((0, ((1, 'urn:iso:std:iso:15118:-20:CommonMessages', 'TimeAnchor', 'TimeAnchor', 3, 1),)),
       (2, ((1, 'urn:iso:std:iso:15118:-20:CommonMessages', 'Dynamic_EVPPTControlMode', 'Dynamic_EVPPTControlMode', 81, 2), (1, 'urn:iso:std:iso:15118:-20:CommonMessages', 'Scheduled_EVPPTControlMode', 'Scheduled_EVPPTControlMode', 82, 3))),
@@ -878,7 +880,7 @@ GRAMMARS = (
      ((0, ((1, 'urn:iso:std:iso:15118:-20:CommonMessages', 'SelectedScheduleTupleID', 'SelectedScheduleTupleID', 74, 1),)),
       (2, ((1, 'urn:iso:std:iso:15118:-20:CommonMessages', 'PowerToleranceAcceptance', 'PowerToleranceAcceptance', 83, 2), (3, None, None, None, -1, -1))),
       (2, ((3, None, None, None, -1, -1),)),)),  # 82
-    ('simple', 25),  # 83
+    ('simple', 27),  # 83
     (_iso20.EVPowerProfileEntryList, 'EVPowerProfileEntryList', (('EVPowerProfileEntry', 'e', True),),
      ((0, ((1, 'urn:iso:std:iso:15118:-20:CommonMessages', 'EVPowerProfileEntry', 'EVPowerProfileEntry', 85, 1),)),
       (2, ((1, 'urn:iso:std:iso:15118:-20:CommonMessages', 'EVPowerProfileEntry', 'EVPowerProfileEntry', 85, 2), (3, None, None, None, -1, -1))),
@@ -2935,8 +2937,8 @@ GRAMMARS = (
       (2, ((1, 'urn:iso:std:iso:15118:-20:CommonMessages', 'Power_L2', 'Power_L2', 71, 3), (1, 'urn:iso:std:iso:15118:-20:CommonMessages', 'Power_L3', 'Power_L3', 71, 4), (3, None, None, None, -1, -1))),
       (2, ((1, 'urn:iso:std:iso:15118:-20:CommonMessages', 'Power_L3', 'Power_L3', 71, 4), (3, None, None, None, -1, -1))),
       (2, ((3, None, None, None, -1, -1),)),)),  # 85
-    ('simple', 26),  # 86
-    ('simple', 27),  # 87
+    ('simple', 28),  # 86
+    ('simple', 29),  # 87
     (_iso20.PowerDeliveryRes, 'PowerDeliveryRes', (('Header', 'e', False), ('ResponseCode', 'e', False), ('EVSEStatus', 'e', False)),
      ((0, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'Header', 'Header', 1, 1),)),
       (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'ResponseCode', 'ResponseCode', 37, 2),)),
@@ -2946,15 +2948,15 @@ GRAMMARS = (
      ((0, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'NotificationMaxDelay', 'NotificationMaxDelay', 90, 1),)),
       (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'EVSENotification', 'EVSENotification', 91, 2),)),
       (2, ((3, None, None, None, -1, -1),)),)),  # 89
-    ('simple', 28),  # 90
-    ('simple', 29),  # 91
+    ('simple', 30),  # 90
+    ('simple', 31),  # 91
     (_iso20.ScheduleExchangeReq, 'ScheduleExchangeReq', (('Header', 'e', False), ('MaximumSupportingPoints', 'e', False), ('Dynamic_SEReqControlMode', 'e', False), ('Scheduled_SEReqControlMode', 'e', False)),
      ((0, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'Header', 'Header', 1, 1),)),
       (2, ((1, 'urn:iso:std:iso:15118:-20:CommonMessages', 'MaximumSupportingPoints', 'MaximumSupportingPoints', 93, 2),)),
       (2, ((1, 'urn:iso:std:iso:15118:-20:CommonMessages', 'Dynamic_SEReqControlMode', 'Dynamic_SEReqControlMode', 94, 3), (1, 'urn:iso:std:iso:15118:-20:CommonMessages', 'Scheduled_SEReqControlMode', 'Scheduled_SEReqControlMode', 96, 4))),
       (2, ((3, None, None, None, -1, -1),)),
       (2, ((3, None, None, None, -1, -1),)),)),  # 92
-    ('simple', 30),  # 93
+    ('simple', 32),  # 93
     (_iso20.Dynamic_SEReqControlMode, 'Dynamic_SEReqControlMode', (('DepartureTime', 'e', False), ('MinimumSOC', 'e', False), ('TargetSOC', 'e', False), ('EVTargetEnergyRequest', 'e', False), ('EVMaximumEnergyRequest', 'e', False), ('EVMinimumEnergyRequest', 'e', False), ('EVMaximumV2XEnergyRequest', 'e', False), ('EVMinimumV2XEnergyRequest', 'e', False)),
      ((0, ((1, 'urn:iso:std:iso:15118:-20:CommonMessages', 'DepartureTime', 'DepartureTime', 86, 1),)),
       (2, ((1, 'urn:iso:std:iso:15118:-20:CommonMessages', 'MinimumSOC', 'MinimumSOC', 95, 2), (1, 'urn:iso:std:iso:15118:-20:CommonMessages', 'TargetSOC', 'TargetSOC', 95, 3), (1, 'urn:iso:std:iso:15118:-20:CommonMessages', 'EVTargetEnergyRequest', 'EVTargetEnergyRequest', 71, 4))),
@@ -2965,7 +2967,7 @@ GRAMMARS = (
       (2, ((1, 'urn:iso:std:iso:15118:-20:CommonMessages', 'EVMaximumV2XEnergyRequest', 'EVMaximumV2XEnergyRequest', 71, 7), (1, 'urn:iso:std:iso:15118:-20:CommonMessages', 'EVMinimumV2XEnergyRequest', 'EVMinimumV2XEnergyRequest', 71, 8), (3, None, None, None, -1, -1))),
       (2, ((1, 'urn:iso:std:iso:15118:-20:CommonMessages', 'EVMinimumV2XEnergyRequest', 'EVMinimumV2XEnergyRequest', 71, 8), (3, None, None, None, -1, -1))),
       (2, ((3, None, None, None, -1, -1),)),)),  # 94
-    ('simple', 31),  # 95
+    ('simple', 33),  # 95
     (_iso20.Scheduled_SEReqControlMode, 'Scheduled_SEReqControlMode', (('DepartureTime', 'e', False), ('EVTargetEnergyRequest', 'e', False), ('EVMaximumEnergyRequest', 'e', False), ('EVMinimumEnergyRequest', 'e', False), ('EVEnergyOffer', 'e', False)),
      ((0, ((1, 'urn:iso:std:iso:15118:-20:CommonMessages', 'DepartureTime', 'DepartureTime', 86, 1), (1, 'urn:iso:std:iso:15118:-20:CommonMessages', 'EVTargetEnergyRequest', 'EVTargetEnergyRequest', 71, 2), (1, 'urn:iso:std:iso:15118:-20:CommonMessages', 'EVMaximumEnergyRequest', 'EVMaximumEnergyRequest', 71, 3), (1, 'urn:iso:std:iso:15118:-20:CommonMessages', 'EVMinimumEnergyRequest', 'EVMinimumEnergyRequest', 71, 4), (1, 'urn:iso:std:iso:15118:-20:CommonMessages', 'EVEnergyOffer', 'EVEnergyOffer', 97, 5), (3, None, None, None, -1, -1))),
       (2, ((1, 'urn:iso:std:iso:15118:-20:CommonMessages', 'EVTargetEnergyRequest', 'EVTargetEnergyRequest', 71, 2), (1, 'urn:iso:std:iso:15118:-20:CommonMessages', 'EVMaximumEnergyRequest', 'EVMaximumEnergyRequest', 71, 3), (1, 'urn:iso:std:iso:15118:-20:CommonMessages', 'EVMinimumEnergyRequest', 'EVMinimumEnergyRequest', 71, 4), (1, 'urn:iso:std:iso:15118:-20:CommonMessages', 'EVEnergyOffer', 'EVEnergyOffer', 97, 5), (3, None, None, None, -1, -1))),
@@ -4017,7 +4019,7 @@ GRAMMARS = (
       (2, ((1, 'urn:iso:std:iso:15118:-20:CommonMessages', 'PriceAlgorithm', 'PriceAlgorithm', 53, 3),)),
       (2, ((1, 'urn:iso:std:iso:15118:-20:CommonMessages', 'EVPriceRuleStacks', 'EVPriceRuleStacks', 103, 4),)),
       (2, ((3, None, None, None, -1, -1),)),)),  # 101
-    ('simple', 32),  # 102
+    ('simple', 34),  # 102
     (_iso20.EVPriceRuleStackList, 'EVPriceRuleStackList', (('EVPriceRuleStack', 'e', True),),
      ((0, ((1, 'urn:iso:std:iso:15118:-20:CommonMessages', 'EVPriceRuleStack', 'EVPriceRuleStack', 104, 1),)),
       (2, ((1, 'urn:iso:std:iso:15118:-20:CommonMessages', 'EVPriceRuleStack', 'EVPriceRuleStack', 104, 2), (3, None, None, None, -1, -1))),
@@ -5089,8 +5091,8 @@ GRAMMARS = (
       (2, ((1, 'urn:iso:std:iso:15118:-20:CommonMessages', 'OverstayRules', 'OverstayRules', 116, 12), (1, 'urn:iso:std:iso:15118:-20:CommonMessages', 'AdditionalSelectedServices', 'AdditionalSelectedServices', 118, 13), (3, None, None, None, -1, -1))),
       (2, ((1, 'urn:iso:std:iso:15118:-20:CommonMessages', 'AdditionalSelectedServices', 'AdditionalSelectedServices', 118, 13), (3, None, None, None, -1, -1))),
       (2, ((3, None, None, None, -1, -1),)),)),  # 108
-    ('simple', 33),  # 109
-    ('simple', 32),  # 110
+    ('simple', 35),  # 109
+    ('simple', 34),  # 110
     (_iso20.TaxRuleList, 'TaxRuleList', (('TaxRule', 'e', True),),
      ((0, ((1, 'urn:iso:std:iso:15118:-20:CommonMessages', 'TaxRule', 'TaxRule', 112, 1),)),
       (2, ((1, 'urn:iso:std:iso:15118:-20:CommonMessages', 'TaxRule', 'TaxRule', 112, 2), (3, None, None, None, -1, -1))),
@@ -8273,7 +8275,7 @@ GRAMMARS = (
      ((0, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'Header', 'Header', 1, 1),)),
       (2, ((1, 'urn:iso:std:iso:15118:-20:CommonMessages', 'ServiceID', 'ServiceID', 129, 2),)),
       (2, ((3, None, None, None, -1, -1),)),)),  # 128
-    ('simple', 28),  # 129
+    ('simple', 30),  # 129
     (_iso20.ServiceDetailRes, 'ServiceDetailRes', (('Header', 'e', False), ('ResponseCode', 'e', False), ('ServiceID', 'e', False), ('ServiceParameterList', 'e', False)),
      ((0, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'Header', 'Header', 1, 1),)),
       (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'ResponseCode', 'ResponseCode', 37, 2),)),
@@ -8350,7 +8352,7 @@ GRAMMARS = (
       (2, ((1, 'urn:iso:std:iso:15118:-20:CommonMessages', 'Parameter', 'Parameter', 133, 33), (3, None, None, None, -1, -1))),
       (2, ((3, None, None, None, -1, -1),)),)),  # 132
     (_iso20.Parameter, 'Parameter', (('Name', 'a', False), ('boolValue', 'e', False), ('byteValue', 'e', False), ('shortValue', 'e', False), ('intValue', 'e', False), ('rationalNumber', 'e', False), ('finiteString', 'e', False)),
-     ((0, ((0, 'urn:iso:std:iso:15118:-20:CommonMessages', 'Name', 'Name', 11, 1),)),
+     ((0, ((0, 'urn:iso:std:iso:15118:-20:CommonMessages', 'Name', 'Name', 13, 1),)),
       (1, ((1, 'urn:iso:std:iso:15118:-20:CommonMessages', 'boolValue', 'boolValue', 41, 2), (1, 'urn:iso:std:iso:15118:-20:CommonMessages', 'byteValue', 'byteValue', 72, 3), (1, 'urn:iso:std:iso:15118:-20:CommonMessages', 'shortValue', 'shortValue', 68, 4), (1, 'urn:iso:std:iso:15118:-20:CommonMessages', 'intValue', 'intValue', 134, 5), (1, 'urn:iso:std:iso:15118:-20:CommonMessages', 'rationalNumber', 'rationalNumber', 71, 6), (1, 'urn:iso:std:iso:15118:-20:CommonMessages', 'finiteString', 'finiteString', 45, 7))),
       (2, ((3, None, None, None, -1, -1),)),
       (2, ((3, None, None, None, -1, -1),)),
@@ -8358,7 +8360,7 @@ GRAMMARS = (
       (2, ((3, None, None, None, -1, -1),)),
       (2, ((3, None, None, None, -1, -1),)),
       (2, ((3, None, None, None, -1, -1),)),)),  # 133
-    ('simple', 34),  # 134
+    ('simple', 36),  # 134
     (_iso20.ServiceDiscoveryReq, 'ServiceDiscoveryReq', (('Header', 'e', False), ('SupportedServiceIDs', 'e', False)),
      ((0, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'Header', 'Header', 1, 1),)),
       (2, ((1, 'urn:iso:std:iso:15118:-20:CommonMessages', 'SupportedServiceIDs', 'SupportedServiceIDs', 136, 2), (3, None, None, None, -1, -1))),
@@ -8448,7 +8450,7 @@ GRAMMARS = (
       (2, ((1, 'urn:iso:std:iso:15118:-20:CommonMessages', 'EVTerminationCode', 'EVTerminationCode', 45, 3), (1, 'urn:iso:std:iso:15118:-20:CommonMessages', 'EVTerminationExplanation', 'EVTerminationExplanation', 109, 4), (3, None, None, None, -1, -1))),
       (2, ((1, 'urn:iso:std:iso:15118:-20:CommonMessages', 'EVTerminationExplanation', 'EVTerminationExplanation', 109, 4), (3, None, None, None, -1, -1))),
       (2, ((3, None, None, None, -1, -1),)),)),  # 146
-    ('simple', 35),  # 147
+    ('simple', 37),  # 147
     (_iso20.SessionStopRes, 'SessionStopRes', (('Header', 'e', False), ('ResponseCode', 'e', False)),
      ((0, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'Header', 'Header', 1, 1),)),
       (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'ResponseCode', 'ResponseCode', 37, 2),)),
@@ -8459,8 +8461,8 @@ GRAMMARS = (
       (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'SignatureProperty', 'SignatureProperty', 150, 3), (3, None, None, None, -1, -1))),
       (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'SignatureProperty', 'SignatureProperty', 150, 3), (3, None, None, None, -1, -1))),)),  # 149
     (_xmldsig.SignatureProperty, 'SignatureProperty', (('Id', 'a', False), ('Target', 'a', False)),
-     ((0, ((0, '', 'Id', 'Id', 2, 1), (0, '', 'Target', 'Target', 2, 2))),
-      (1, ((0, '', 'Target', 'Target', 2, 2),)),
+     ((0, ((0, '', 'Id', 'Id', 2, 1), (0, '', 'Target', 'Target', 3, 2))),
+      (1, ((0, '', 'Target', 'Target', 3, 2),)),
       (1, ((2, None, None, None, -1, 3), (4, None, None, None, -1, 2))),
       (2, ((2, None, None, None, -1, 4), (3, None, None, None, -1, -1), (4, None, None, None, -1, 3))),
       (2, ((2, None, None, None, -1, 4), (3, None, None, None, -1, -1), (4, None, None, None, -1, 4))),)),  # 150
@@ -8472,8 +8474,8 @@ GRAMMARS = (
       (2, ((1, 'urn:iso:std:iso:15118:-20:CommonMessages', 'DeviceOffset', 'DeviceOffset', 68, 5), (1, 'urn:iso:std:iso:15118:-20:CommonMessages', 'VehicleTravel', 'VehicleTravel', 68, 6), (3, None, None, None, -1, -1))),
       (2, ((1, 'urn:iso:std:iso:15118:-20:CommonMessages', 'VehicleTravel', 'VehicleTravel', 68, 6), (3, None, None, None, -1, -1))),
       (2, ((3, None, None, None, -1, -1),)),)),  # 151
-    ('simple', 36),  # 152
-    ('simple', 37),  # 153
+    ('simple', 38),  # 152
+    ('simple', 39),  # 153
     (_iso20.VehicleCheckInRes, 'VehicleCheckInRes', (('Header', 'e', False), ('ResponseCode', 'e', False), ('ParkingSpace', 'e', False), ('DeviceLocation', 'e', False), ('TargetDistance', 'e', False)),
      ((0, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'Header', 'Header', 1, 1),)),
       (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'ResponseCode', 'ResponseCode', 37, 2),)),
@@ -8486,13 +8488,13 @@ GRAMMARS = (
       (2, ((1, 'urn:iso:std:iso:15118:-20:CommonMessages', 'EVCheckOutStatus', 'EVCheckOutStatus', 156, 2),)),
       (2, ((1, 'urn:iso:std:iso:15118:-20:CommonMessages', 'CheckOutTime', 'CheckOutTime', 3, 3),)),
       (2, ((3, None, None, None, -1, -1),)),)),  # 155
-    ('simple', 38),  # 156
+    ('simple', 40),  # 156
     (_iso20.VehicleCheckOutRes, 'VehicleCheckOutRes', (('Header', 'e', False), ('ResponseCode', 'e', False), ('EVSECheckOutStatus', 'e', False)),
      ((0, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'Header', 'Header', 1, 1),)),
       (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'ResponseCode', 'ResponseCode', 37, 2),)),
       (2, ((1, 'urn:iso:std:iso:15118:-20:CommonMessages', 'EVSECheckOutStatus', 'EVSECheckOutStatus', 158, 3),)),
       (2, ((3, None, None, None, -1, -1),)),)),  # 157
-    ('simple', 39),  # 158
+    ('simple', 41),  # 158
     (_iso20_types.DisplayParameters, 'DisplayParameters', (('PresentSOC', 'e', False), ('MinimumSOC', 'e', False), ('TargetSOC', 'e', False), ('MaximumSOC', 'e', False), ('RemainingTimeToMinimumSOC', 'e', False), ('RemainingTimeToTargetSOC', 'e', False), ('RemainingTimeToMaximumSOC', 'e', False), ('ChargingComplete', 'e', False), ('BatteryEnergyCapacity', 'e', False), ('InletHot', 'e', False)),
      ((0, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'PresentSOC', 'PresentSOC', 95, 1), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'MinimumSOC', 'MinimumSOC', 95, 2), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'TargetSOC', 'TargetSOC', 95, 3), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'MaximumSOC', 'MaximumSOC', 95, 4), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'RemainingTimeToMinimumSOC', 'RemainingTimeToMinimumSOC', 86, 5), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'RemainingTimeToTargetSOC', 'RemainingTimeToTargetSOC', 86, 6), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'RemainingTimeToMaximumSOC', 'RemainingTimeToMaximumSOC', 86, 7), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'ChargingComplete', 'ChargingComplete', 41, 8), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'BatteryEnergyCapacity', 'BatteryEnergyCapacity', 71, 9), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'InletHot', 'InletHot', 41, 10), (3, None, None, None, -1, -1))),
       (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'MinimumSOC', 'MinimumSOC', 95, 2), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'TargetSOC', 'TargetSOC', 95, 3), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'MaximumSOC', 'MaximumSOC', 95, 4), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'RemainingTimeToMinimumSOC', 'RemainingTimeToMinimumSOC', 86, 5), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'RemainingTimeToTargetSOC', 'RemainingTimeToTargetSOC', 86, 6), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'RemainingTimeToMaximumSOC', 'RemainingTimeToMaximumSOC', 86, 7), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'ChargingComplete', 'ChargingComplete', 41, 8), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'BatteryEnergyCapacity', 'BatteryEnergyCapacity', 71, 9), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'InletHot', 'InletHot', 41, 10), (3, None, None, None, -1, -1))),

@@ -211,8 +211,10 @@ DATATYPES = (
     ('int', -32768, 32767),
     ('hex', 8, 8),
     ('uint', 0, 18446744073709551615),
-    ('str', 0, None),
+    ('str', 0, None, 'ID'),
+    ('str', 0, None, 'anyURI'),
     ('int', None, None),
+    ('str', 0, None, 'string'),
     ('b64', 0, None),
     ('nbit', 0, 100, 7),
     ('uint', 0, 4294967295),
@@ -220,7 +222,7 @@ DATATYPES = (
     ('enum', ('OK', 'OK_CertificateExpiresSoon', 'OK_NewSessionEstablished', 'OK_OldSessionJoined', 'OK_PowerToleranceConfirmed', 'WARNING_AuthorizationSelectionInvalid', 'WARNING_CertificateExpired', 'WARNING_CertificateNotYetValid', 'WARNING_CertificateRevoked', 'WARNING_CertificateValidationError', 'WARNING_ChallengeInvalid', 'WARNING_EIMAuthorizationFailure', 'WARNING_eMSPUnknown', 'WARNING_EVPowerProfileViolation', 'WARNING_GeneralPnCAuthorizationError', 'WARNING_NoCertificateAvailable', 'WARNING_NoContractMatchingPCIDFound', 'WARNING_PowerToleranceNotConfirmed', 'WARNING_ScheduleRenegotiationFailed', 'WARNING_StandbyNotAllowed', 'WARNING_WPT', 'FAILED', 'FAILED_AssociationError', 'FAILED_ContactorError', 'FAILED_EVPowerProfileInvalid', 'FAILED_EVPowerProfileViolation', 'FAILED_MeteringSignatureNotValid', 'FAILED_NoEnergyTransferServiceSelected', 'FAILED_NoServiceRenegotiationSupported', 'FAILED_PauseNotAllowed', 'FAILED_PowerDeliveryNotApplied', 'FAILED_PowerToleranceNotConfirmed', 'FAILED_ScheduleRenegotiation', 'FAILED_ScheduleSelectionInvalid', 'FAILED_SequenceError', 'FAILED_ServiceIDInvalid', 'FAILED_ServiceSelectionInvalid', 'FAILED_SignatureError', 'FAILED_UnknownSession', 'FAILED_WrongChargeParameter'), _iso20_types.ResponseCode),
     ('uint', 0, 65535),
     ('enum', ('Pause', 'ExitStandby', 'Terminate', 'ScheduleRenegotiation', 'ServiceRenegotiation', 'MeteringConfirmation'), _iso20_types.EvseNotification),
-    ('str', 0, 32),
+    ('str', 0, 32, 'string'),
     ('b64', 0, 64),
     ('uint', 1, 4294967295),
 )
@@ -283,19 +285,19 @@ GRAMMARS = (
       (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'Reference', 'Reference', 14, 5), (3, None, None, None, -1, -1))),
       (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'Reference', 'Reference', 14, 5), (3, None, None, None, -1, -1))),)),  # 10
     (_xmldsig.CanonicalizationMethod, 'CanonicalizationMethod', (('Algorithm', 'a', False),),
-     ((0, ((0, '', 'Algorithm', 'Algorithm', 4, 1),)),
+     ((0, ((0, '', 'Algorithm', 'Algorithm', 5, 1),)),
       (1, ((2, None, None, None, -1, 2), (3, None, None, None, -1, -1), (4, None, None, None, -1, 1))),
       (2, ((2, None, None, None, -1, 2), (3, None, None, None, -1, -1), (4, None, None, None, -1, 2))),)),  # 11
     (_xmldsig.SignatureMethod, 'SignatureMethod', (('Algorithm', 'a', False), ('HMACOutputLength', 'e', False)),
-     ((0, ((0, '', 'Algorithm', 'Algorithm', 4, 1),)),
+     ((0, ((0, '', 'Algorithm', 'Algorithm', 5, 1),)),
       (1, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'HMACOutputLength', 'HMACOutputLength', 13, 2), (2, None, None, None, -1, 3), (3, None, None, None, -1, -1), (4, None, None, None, -1, 1))),
       (2, ((2, None, None, None, -1, 3), (3, None, None, None, -1, -1), (4, None, None, None, -1, 2))),
       (2, ((2, None, None, None, -1, 3), (3, None, None, None, -1, -1), (4, None, None, None, -1, 3))),)),  # 12
-    ('simple', 5),  # 13
+    ('simple', 6),  # 13
     (_xmldsig.Reference, 'Reference', (('Id', 'a', False), ('Type', 'a', False), ('URI', 'a', False), ('Transforms', 'e', False), ('DigestMethod', 'e', False), ('DigestValue', 'e', False)),
-     ((0, ((0, '', 'Id', 'Id', 4, 1), (0, '', 'Type', 'Type', 4, 2), (0, '', 'URI', 'URI', 4, 3), (1, 'http://www.w3.org/2000/09/xmldsig#', 'Transforms', 'Transforms', 15, 4), (1, 'http://www.w3.org/2000/09/xmldsig#', 'DigestMethod', 'DigestMethod', 18, 5))),
-      (1, ((0, '', 'Type', 'Type', 4, 2), (0, '', 'URI', 'URI', 4, 3), (1, 'http://www.w3.org/2000/09/xmldsig#', 'Transforms', 'Transforms', 15, 4), (1, 'http://www.w3.org/2000/09/xmldsig#', 'DigestMethod', 'DigestMethod', 18, 5))),
-      (1, ((0, '', 'URI', 'URI', 4, 3), (1, 'http://www.w3.org/2000/09/xmldsig#', 'Transforms', 'Transforms', 15, 4), (1, 'http://www.w3.org/2000/09/xmldsig#', 'DigestMethod', 'DigestMethod', 18, 5))),
+     ((0, ((0, '', 'Id', 'Id', 4, 1), (0, '', 'Type', 'Type', 5, 2), (0, '', 'URI', 'URI', 5, 3), (1, 'http://www.w3.org/2000/09/xmldsig#', 'Transforms', 'Transforms', 15, 4), (1, 'http://www.w3.org/2000/09/xmldsig#', 'DigestMethod', 'DigestMethod', 18, 5))),
+      (1, ((0, '', 'Type', 'Type', 5, 2), (0, '', 'URI', 'URI', 5, 3), (1, 'http://www.w3.org/2000/09/xmldsig#', 'Transforms', 'Transforms', 15, 4), (1, 'http://www.w3.org/2000/09/xmldsig#', 'DigestMethod', 'DigestMethod', 18, 5))),
+      (1, ((0, '', 'URI', 'URI', 5, 3), (1, 'http://www.w3.org/2000/09/xmldsig#', 'Transforms', 'Transforms', 15, 4), (1, 'http://www.w3.org/2000/09/xmldsig#', 'DigestMethod', 'DigestMethod', 18, 5))),
       (1, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'Transforms', 'Transforms', 15, 4), (1, 'http://www.w3.org/2000/09/xmldsig#', 'DigestMethod', 'DigestMethod', 18, 5))),
       (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'DigestMethod', 'DigestMethod', 18, 5),)),
       (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'DigestValue', 'DigestValue', 19, 6),)),
@@ -305,19 +307,19 @@ GRAMMARS = (
       (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'Transform', 'Transform', 16, 2), (3, None, None, None, -1, -1))),
       (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'Transform', 'Transform', 16, 2), (3, None, None, None, -1, -1))),)),  # 15
     (_xmldsig.Transform, 'Transform', (('Algorithm', 'a', False), ('XPath', 'e', True)),
-     ((0, ((0, '', 'Algorithm', 'Algorithm', 4, 1),)),
+     ((0, ((0, '', 'Algorithm', 'Algorithm', 5, 1),)),
       (1, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'XPath', 'XPath', 17, 3), (2, None, None, None, -1, 2), (3, None, None, None, -1, -1), (4, None, None, None, -1, 1))),
       (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'XPath', 'XPath', 17, 3), (2, None, None, None, -1, 2), (3, None, None, None, -1, -1), (4, None, None, None, -1, 2))),
       (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'XPath', 'XPath', 17, 3), (2, None, None, None, -1, 2), (3, None, None, None, -1, -1), (4, None, None, None, -1, 3))),)),  # 16
-    ('simple', 4),  # 17
+    ('simple', 7),  # 17
     (_xmldsig.DigestMethod, 'DigestMethod', (('Algorithm', 'a', False),),
-     ((0, ((0, '', 'Algorithm', 'Algorithm', 4, 1),)),
+     ((0, ((0, '', 'Algorithm', 'Algorithm', 5, 1),)),
       (1, ((2, None, None, None, -1, 2), (3, None, None, None, -1, -1), (4, None, None, None, -1, 1))),
       (2, ((2, None, None, None, -1, 2), (3, None, None, None, -1, -1), (4, None, None, None, -1, 2))),)),  # 18
-    ('simple', 6),  # 19
+    ('simple', 8),  # 19
     (_xmldsig.SignatureValue, 'SignatureValue', (('Id', 'a', False), ('value', 'v', False)),
-     ((0, ((0, '', 'Id', 'Id', 4, 1), (4, None, None, 'value', 6, 2))),
-      (1, ((4, None, None, 'value', 6, 2),)),
+     ((0, ((0, '', 'Id', 'Id', 4, 1), (4, None, None, 'value', 8, 2))),
+      (1, ((4, None, None, 'value', 8, 2),)),
       (2, ((3, None, None, None, -1, -1),)),)),  # 20
     (_xmldsig.KeyInfo, 'KeyInfo', (('Id', 'a', False), ('KeyName', 'e', True), ('KeyValue', 'e', True), ('RetrievalMethod', 'e', True), ('X509Data', 'e', True), ('PGPData', 'e', True), ('SPKIData', 'e', True), ('MgmtData', 'e', True)),
      ((0, ((0, '', 'Id', 'Id', 4, 1), (1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyName', 'KeyName', 17, 2), (1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyValue', 'KeyValue', 22, 3), (1, 'http://www.w3.org/2000/09/xmldsig#', 'RetrievalMethod', 'RetrievalMethod', 26, 4), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509Data', 'X509Data', 27, 5), (1, 'http://www.w3.org/2000/09/xmldsig#', 'PGPData', 'PGPData', 31, 6), (1, 'http://www.w3.org/2000/09/xmldsig#', 'SPKIData', 'SPKIData', 32, 7), (1, 'http://www.w3.org/2000/09/xmldsig#', 'MgmtData', 'MgmtData', 17, 8), (2, None, None, None, -1, 9), (4, None, None, None, -1, 0))),
@@ -352,14 +354,14 @@ GRAMMARS = (
       (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'Seed', 'Seed', 24, 6), (3, None, None, None, -1, -1))),
       (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'PgenCounter', 'PgenCounter', 24, 7),)),
       (2, ((3, None, None, None, -1, -1),)),)),  # 23
-    ('simple', 6),  # 24
+    ('simple', 8),  # 24
     (_xmldsig.RSAKeyValue, 'RSAKeyValue', (('Modulus', 'e', False), ('Exponent', 'e', False)),
      ((0, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'Modulus', 'Modulus', 24, 1),)),
       (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'Exponent', 'Exponent', 24, 2),)),
       (2, ((3, None, None, None, -1, -1),)),)),  # 25
     (_xmldsig.RetrievalMethod, 'RetrievalMethod', (('Type', 'a', False), ('URI', 'a', False), ('Transforms', 'e', False)),
-     ((0, ((0, '', 'Type', 'Type', 4, 1), (0, '', 'URI', 'URI', 4, 2), (1, 'http://www.w3.org/2000/09/xmldsig#', 'Transforms', 'Transforms', 15, 3), (3, None, None, None, -1, -1))),
-      (1, ((0, '', 'URI', 'URI', 4, 2), (1, 'http://www.w3.org/2000/09/xmldsig#', 'Transforms', 'Transforms', 15, 3), (3, None, None, None, -1, -1))),
+     ((0, ((0, '', 'Type', 'Type', 5, 1), (0, '', 'URI', 'URI', 5, 2), (1, 'http://www.w3.org/2000/09/xmldsig#', 'Transforms', 'Transforms', 15, 3), (3, None, None, None, -1, -1))),
+      (1, ((0, '', 'URI', 'URI', 5, 2), (1, 'http://www.w3.org/2000/09/xmldsig#', 'Transforms', 'Transforms', 15, 3), (3, None, None, None, -1, -1))),
       (1, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'Transforms', 'Transforms', 15, 3), (3, None, None, None, -1, -1))),
       (2, ((3, None, None, None, -1, -1),)),)),  # 26
     (_xmldsig.X509Data, 'X509Data', (('X509IssuerSerial', 'e', True), ('X509SKI', 'e', True), ('X509SubjectName', 'e', True), ('X509Certificate', 'e', True), ('X509CRL', 'e', True)),
@@ -380,8 +382,8 @@ GRAMMARS = (
      ((0, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'X509IssuerName', 'X509IssuerName', 17, 1),)),
       (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'X509SerialNumber', 'X509SerialNumber', 29, 2),)),
       (2, ((3, None, None, None, -1, -1),)),)),  # 28
-    ('simple', 5),  # 29
-    ('simple', 6),  # 30
+    ('simple', 6),  # 29
+    ('simple', 8),  # 30
     (_xmldsig.PGPData, 'PGPData', (('PGPKeyID', 'e', False), ('PGPKeyPacket', 'e', True)),
      ((0, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'PGPKeyID', 'PGPKeyID', 30, 1), (1, 'http://www.w3.org/2000/09/xmldsig#', 'PGPKeyPacket', 'PGPKeyPacket', 30, 2))),
       (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'PGPKeyPacket', 'PGPKeyPacket', 30, 3), (2, None, None, None, -1, 4), (3, None, None, None, -1, -1))),
@@ -396,9 +398,9 @@ GRAMMARS = (
       (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'SPKISexp', 'SPKISexp', 30, 3), (2, None, None, None, -1, 4), (3, None, None, None, -1, -1))),
       (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'SPKISexp', 'SPKISexp', 30, 3), (3, None, None, None, -1, -1))),)),  # 32
     (_xmldsig.Object, 'Object', (('Encoding', 'a', False), ('Id', 'a', False), ('MimeType', 'a', False)),
-     ((0, ((0, '', 'Encoding', 'Encoding', 4, 1), (0, '', 'Id', 'Id', 4, 2), (0, '', 'MimeType', 'MimeType', 4, 3), (2, None, None, None, -1, 4), (3, None, None, None, -1, -1), (4, None, None, None, -1, 0))),
-      (1, ((0, '', 'Id', 'Id', 4, 2), (0, '', 'MimeType', 'MimeType', 4, 3), (2, None, None, None, -1, 4), (3, None, None, None, -1, -1), (4, None, None, None, -1, 1))),
-      (1, ((0, '', 'MimeType', 'MimeType', 4, 3), (2, None, None, None, -1, 4), (3, None, None, None, -1, -1), (4, None, None, None, -1, 2))),
+     ((0, ((0, '', 'Encoding', 'Encoding', 5, 1), (0, '', 'Id', 'Id', 4, 2), (0, '', 'MimeType', 'MimeType', 7, 3), (2, None, None, None, -1, 4), (3, None, None, None, -1, -1), (4, None, None, None, -1, 0))),
+      (1, ((0, '', 'Id', 'Id', 4, 2), (0, '', 'MimeType', 'MimeType', 7, 3), (2, None, None, None, -1, 4), (3, None, None, None, -1, -1), (4, None, None, None, -1, 1))),
+      (1, ((0, '', 'MimeType', 'MimeType', 7, 3), (2, None, None, None, -1, 4), (3, None, None, None, -1, -1), (4, None, None, None, -1, 2))),
       (1, ((2, None, None, None, -1, 4), (3, None, None, None, -1, -1), (4, None, None, None, -1, 3))),
       (2, ((2, None, None, None, -1, 4), (3, None, None, None, -1, -1), (4, None, None, None, -1, 4))),)),  # 33
     (_iso20_types.DisplayParameters, 'DisplayParameters', (('PresentSOC', 'e', False), ('MinimumSOC', 'e', False), ('TargetSOC', 'e', False), ('MaximumSOC', 'e', False), ('RemainingTimeToMinimumSOC', 'e', False), ('RemainingTimeToTargetSOC', 'e', False), ('RemainingTimeToMaximumSOC', 'e', False), ('ChargingComplete', 'e', False), ('BatteryEnergyCapacity', 'e', False), ('InletHot', 'e', False)),
@@ -413,9 +415,9 @@ GRAMMARS = (
       (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'BatteryEnergyCapacity', 'BatteryEnergyCapacity', 1, 9), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'InletHot', 'InletHot', 37, 10), (3, None, None, None, -1, -1))),
       (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'InletHot', 'InletHot', 37, 10), (3, None, None, None, -1, -1))),
       (2, ((3, None, None, None, -1, -1),)),)),  # 34
-    ('simple', 7),  # 35
-    ('simple', 8),  # 36
-    ('simple', 9),  # 37
+    ('simple', 9),  # 35
+    ('simple', 10),  # 36
+    ('simple', 11),  # 37
     (_iso20_ac.BPT_Dynamic_AC_CLReqControlMode, 'BPT_Dynamic_AC_CLReqControlMode', (('DepartureTime', 'e', False), ('EVTargetEnergyRequest', 'e', False), ('EVMaximumEnergyRequest', 'e', False), ('EVMinimumEnergyRequest', 'e', False), ('EVMaximumChargePower', 'e', False), ('EVMaximumChargePower_L2', 'e', False), ('EVMaximumChargePower_L3', 'e', False), ('EVMinimumChargePower', 'e', False), ('EVMinimumChargePower_L2', 'e', False), ('EVMinimumChargePower_L3', 'e', False), ('EVPresentActivePower', 'e', False), ('EVPresentActivePower_L2', 'e', False), ('EVPresentActivePower_L3', 'e', False), ('EVPresentReactivePower', 'e', False), ('EVPresentReactivePower_L2', 'e', False), ('EVPresentReactivePower_L3', 'e', False), ('EVMaximumDischargePower', 'e', False), ('EVMaximumDischargePower_L2', 'e', False), ('EVMaximumDischargePower_L3', 'e', False), ('EVMinimumDischargePower', 'e', False), ('EVMinimumDischargePower_L2', 'e', False), ('EVMinimumDischargePower_L3', 'e', False), ('EVMaximumV2XEnergyRequest', 'e', False), ('EVMinimumV2XEnergyRequest', 'e', False)),
      ((0, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'DepartureTime', 'DepartureTime', 36, 1), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'EVTargetEnergyRequest', 'EVTargetEnergyRequest', 1, 2))),
       (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'EVTargetEnergyRequest', 'EVTargetEnergyRequest', 1, 2),)),
@@ -511,13 +513,13 @@ GRAMMARS = (
       (2, ((1, 'urn:iso:std:iso:15118:-20:AC', 'EVSETargetFrequency', 'EVSETargetFrequency', 1, 6), (1, 'urn:iso:std:iso:15118:-20:AC', 'BPT_Dynamic_AC_CLResControlMode', 'BPT_Dynamic_AC_CLResControlMode', 55, 7), (1, 'urn:iso:std:iso:15118:-20:AC', 'BPT_Scheduled_AC_CLResControlMode', 'BPT_Scheduled_AC_CLResControlMode', 56, 7), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'CLResControlMode', 'CLResControlMode', 57, 7), (1, 'urn:iso:std:iso:15118:-20:AC', 'Dynamic_AC_CLResControlMode', 'Dynamic_AC_CLResControlMode', 58, 7), (1, 'urn:iso:std:iso:15118:-20:AC', 'Scheduled_AC_CLResControlMode', 'Scheduled_AC_CLResControlMode', 59, 7))),
       (2, ((1, 'urn:iso:std:iso:15118:-20:AC', 'BPT_Dynamic_AC_CLResControlMode', 'BPT_Dynamic_AC_CLResControlMode', 55, 7), (1, 'urn:iso:std:iso:15118:-20:AC', 'BPT_Scheduled_AC_CLResControlMode', 'BPT_Scheduled_AC_CLResControlMode', 56, 7), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'CLResControlMode', 'CLResControlMode', 57, 7), (1, 'urn:iso:std:iso:15118:-20:AC', 'Dynamic_AC_CLResControlMode', 'Dynamic_AC_CLResControlMode', 58, 7), (1, 'urn:iso:std:iso:15118:-20:AC', 'Scheduled_AC_CLResControlMode', 'Scheduled_AC_CLResControlMode', 59, 7))),
       (2, ((3, None, None, None, -1, -1),)),)),  # 43
-    ('simple', 10),  # 44
+    ('simple', 12),  # 44
     (_iso20_types.EVSEStatus, 'EVSEStatus', (('NotificationMaxDelay', 'e', False), ('EVSENotification', 'e', False)),
      ((0, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'NotificationMaxDelay', 'NotificationMaxDelay', 46, 1),)),
       (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'EVSENotification', 'EVSENotification', 47, 2),)),
       (2, ((3, None, None, None, -1, -1),)),)),  # 45
-    ('simple', 11),  # 46
-    ('simple', 12),  # 47
+    ('simple', 13),  # 46
+    ('simple', 14),  # 47
     (_iso20_types.MeterInfo, 'MeterInfo', (('MeterID', 'e', False), ('ChargedEnergyReadingWh', 'e', False), ('BPT_DischargedEnergyReadingWh', 'e', False), ('CapacitiveEnergyReadingVARh', 'e', False), ('BPT_InductiveEnergyReadingVARh', 'e', False), ('MeterSignature', 'e', False), ('MeterStatus', 'e', False), ('MeterTimestamp', 'e', False)),
      ((0, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'MeterID', 'MeterID', 49, 1),)),
       (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'ChargedEnergyReadingWh', 'ChargedEnergyReadingWh', 8, 2),)),
@@ -528,8 +530,8 @@ GRAMMARS = (
       (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'MeterStatus', 'MeterStatus', 3, 7), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'MeterTimestamp', 'MeterTimestamp', 8, 8), (3, None, None, None, -1, -1))),
       (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'MeterTimestamp', 'MeterTimestamp', 8, 8), (3, None, None, None, -1, -1))),
       (2, ((3, None, None, None, -1, -1),)),)),  # 48
-    ('simple', 13),  # 49
-    ('simple', 14),  # 50
+    ('simple', 15),  # 49
+    ('simple', 16),  # 50
     (_iso20_types.Receipt, 'Receipt', (('TimeAnchor', 'e', False), ('EnergyCosts', 'e', False), ('OccupancyCosts', 'e', False), ('AdditionalServicesCosts', 'e', False), ('OverstayCosts', 'e', False), ('TaxCosts', 'e', True)),
      ((0, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'TimeAnchor', 'TimeAnchor', 8, 1),)),
       (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'EnergyCosts', 'EnergyCosts', 52, 2), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'OccupancyCosts', 'OccupancyCosts', 52, 3), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'AdditionalServicesCosts', 'AdditionalServicesCosts', 52, 4), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'OverstayCosts', 'OverstayCosts', 52, 5), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'TaxCosts', 'TaxCosts', 53, 6), (3, None, None, None, -1, -1))),
@@ -555,7 +557,7 @@ GRAMMARS = (
      ((0, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'TaxRuleID', 'TaxRuleID', 54, 1),)),
       (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'Amount', 'Amount', 1, 2),)),
       (2, ((3, None, None, None, -1, -1),)),)),  # 53
-    ('simple', 15),  # 54
+    ('simple', 17),  # 54
     (_iso20_ac.BPT_Dynamic_AC_CLResControlMode, 'BPT_Dynamic_AC_CLResControlMode', (('DepartureTime', 'e', False), ('MinimumSOC', 'e', False), ('TargetSOC', 'e', False), ('AckMaxDelay', 'e', False), ('EVSETargetActivePower', 'e', False), ('EVSETargetActivePower_L2', 'e', False), ('EVSETargetActivePower_L3', 'e', False), ('EVSETargetReactivePower', 'e', False), ('EVSETargetReactivePower_L2', 'e', False), ('EVSETargetReactivePower_L3', 'e', False), ('EVSEPresentActivePower', 'e', False), ('EVSEPresentActivePower_L2', 'e', False), ('EVSEPresentActivePower_L3', 'e', False)),
      ((0, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'DepartureTime', 'DepartureTime', 36, 1), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'MinimumSOC', 'MinimumSOC', 35, 2), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'TargetSOC', 'TargetSOC', 35, 3), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'AckMaxDelay', 'AckMaxDelay', 46, 4), (1, 'urn:iso:std:iso:15118:-20:AC', 'EVSETargetActivePower', 'EVSETargetActivePower', 1, 5))),
       (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'MinimumSOC', 'MinimumSOC', 35, 2), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'TargetSOC', 'TargetSOC', 35, 3), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'AckMaxDelay', 'AckMaxDelay', 46, 4), (1, 'urn:iso:std:iso:15118:-20:AC', 'EVSETargetActivePower', 'EVSETargetActivePower', 1, 5))),
@@ -664,8 +666,8 @@ GRAMMARS = (
       (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'SignatureProperty', 'SignatureProperty', 66, 3), (3, None, None, None, -1, -1))),
       (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'SignatureProperty', 'SignatureProperty', 66, 3), (3, None, None, None, -1, -1))),)),  # 65
     (_xmldsig.SignatureProperty, 'SignatureProperty', (('Id', 'a', False), ('Target', 'a', False)),
-     ((0, ((0, '', 'Id', 'Id', 4, 1), (0, '', 'Target', 'Target', 4, 2))),
-      (1, ((0, '', 'Target', 'Target', 4, 2),)),
+     ((0, ((0, '', 'Id', 'Id', 4, 1), (0, '', 'Target', 'Target', 5, 2))),
+      (1, ((0, '', 'Target', 'Target', 5, 2),)),
       (1, ((2, None, None, None, -1, 3), (4, None, None, None, -1, 2))),
       (2, ((2, None, None, None, -1, 4), (3, None, None, None, -1, -1), (4, None, None, None, -1, 3))),
       (2, ((2, None, None, None, -1, 4), (3, None, None, None, -1, -1), (4, None, None, None, -1, 4))),)),  # 66

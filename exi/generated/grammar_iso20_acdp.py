@@ -176,8 +176,10 @@ FRAGMENT = (
 DATATYPES = (
     ('hex', 8, 8),
     ('uint', 0, 18446744073709551615),
-    ('str', 0, None),
+    ('str', 0, None, 'ID'),
+    ('str', 0, None, 'anyURI'),
     ('int', None, None),
+    ('str', 0, None, 'string'),
     ('b64', 0, None),
     ('enum', ('State_A', 'State_B', 'State_C', 'State_D'), _iso20_acdp.ElectricalChargingDeviceStatus),
     ('enum', ('OK', 'OK_CertificateExpiresSoon', 'OK_NewSessionEstablished', 'OK_OldSessionJoined', 'OK_PowerToleranceConfirmed', 'WARNING_AuthorizationSelectionInvalid', 'WARNING_CertificateExpired', 'WARNING_CertificateNotYetValid', 'WARNING_CertificateRevoked', 'WARNING_CertificateValidationError', 'WARNING_ChallengeInvalid', 'WARNING_EIMAuthorizationFailure', 'WARNING_eMSPUnknown', 'WARNING_EVPowerProfileViolation', 'WARNING_GeneralPnCAuthorizationError', 'WARNING_NoCertificateAvailable', 'WARNING_NoContractMatchingPCIDFound', 'WARNING_PowerToleranceNotConfirmed', 'WARNING_ScheduleRenegotiationFailed', 'WARNING_StandbyNotAllowed', 'WARNING_WPT', 'FAILED', 'FAILED_AssociationError', 'FAILED_ContactorError', 'FAILED_EVPowerProfileInvalid', 'FAILED_EVPowerProfileViolation', 'FAILED_MeteringSignatureNotValid', 'FAILED_NoEnergyTransferServiceSelected', 'FAILED_NoServiceRenegotiationSupported', 'FAILED_PauseNotAllowed', 'FAILED_PowerDeliveryNotApplied', 'FAILED_PowerToleranceNotConfirmed', 'FAILED_ScheduleRenegotiation', 'FAILED_ScheduleSelectionInvalid', 'FAILED_SequenceError', 'FAILED_ServiceIDInvalid', 'FAILED_ServiceSelectionInvalid', 'FAILED_SignatureError', 'FAILED_UnknownSession', 'FAILED_WrongChargeParameter'), _iso20_types.ResponseCode),
@@ -193,7 +195,7 @@ DATATYPES = (
     ('uint', 0, 65535),
     ('uint', 0, 4294967295),
     ('enum', ('Pause', 'ExitStandby', 'Terminate', 'ScheduleRenegotiation', 'ServiceRenegotiation', 'MeteringConfirmation'), _iso20_types.EvseNotification),
-    ('str', 0, 32),
+    ('str', 0, 32, 'string'),
     ('b64', 0, 64),
     ('uint', 1, 4294967295),
 )
@@ -226,19 +228,19 @@ GRAMMARS = (
       (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'Reference', 'Reference', 9, 5), (3, None, None, None, -1, -1))),
       (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'Reference', 'Reference', 9, 5), (3, None, None, None, -1, -1))),)),  # 5
     (_xmldsig.CanonicalizationMethod, 'CanonicalizationMethod', (('Algorithm', 'a', False),),
-     ((0, ((0, '', 'Algorithm', 'Algorithm', 2, 1),)),
+     ((0, ((0, '', 'Algorithm', 'Algorithm', 3, 1),)),
       (1, ((2, None, None, None, -1, 2), (3, None, None, None, -1, -1), (4, None, None, None, -1, 1))),
       (2, ((2, None, None, None, -1, 2), (3, None, None, None, -1, -1), (4, None, None, None, -1, 2))),)),  # 6
     (_xmldsig.SignatureMethod, 'SignatureMethod', (('Algorithm', 'a', False), ('HMACOutputLength', 'e', False)),
-     ((0, ((0, '', 'Algorithm', 'Algorithm', 2, 1),)),
+     ((0, ((0, '', 'Algorithm', 'Algorithm', 3, 1),)),
       (1, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'HMACOutputLength', 'HMACOutputLength', 8, 2), (2, None, None, None, -1, 3), (3, None, None, None, -1, -1), (4, None, None, None, -1, 1))),
       (2, ((2, None, None, None, -1, 3), (3, None, None, None, -1, -1), (4, None, None, None, -1, 2))),
       (2, ((2, None, None, None, -1, 3), (3, None, None, None, -1, -1), (4, None, None, None, -1, 3))),)),  # 7
-    ('simple', 3),  # 8
+    ('simple', 4),  # 8
     (_xmldsig.Reference, 'Reference', (('Id', 'a', False), ('Type', 'a', False), ('URI', 'a', False), ('Transforms', 'e', False), ('DigestMethod', 'e', False), ('DigestValue', 'e', False)),
-     ((0, ((0, '', 'Id', 'Id', 2, 1), (0, '', 'Type', 'Type', 2, 2), (0, '', 'URI', 'URI', 2, 3), (1, 'http://www.w3.org/2000/09/xmldsig#', 'Transforms', 'Transforms', 10, 4), (1, 'http://www.w3.org/2000/09/xmldsig#', 'DigestMethod', 'DigestMethod', 13, 5))),
-      (1, ((0, '', 'Type', 'Type', 2, 2), (0, '', 'URI', 'URI', 2, 3), (1, 'http://www.w3.org/2000/09/xmldsig#', 'Transforms', 'Transforms', 10, 4), (1, 'http://www.w3.org/2000/09/xmldsig#', 'DigestMethod', 'DigestMethod', 13, 5))),
-      (1, ((0, '', 'URI', 'URI', 2, 3), (1, 'http://www.w3.org/2000/09/xmldsig#', 'Transforms', 'Transforms', 10, 4), (1, 'http://www.w3.org/2000/09/xmldsig#', 'DigestMethod', 'DigestMethod', 13, 5))),
+     ((0, ((0, '', 'Id', 'Id', 2, 1), (0, '', 'Type', 'Type', 3, 2), (0, '', 'URI', 'URI', 3, 3), (1, 'http://www.w3.org/2000/09/xmldsig#', 'Transforms', 'Transforms', 10, 4), (1, 'http://www.w3.org/2000/09/xmldsig#', 'DigestMethod', 'DigestMethod', 13, 5))),
+      (1, ((0, '', 'Type', 'Type', 3, 2), (0, '', 'URI', 'URI', 3, 3), (1, 'http://www.w3.org/2000/09/xmldsig#', 'Transforms', 'Transforms', 10, 4), (1, 'http://www.w3.org/2000/09/xmldsig#', 'DigestMethod', 'DigestMethod', 13, 5))),
+      (1, ((0, '', 'URI', 'URI', 3, 3), (1, 'http://www.w3.org/2000/09/xmldsig#', 'Transforms', 'Transforms', 10, 4), (1, 'http://www.w3.org/2000/09/xmldsig#', 'DigestMethod', 'DigestMethod', 13, 5))),
       (1, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'Transforms', 'Transforms', 10, 4), (1, 'http://www.w3.org/2000/09/xmldsig#', 'DigestMethod', 'DigestMethod', 13, 5))),
       (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'DigestMethod', 'DigestMethod', 13, 5),)),
       (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'DigestValue', 'DigestValue', 14, 6),)),
@@ -248,19 +250,19 @@ GRAMMARS = (
       (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'Transform', 'Transform', 11, 2), (3, None, None, None, -1, -1))),
       (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'Transform', 'Transform', 11, 2), (3, None, None, None, -1, -1))),)),  # 10
     (_xmldsig.Transform, 'Transform', (('Algorithm', 'a', False), ('XPath', 'e', True)),
-     ((0, ((0, '', 'Algorithm', 'Algorithm', 2, 1),)),
+     ((0, ((0, '', 'Algorithm', 'Algorithm', 3, 1),)),
       (1, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'XPath', 'XPath', 12, 3), (2, None, None, None, -1, 2), (3, None, None, None, -1, -1), (4, None, None, None, -1, 1))),
       (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'XPath', 'XPath', 12, 3), (2, None, None, None, -1, 2), (3, None, None, None, -1, -1), (4, None, None, None, -1, 2))),
       (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'XPath', 'XPath', 12, 3), (2, None, None, None, -1, 2), (3, None, None, None, -1, -1), (4, None, None, None, -1, 3))),)),  # 11
-    ('simple', 2),  # 12
+    ('simple', 5),  # 12
     (_xmldsig.DigestMethod, 'DigestMethod', (('Algorithm', 'a', False),),
-     ((0, ((0, '', 'Algorithm', 'Algorithm', 2, 1),)),
+     ((0, ((0, '', 'Algorithm', 'Algorithm', 3, 1),)),
       (1, ((2, None, None, None, -1, 2), (3, None, None, None, -1, -1), (4, None, None, None, -1, 1))),
       (2, ((2, None, None, None, -1, 2), (3, None, None, None, -1, -1), (4, None, None, None, -1, 2))),)),  # 13
-    ('simple', 4),  # 14
+    ('simple', 6),  # 14
     (_xmldsig.SignatureValue, 'SignatureValue', (('Id', 'a', False), ('value', 'v', False)),
-     ((0, ((0, '', 'Id', 'Id', 2, 1), (4, None, None, 'value', 4, 2))),
-      (1, ((4, None, None, 'value', 4, 2),)),
+     ((0, ((0, '', 'Id', 'Id', 2, 1), (4, None, None, 'value', 6, 2))),
+      (1, ((4, None, None, 'value', 6, 2),)),
       (2, ((3, None, None, None, -1, -1),)),)),  # 15
     (_xmldsig.KeyInfo, 'KeyInfo', (('Id', 'a', False), ('KeyName', 'e', True), ('KeyValue', 'e', True), ('RetrievalMethod', 'e', True), ('X509Data', 'e', True), ('PGPData', 'e', True), ('SPKIData', 'e', True), ('MgmtData', 'e', True)),
      ((0, ((0, '', 'Id', 'Id', 2, 1), (1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyName', 'KeyName', 12, 2), (1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyValue', 'KeyValue', 17, 3), (1, 'http://www.w3.org/2000/09/xmldsig#', 'RetrievalMethod', 'RetrievalMethod', 21, 4), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509Data', 'X509Data', 22, 5), (1, 'http://www.w3.org/2000/09/xmldsig#', 'PGPData', 'PGPData', 26, 6), (1, 'http://www.w3.org/2000/09/xmldsig#', 'SPKIData', 'SPKIData', 27, 7), (1, 'http://www.w3.org/2000/09/xmldsig#', 'MgmtData', 'MgmtData', 12, 8), (2, None, None, None, -1, 9), (4, None, None, None, -1, 0))),
@@ -295,14 +297,14 @@ GRAMMARS = (
       (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'Seed', 'Seed', 19, 6), (3, None, None, None, -1, -1))),
       (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'PgenCounter', 'PgenCounter', 19, 7),)),
       (2, ((3, None, None, None, -1, -1),)),)),  # 18
-    ('simple', 4),  # 19
+    ('simple', 6),  # 19
     (_xmldsig.RSAKeyValue, 'RSAKeyValue', (('Modulus', 'e', False), ('Exponent', 'e', False)),
      ((0, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'Modulus', 'Modulus', 19, 1),)),
       (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'Exponent', 'Exponent', 19, 2),)),
       (2, ((3, None, None, None, -1, -1),)),)),  # 20
     (_xmldsig.RetrievalMethod, 'RetrievalMethod', (('Type', 'a', False), ('URI', 'a', False), ('Transforms', 'e', False)),
-     ((0, ((0, '', 'Type', 'Type', 2, 1), (0, '', 'URI', 'URI', 2, 2), (1, 'http://www.w3.org/2000/09/xmldsig#', 'Transforms', 'Transforms', 10, 3), (3, None, None, None, -1, -1))),
-      (1, ((0, '', 'URI', 'URI', 2, 2), (1, 'http://www.w3.org/2000/09/xmldsig#', 'Transforms', 'Transforms', 10, 3), (3, None, None, None, -1, -1))),
+     ((0, ((0, '', 'Type', 'Type', 3, 1), (0, '', 'URI', 'URI', 3, 2), (1, 'http://www.w3.org/2000/09/xmldsig#', 'Transforms', 'Transforms', 10, 3), (3, None, None, None, -1, -1))),
+      (1, ((0, '', 'URI', 'URI', 3, 2), (1, 'http://www.w3.org/2000/09/xmldsig#', 'Transforms', 'Transforms', 10, 3), (3, None, None, None, -1, -1))),
       (1, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'Transforms', 'Transforms', 10, 3), (3, None, None, None, -1, -1))),
       (2, ((3, None, None, None, -1, -1),)),)),  # 21
     (_xmldsig.X509Data, 'X509Data', (('X509IssuerSerial', 'e', True), ('X509SKI', 'e', True), ('X509SubjectName', 'e', True), ('X509Certificate', 'e', True), ('X509CRL', 'e', True)),
@@ -323,8 +325,8 @@ GRAMMARS = (
      ((0, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'X509IssuerName', 'X509IssuerName', 12, 1),)),
       (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'X509SerialNumber', 'X509SerialNumber', 24, 2),)),
       (2, ((3, None, None, None, -1, -1),)),)),  # 23
-    ('simple', 3),  # 24
-    ('simple', 4),  # 25
+    ('simple', 4),  # 24
+    ('simple', 6),  # 25
     (_xmldsig.PGPData, 'PGPData', (('PGPKeyID', 'e', False), ('PGPKeyPacket', 'e', True)),
      ((0, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'PGPKeyID', 'PGPKeyID', 25, 1), (1, 'http://www.w3.org/2000/09/xmldsig#', 'PGPKeyPacket', 'PGPKeyPacket', 25, 2))),
       (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'PGPKeyPacket', 'PGPKeyPacket', 25, 3), (2, None, None, None, -1, 4), (3, None, None, None, -1, -1))),
@@ -339,12 +341,12 @@ GRAMMARS = (
       (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'SPKISexp', 'SPKISexp', 25, 3), (2, None, None, None, -1, 4), (3, None, None, None, -1, -1))),
       (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'SPKISexp', 'SPKISexp', 25, 3), (3, None, None, None, -1, -1))),)),  # 27
     (_xmldsig.Object, 'Object', (('Encoding', 'a', False), ('Id', 'a', False), ('MimeType', 'a', False)),
-     ((0, ((0, '', 'Encoding', 'Encoding', 2, 1), (0, '', 'Id', 'Id', 2, 2), (0, '', 'MimeType', 'MimeType', 2, 3), (2, None, None, None, -1, 4), (3, None, None, None, -1, -1), (4, None, None, None, -1, 0))),
-      (1, ((0, '', 'Id', 'Id', 2, 2), (0, '', 'MimeType', 'MimeType', 2, 3), (2, None, None, None, -1, 4), (3, None, None, None, -1, -1), (4, None, None, None, -1, 1))),
-      (1, ((0, '', 'MimeType', 'MimeType', 2, 3), (2, None, None, None, -1, 4), (3, None, None, None, -1, -1), (4, None, None, None, -1, 2))),
+     ((0, ((0, '', 'Encoding', 'Encoding', 3, 1), (0, '', 'Id', 'Id', 2, 2), (0, '', 'MimeType', 'MimeType', 5, 3), (2, None, None, None, -1, 4), (3, None, None, None, -1, -1), (4, None, None, None, -1, 0))),
+      (1, ((0, '', 'Id', 'Id', 2, 2), (0, '', 'MimeType', 'MimeType', 5, 3), (2, None, None, None, -1, 4), (3, None, None, None, -1, -1), (4, None, None, None, -1, 1))),
+      (1, ((0, '', 'MimeType', 'MimeType', 5, 3), (2, None, None, None, -1, 4), (3, None, None, None, -1, -1), (4, None, None, None, -1, 2))),
       (1, ((2, None, None, None, -1, 4), (3, None, None, None, -1, -1), (4, None, None, None, -1, 3))),
       (2, ((2, None, None, None, -1, 4), (3, None, None, None, -1, -1), (4, None, None, None, -1, 4))),)),  # 28
-    ('simple', 5),  # 29
+    ('simple', 7),  # 29
     (_iso20_acdp.ACDP_ConnectRes, 'ACDP_ConnectRes', (('Header', 'e', False), ('ResponseCode', 'e', False), ('EVSEProcessing', 'e', False), ('EVSEElectricalChargingDeviceStatus', 'e', False), ('EVSEMechanicalChargingDeviceStatus', 'e', False)),
      ((0, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'Header', 'Header', 1, 1),)),
       (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'ResponseCode', 'ResponseCode', 31, 2),)),
@@ -352,9 +354,9 @@ GRAMMARS = (
       (2, ((1, 'urn:iso:std:iso:15118:-20:ACDP', 'EVSEElectricalChargingDeviceStatus', 'EVSEElectricalChargingDeviceStatus', 29, 4),)),
       (2, ((1, 'urn:iso:std:iso:15118:-20:ACDP', 'EVSEMechanicalChargingDeviceStatus', 'EVSEMechanicalChargingDeviceStatus', 33, 5),)),
       (2, ((3, None, None, None, -1, -1),)),)),  # 30
-    ('simple', 6),  # 31
-    ('simple', 7),  # 32
-    ('simple', 8),  # 33
+    ('simple', 8),  # 31
+    ('simple', 9),  # 32
+    ('simple', 10),  # 33
     (_iso20_acdp.ACDP_SystemStatusReq, 'ACDP_SystemStatusReq', (('Header', 'e', False), ('EVTechnicalStatus', 'e', False)),
      ((0, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'Header', 'Header', 1, 1),)),
       (2, ((1, 'urn:iso:std:iso:15118:-20:ACDP', 'EVTechnicalStatus', 'EVTechnicalStatus', 35, 2),)),
@@ -369,16 +371,16 @@ GRAMMARS = (
       (2, ((1, 'urn:iso:std:iso:15118:-20:ACDP', 'EVErrorCode', 'EVErrorCode', 42, 7), (1, 'urn:iso:std:iso:15118:-20:ACDP', 'EVTimeout', 'EVTimeout', 36, 8), (3, None, None, None, -1, -1))),
       (2, ((1, 'urn:iso:std:iso:15118:-20:ACDP', 'EVTimeout', 'EVTimeout', 36, 8), (3, None, None, None, -1, -1))),
       (2, ((3, None, None, None, -1, -1),)),)),  # 35
-    ('simple', 9),  # 36
+    ('simple', 11),  # 36
     (_iso20_types.RationalNumber, 'RationalNumber', (('Exponent', 'e', False), ('Value', 'e', False)),
      ((0, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'Exponent', 'Exponent', 38, 1),)),
       (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'Value', 'Value', 39, 2),)),
       (2, ((3, None, None, None, -1, -1),)),)),  # 37
-    ('simple', 10),  # 38
-    ('simple', 11),  # 39
-    ('simple', 12),  # 40
-    ('simple', 13),  # 41
-    ('simple', 14),  # 42
+    ('simple', 12),  # 38
+    ('simple', 13),  # 39
+    ('simple', 14),  # 40
+    ('simple', 15),  # 41
+    ('simple', 16),  # 42
     (_iso20_acdp.ACDP_SystemStatusRes, 'ACDP_SystemStatusRes', (('Header', 'e', False), ('ResponseCode', 'e', False), ('EVSEMechanicalChargingDeviceStatus', 'e', False), ('EVSEReadyToCharge', 'e', False), ('EVSEIsolationStatus', 'e', False), ('EVSEDisabled', 'e', False), ('EVSEUtilityInterruptEvent', 'e', False), ('EVSEEmergencyShutdown', 'e', False), ('EVSEMalfunction', 'e', False), ('EVInChargePosition', 'e', False), ('EVAssociationStatus', 'e', False)),
      ((0, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'Header', 'Header', 1, 1),)),
       (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'ResponseCode', 'ResponseCode', 31, 2),)),
@@ -392,7 +394,7 @@ GRAMMARS = (
       (2, ((1, 'urn:iso:std:iso:15118:-20:ACDP', 'EVInChargePosition', 'EVInChargePosition', 36, 10),)),
       (2, ((1, 'urn:iso:std:iso:15118:-20:ACDP', 'EVAssociationStatus', 'EVAssociationStatus', 36, 11),)),
       (2, ((3, None, None, None, -1, -1),)),)),  # 43
-    ('simple', 15),  # 44
+    ('simple', 17),  # 44
     (_iso20_acdp.ACDP_VehiclePositioningReq, 'ACDP_VehiclePositioningReq', (('Header', 'e', False), ('EVMobilityStatus', 'e', False), ('EVPositioningSupport', 'e', False)),
      ((0, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'Header', 'Header', 1, 1),)),
       (2, ((1, 'urn:iso:std:iso:15118:-20:ACDP', 'EVMobilityStatus', 'EVMobilityStatus', 36, 2),)),
@@ -424,17 +426,17 @@ GRAMMARS = (
       (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'SignatureProperty', 'SignatureProperty', 51, 3), (3, None, None, None, -1, -1))),
       (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'SignatureProperty', 'SignatureProperty', 51, 3), (3, None, None, None, -1, -1))),)),  # 50
     (_xmldsig.SignatureProperty, 'SignatureProperty', (('Id', 'a', False), ('Target', 'a', False)),
-     ((0, ((0, '', 'Id', 'Id', 2, 1), (0, '', 'Target', 'Target', 2, 2))),
-      (1, ((0, '', 'Target', 'Target', 2, 2),)),
+     ((0, ((0, '', 'Id', 'Id', 2, 1), (0, '', 'Target', 'Target', 3, 2))),
+      (1, ((0, '', 'Target', 'Target', 3, 2),)),
       (1, ((2, None, None, None, -1, 3), (4, None, None, None, -1, 2))),
       (2, ((2, None, None, None, -1, 4), (3, None, None, None, -1, -1), (4, None, None, None, -1, 3))),
       (2, ((2, None, None, None, -1, 4), (3, None, None, None, -1, -1), (4, None, None, None, -1, 4))),)),  # 51
-    ('simple', 16),  # 52
+    ('simple', 18),  # 52
     (_iso20_types.DetailedCost, 'DetailedCost', (('Amount', 'e', False), ('CostPerUnit', 'e', False)),
      ((0, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'Amount', 'Amount', 37, 1),)),
       (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'CostPerUnit', 'CostPerUnit', 37, 2),)),
       (2, ((3, None, None, None, -1, -1),)),)),  # 53
-    ('simple', 17),  # 54
+    ('simple', 19),  # 54
     (_iso20_types.DisplayParameters, 'DisplayParameters', (('PresentSOC', 'e', False), ('MinimumSOC', 'e', False), ('TargetSOC', 'e', False), ('MaximumSOC', 'e', False), ('RemainingTimeToMinimumSOC', 'e', False), ('RemainingTimeToTargetSOC', 'e', False), ('RemainingTimeToMaximumSOC', 'e', False), ('ChargingComplete', 'e', False), ('BatteryEnergyCapacity', 'e', False), ('InletHot', 'e', False)),
      ((0, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'PresentSOC', 'PresentSOC', 41, 1), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'MinimumSOC', 'MinimumSOC', 41, 2), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'TargetSOC', 'TargetSOC', 41, 3), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'MaximumSOC', 'MaximumSOC', 41, 4), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'RemainingTimeToMinimumSOC', 'RemainingTimeToMinimumSOC', 54, 5), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'RemainingTimeToTargetSOC', 'RemainingTimeToTargetSOC', 54, 6), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'RemainingTimeToMaximumSOC', 'RemainingTimeToMaximumSOC', 54, 7), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'ChargingComplete', 'ChargingComplete', 36, 8), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'BatteryEnergyCapacity', 'BatteryEnergyCapacity', 37, 9), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'InletHot', 'InletHot', 36, 10), (3, None, None, None, -1, -1))),
       (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'MinimumSOC', 'MinimumSOC', 41, 2), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'TargetSOC', 'TargetSOC', 41, 3), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'MaximumSOC', 'MaximumSOC', 41, 4), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'RemainingTimeToMinimumSOC', 'RemainingTimeToMinimumSOC', 54, 5), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'RemainingTimeToTargetSOC', 'RemainingTimeToTargetSOC', 54, 6), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'RemainingTimeToMaximumSOC', 'RemainingTimeToMaximumSOC', 54, 7), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'ChargingComplete', 'ChargingComplete', 36, 8), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'BatteryEnergyCapacity', 'BatteryEnergyCapacity', 37, 9), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'InletHot', 'InletHot', 36, 10), (3, None, None, None, -1, -1))),
@@ -447,12 +449,12 @@ GRAMMARS = (
       (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'BatteryEnergyCapacity', 'BatteryEnergyCapacity', 37, 9), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'InletHot', 'InletHot', 36, 10), (3, None, None, None, -1, -1))),
       (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'InletHot', 'InletHot', 36, 10), (3, None, None, None, -1, -1))),
       (2, ((3, None, None, None, -1, -1),)),)),  # 55
-    ('simple', 18),  # 56
+    ('simple', 20),  # 56
     (_iso20_types.EVSEStatus, 'EVSEStatus', (('NotificationMaxDelay', 'e', False), ('EVSENotification', 'e', False)),
      ((0, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'NotificationMaxDelay', 'NotificationMaxDelay', 52, 1),)),
       (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'EVSENotification', 'EVSENotification', 56, 2),)),
       (2, ((3, None, None, None, -1, -1),)),)),  # 57
-    ('simple', 19),  # 58
+    ('simple', 21),  # 58
     (_iso20_types.MeterInfo, 'MeterInfo', (('MeterID', 'e', False), ('ChargedEnergyReadingWh', 'e', False), ('BPT_DischargedEnergyReadingWh', 'e', False), ('CapacitiveEnergyReadingVARh', 'e', False), ('BPT_InductiveEnergyReadingVARh', 'e', False), ('MeterSignature', 'e', False), ('MeterStatus', 'e', False), ('MeterTimestamp', 'e', False)),
      ((0, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'MeterID', 'MeterID', 58, 1),)),
       (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'ChargedEnergyReadingWh', 'ChargedEnergyReadingWh', 3, 2),)),
@@ -463,7 +465,7 @@ GRAMMARS = (
       (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'MeterStatus', 'MeterStatus', 39, 7), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'MeterTimestamp', 'MeterTimestamp', 3, 8), (3, None, None, None, -1, -1))),
       (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'MeterTimestamp', 'MeterTimestamp', 3, 8), (3, None, None, None, -1, -1))),
       (2, ((3, None, None, None, -1, -1),)),)),  # 59
-    ('simple', 20),  # 60
+    ('simple', 22),  # 60
     (_iso20_types.Receipt, 'Receipt', (('TimeAnchor', 'e', False), ('EnergyCosts', 'e', False), ('OccupancyCosts', 'e', False), ('AdditionalServicesCosts', 'e', False), ('OverstayCosts', 'e', False), ('TaxCosts', 'e', True)),
      ((0, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'TimeAnchor', 'TimeAnchor', 3, 1),)),
       (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'EnergyCosts', 'EnergyCosts', 53, 2), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'OccupancyCosts', 'OccupancyCosts', 53, 3), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'AdditionalServicesCosts', 'AdditionalServicesCosts', 53, 4), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'OverstayCosts', 'OverstayCosts', 53, 5), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'TaxCosts', 'TaxCosts', 62, 6), (3, None, None, None, -1, -1))),
@@ -485,7 +487,7 @@ GRAMMARS = (
      ((0, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'TaxRuleID', 'TaxRuleID', 63, 1),)),
       (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'Amount', 'Amount', 37, 2),)),
       (2, ((3, None, None, None, -1, -1),)),)),  # 62
-    ('simple', 21),  # 63
+    ('simple', 23),  # 63
     (_iso20_types.ChargeLoopReq, 'ChargeLoopReq', (('Header', 'e', False), ('DisplayParameters', 'e', False), ('MeterInfoRequested', 'e', False)),
      ((0, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'Header', 'Header', 1, 1),)),
       (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'DisplayParameters', 'DisplayParameters', 55, 2), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'MeterInfoRequested', 'MeterInfoRequested', 36, 3))),

@@ -213,16 +213,18 @@ DATATYPES = (
     ('nbit', 0, 100, 7),
     ('uint', 0, 4294967295),
     ('uint', 0, 65535),
-    ('str', 0, None),
+    ('str', 0, None, 'anyURI'),
     ('hex', 8, 8),
     ('uint', 0, 18446744073709551615),
+    ('str', 0, None, 'ID'),
     ('int', None, None),
+    ('str', 0, None, 'string'),
     ('b64', 0, None),
     ('enum', ('OK', 'OK_CertificateExpiresSoon', 'OK_NewSessionEstablished', 'OK_OldSessionJoined', 'OK_PowerToleranceConfirmed', 'WARNING_AuthorizationSelectionInvalid', 'WARNING_CertificateExpired', 'WARNING_CertificateNotYetValid', 'WARNING_CertificateRevoked', 'WARNING_CertificateValidationError', 'WARNING_ChallengeInvalid', 'WARNING_EIMAuthorizationFailure', 'WARNING_eMSPUnknown', 'WARNING_EVPowerProfileViolation', 'WARNING_GeneralPnCAuthorizationError', 'WARNING_NoCertificateAvailable', 'WARNING_NoContractMatchingPCIDFound', 'WARNING_PowerToleranceNotConfirmed', 'WARNING_ScheduleRenegotiationFailed', 'WARNING_StandbyNotAllowed', 'WARNING_WPT', 'FAILED', 'FAILED_AssociationError', 'FAILED_ContactorError', 'FAILED_EVPowerProfileInvalid', 'FAILED_EVPowerProfileViolation', 'FAILED_MeteringSignatureNotValid', 'FAILED_NoEnergyTransferServiceSelected', 'FAILED_NoServiceRenegotiationSupported', 'FAILED_PauseNotAllowed', 'FAILED_PowerDeliveryNotApplied', 'FAILED_PowerToleranceNotConfirmed', 'FAILED_ScheduleRenegotiation', 'FAILED_ScheduleSelectionInvalid', 'FAILED_SequenceError', 'FAILED_ServiceIDInvalid', 'FAILED_ServiceSelectionInvalid', 'FAILED_SignatureError', 'FAILED_UnknownSession', 'FAILED_WrongChargeParameter'), _iso20_types.ResponseCode),
     ('enum', ('Finished', 'Ongoing', 'Ongoing_WaitingForCustomerInteraction'), _iso20_types.Processing),
     ('bool',),
     ('enum', ('Pause', 'ExitStandby', 'Terminate', 'ScheduleRenegotiation', 'ServiceRenegotiation', 'MeteringConfirmation'), _iso20_types.EvseNotification),
-    ('str', 0, 32),
+    ('str', 0, 32, 'string'),
     ('b64', 0, 64),
     ('uint', 1, 4294967295),
 )
@@ -356,14 +358,14 @@ GRAMMARS = (
     ('simple', 6),  # 19
     ('simple', 7),  # 20
     (_xmldsig.Signature, 'Signature', (('Id', 'a', False), ('SignedInfo', 'e', False), ('SignatureValue', 'e', False), ('KeyInfo', 'e', False), ('Object', 'e', True)),
-     ((0, ((0, '', 'Id', 'Id', 5, 1), (1, 'http://www.w3.org/2000/09/xmldsig#', 'SignedInfo', 'SignedInfo', 22, 2))),
+     ((0, ((0, '', 'Id', 'Id', 8, 1), (1, 'http://www.w3.org/2000/09/xmldsig#', 'SignedInfo', 'SignedInfo', 22, 2))),
       (1, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'SignedInfo', 'SignedInfo', 22, 2),)),
       (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'SignatureValue', 'SignatureValue', 31, 3),)),
       (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyInfo', 'KeyInfo', 32, 4), (1, 'http://www.w3.org/2000/09/xmldsig#', 'Object', 'Object', 44, 5), (3, None, None, None, -1, -1))),
       (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'Object', 'Object', 44, 5), (3, None, None, None, -1, -1))),
       (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'Object', 'Object', 44, 5), (3, None, None, None, -1, -1))),)),  # 21
     (_xmldsig.SignedInfo, 'SignedInfo', (('Id', 'a', False), ('CanonicalizationMethod', 'e', False), ('SignatureMethod', 'e', False), ('Reference', 'e', True)),
-     ((0, ((0, '', 'Id', 'Id', 5, 1), (1, 'http://www.w3.org/2000/09/xmldsig#', 'CanonicalizationMethod', 'CanonicalizationMethod', 14, 2))),
+     ((0, ((0, '', 'Id', 'Id', 8, 1), (1, 'http://www.w3.org/2000/09/xmldsig#', 'CanonicalizationMethod', 'CanonicalizationMethod', 14, 2))),
       (1, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'CanonicalizationMethod', 'CanonicalizationMethod', 14, 2),)),
       (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'SignatureMethod', 'SignatureMethod', 23, 3),)),
       (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'Reference', 'Reference', 25, 4),)),
@@ -374,9 +376,9 @@ GRAMMARS = (
       (1, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'HMACOutputLength', 'HMACOutputLength', 24, 2), (2, None, None, None, -1, 3), (3, None, None, None, -1, -1), (4, None, None, None, -1, 1))),
       (2, ((2, None, None, None, -1, 3), (3, None, None, None, -1, -1), (4, None, None, None, -1, 2))),
       (2, ((2, None, None, None, -1, 3), (3, None, None, None, -1, -1), (4, None, None, None, -1, 3))),)),  # 23
-    ('simple', 8),  # 24
+    ('simple', 9),  # 24
     (_xmldsig.Reference, 'Reference', (('Id', 'a', False), ('Type', 'a', False), ('URI', 'a', False), ('Transforms', 'e', False), ('DigestMethod', 'e', False), ('DigestValue', 'e', False)),
-     ((0, ((0, '', 'Id', 'Id', 5, 1), (0, '', 'Type', 'Type', 5, 2), (0, '', 'URI', 'URI', 5, 3), (1, 'http://www.w3.org/2000/09/xmldsig#', 'Transforms', 'Transforms', 26, 4), (1, 'http://www.w3.org/2000/09/xmldsig#', 'DigestMethod', 'DigestMethod', 29, 5))),
+     ((0, ((0, '', 'Id', 'Id', 8, 1), (0, '', 'Type', 'Type', 5, 2), (0, '', 'URI', 'URI', 5, 3), (1, 'http://www.w3.org/2000/09/xmldsig#', 'Transforms', 'Transforms', 26, 4), (1, 'http://www.w3.org/2000/09/xmldsig#', 'DigestMethod', 'DigestMethod', 29, 5))),
       (1, ((0, '', 'Type', 'Type', 5, 2), (0, '', 'URI', 'URI', 5, 3), (1, 'http://www.w3.org/2000/09/xmldsig#', 'Transforms', 'Transforms', 26, 4), (1, 'http://www.w3.org/2000/09/xmldsig#', 'DigestMethod', 'DigestMethod', 29, 5))),
       (1, ((0, '', 'URI', 'URI', 5, 3), (1, 'http://www.w3.org/2000/09/xmldsig#', 'Transforms', 'Transforms', 26, 4), (1, 'http://www.w3.org/2000/09/xmldsig#', 'DigestMethod', 'DigestMethod', 29, 5))),
       (1, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'Transforms', 'Transforms', 26, 4), (1, 'http://www.w3.org/2000/09/xmldsig#', 'DigestMethod', 'DigestMethod', 29, 5))),
@@ -392,18 +394,18 @@ GRAMMARS = (
       (1, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'XPath', 'XPath', 28, 3), (2, None, None, None, -1, 2), (3, None, None, None, -1, -1), (4, None, None, None, -1, 1))),
       (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'XPath', 'XPath', 28, 3), (2, None, None, None, -1, 2), (3, None, None, None, -1, -1), (4, None, None, None, -1, 2))),
       (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'XPath', 'XPath', 28, 3), (2, None, None, None, -1, 2), (3, None, None, None, -1, -1), (4, None, None, None, -1, 3))),)),  # 27
-    ('simple', 5),  # 28
+    ('simple', 10),  # 28
     (_xmldsig.DigestMethod, 'DigestMethod', (('Algorithm', 'a', False),),
      ((0, ((0, '', 'Algorithm', 'Algorithm', 5, 1),)),
       (1, ((2, None, None, None, -1, 2), (3, None, None, None, -1, -1), (4, None, None, None, -1, 1))),
       (2, ((2, None, None, None, -1, 2), (3, None, None, None, -1, -1), (4, None, None, None, -1, 2))),)),  # 29
-    ('simple', 9),  # 30
+    ('simple', 11),  # 30
     (_xmldsig.SignatureValue, 'SignatureValue', (('Id', 'a', False), ('value', 'v', False)),
-     ((0, ((0, '', 'Id', 'Id', 5, 1), (4, None, None, 'value', 9, 2))),
-      (1, ((4, None, None, 'value', 9, 2),)),
+     ((0, ((0, '', 'Id', 'Id', 8, 1), (4, None, None, 'value', 11, 2))),
+      (1, ((4, None, None, 'value', 11, 2),)),
       (2, ((3, None, None, None, -1, -1),)),)),  # 31
     (_xmldsig.KeyInfo, 'KeyInfo', (('Id', 'a', False), ('KeyName', 'e', True), ('KeyValue', 'e', True), ('RetrievalMethod', 'e', True), ('X509Data', 'e', True), ('PGPData', 'e', True), ('SPKIData', 'e', True), ('MgmtData', 'e', True)),
-     ((0, ((0, '', 'Id', 'Id', 5, 1), (1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyName', 'KeyName', 28, 2), (1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyValue', 'KeyValue', 33, 3), (1, 'http://www.w3.org/2000/09/xmldsig#', 'RetrievalMethod', 'RetrievalMethod', 37, 4), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509Data', 'X509Data', 38, 5), (1, 'http://www.w3.org/2000/09/xmldsig#', 'PGPData', 'PGPData', 42, 6), (1, 'http://www.w3.org/2000/09/xmldsig#', 'SPKIData', 'SPKIData', 43, 7), (1, 'http://www.w3.org/2000/09/xmldsig#', 'MgmtData', 'MgmtData', 28, 8), (2, None, None, None, -1, 9), (4, None, None, None, -1, 0))),
+     ((0, ((0, '', 'Id', 'Id', 8, 1), (1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyName', 'KeyName', 28, 2), (1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyValue', 'KeyValue', 33, 3), (1, 'http://www.w3.org/2000/09/xmldsig#', 'RetrievalMethod', 'RetrievalMethod', 37, 4), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509Data', 'X509Data', 38, 5), (1, 'http://www.w3.org/2000/09/xmldsig#', 'PGPData', 'PGPData', 42, 6), (1, 'http://www.w3.org/2000/09/xmldsig#', 'SPKIData', 'SPKIData', 43, 7), (1, 'http://www.w3.org/2000/09/xmldsig#', 'MgmtData', 'MgmtData', 28, 8), (2, None, None, None, -1, 9), (4, None, None, None, -1, 0))),
       (1, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyName', 'KeyName', 28, 2), (1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyValue', 'KeyValue', 33, 3), (1, 'http://www.w3.org/2000/09/xmldsig#', 'RetrievalMethod', 'RetrievalMethod', 37, 4), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509Data', 'X509Data', 38, 5), (1, 'http://www.w3.org/2000/09/xmldsig#', 'PGPData', 'PGPData', 42, 6), (1, 'http://www.w3.org/2000/09/xmldsig#', 'SPKIData', 'SPKIData', 43, 7), (1, 'http://www.w3.org/2000/09/xmldsig#', 'MgmtData', 'MgmtData', 28, 8), (2, None, None, None, -1, 9), (4, None, None, None, -1, 1))),
       (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyName', 'KeyName', 28, 10), (1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyValue', 'KeyValue', 33, 11), (1, 'http://www.w3.org/2000/09/xmldsig#', 'RetrievalMethod', 'RetrievalMethod', 37, 12), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509Data', 'X509Data', 38, 13), (1, 'http://www.w3.org/2000/09/xmldsig#', 'PGPData', 'PGPData', 42, 14), (1, 'http://www.w3.org/2000/09/xmldsig#', 'SPKIData', 'SPKIData', 43, 15), (1, 'http://www.w3.org/2000/09/xmldsig#', 'MgmtData', 'MgmtData', 28, 16), (2, None, None, None, -1, 17), (3, None, None, None, -1, -1), (4, None, None, None, -1, 2))),
       (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyName', 'KeyName', 28, 10), (1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyValue', 'KeyValue', 33, 11), (1, 'http://www.w3.org/2000/09/xmldsig#', 'RetrievalMethod', 'RetrievalMethod', 37, 12), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509Data', 'X509Data', 38, 13), (1, 'http://www.w3.org/2000/09/xmldsig#', 'PGPData', 'PGPData', 42, 14), (1, 'http://www.w3.org/2000/09/xmldsig#', 'SPKIData', 'SPKIData', 43, 15), (1, 'http://www.w3.org/2000/09/xmldsig#', 'MgmtData', 'MgmtData', 28, 16), (2, None, None, None, -1, 17), (3, None, None, None, -1, -1), (4, None, None, None, -1, 3))),
@@ -435,7 +437,7 @@ GRAMMARS = (
       (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'Seed', 'Seed', 35, 6), (3, None, None, None, -1, -1))),
       (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'PgenCounter', 'PgenCounter', 35, 7),)),
       (2, ((3, None, None, None, -1, -1),)),)),  # 34
-    ('simple', 9),  # 35
+    ('simple', 11),  # 35
     (_xmldsig.RSAKeyValue, 'RSAKeyValue', (('Modulus', 'e', False), ('Exponent', 'e', False)),
      ((0, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'Modulus', 'Modulus', 35, 1),)),
       (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'Exponent', 'Exponent', 35, 2),)),
@@ -463,8 +465,8 @@ GRAMMARS = (
      ((0, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'X509IssuerName', 'X509IssuerName', 28, 1),)),
       (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'X509SerialNumber', 'X509SerialNumber', 40, 2),)),
       (2, ((3, None, None, None, -1, -1),)),)),  # 39
-    ('simple', 8),  # 40
-    ('simple', 9),  # 41
+    ('simple', 9),  # 40
+    ('simple', 11),  # 41
     (_xmldsig.PGPData, 'PGPData', (('PGPKeyID', 'e', False), ('PGPKeyPacket', 'e', True)),
      ((0, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'PGPKeyID', 'PGPKeyID', 41, 1), (1, 'http://www.w3.org/2000/09/xmldsig#', 'PGPKeyPacket', 'PGPKeyPacket', 41, 2))),
       (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'PGPKeyPacket', 'PGPKeyPacket', 41, 3), (2, None, None, None, -1, 4), (3, None, None, None, -1, -1))),
@@ -479,9 +481,9 @@ GRAMMARS = (
       (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'SPKISexp', 'SPKISexp', 41, 3), (2, None, None, None, -1, 4), (3, None, None, None, -1, -1))),
       (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'SPKISexp', 'SPKISexp', 41, 3), (3, None, None, None, -1, -1))),)),  # 43
     (_xmldsig.Object, 'Object', (('Encoding', 'a', False), ('Id', 'a', False), ('MimeType', 'a', False)),
-     ((0, ((0, '', 'Encoding', 'Encoding', 5, 1), (0, '', 'Id', 'Id', 5, 2), (0, '', 'MimeType', 'MimeType', 5, 3), (2, None, None, None, -1, 4), (3, None, None, None, -1, -1), (4, None, None, None, -1, 0))),
-      (1, ((0, '', 'Id', 'Id', 5, 2), (0, '', 'MimeType', 'MimeType', 5, 3), (2, None, None, None, -1, 4), (3, None, None, None, -1, -1), (4, None, None, None, -1, 1))),
-      (1, ((0, '', 'MimeType', 'MimeType', 5, 3), (2, None, None, None, -1, 4), (3, None, None, None, -1, -1), (4, None, None, None, -1, 2))),
+     ((0, ((0, '', 'Encoding', 'Encoding', 5, 1), (0, '', 'Id', 'Id', 8, 2), (0, '', 'MimeType', 'MimeType', 10, 3), (2, None, None, None, -1, 4), (3, None, None, None, -1, -1), (4, None, None, None, -1, 0))),
+      (1, ((0, '', 'Id', 'Id', 8, 2), (0, '', 'MimeType', 'MimeType', 10, 3), (2, None, None, None, -1, 4), (3, None, None, None, -1, -1), (4, None, None, None, -1, 1))),
+      (1, ((0, '', 'MimeType', 'MimeType', 10, 3), (2, None, None, None, -1, 4), (3, None, None, None, -1, -1), (4, None, None, None, -1, 2))),
       (1, ((2, None, None, None, -1, 4), (3, None, None, None, -1, -1), (4, None, None, None, -1, 3))),
       (2, ((2, None, None, None, -1, 4), (3, None, None, None, -1, -1), (4, None, None, None, -1, 4))),)),  # 44
     (_iso20_dc.DC_CableCheckRes, 'DC_CableCheckRes', (('Header', 'e', False), ('ResponseCode', 'e', False), ('EVSEProcessing', 'e', False)),
@@ -489,8 +491,8 @@ GRAMMARS = (
       (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'ResponseCode', 'ResponseCode', 46, 2),)),
       (2, ((1, 'urn:iso:std:iso:15118:-20:DC', 'EVSEProcessing', 'EVSEProcessing', 47, 3),)),
       (2, ((3, None, None, None, -1, -1),)),)),  # 45
-    ('simple', 10),  # 46
-    ('simple', 11),  # 47
+    ('simple', 12),  # 46
+    ('simple', 13),  # 47
     (_iso20_dc.DC_ChargeLoopReq, 'DC_ChargeLoopReq', (('Header', 'e', False), ('DisplayParameters', 'e', False), ('MeterInfoRequested', 'e', False), ('EVPresentVoltage', 'e', False), ('BPT_Dynamic_DC_CLReqControlMode', 'e', False), ('BPT_Scheduled_DC_CLReqControlMode', 'e', False), ('CLReqControlMode', 'e', False), ('Dynamic_DC_CLReqControlMode', 'e', False), ('Scheduled_DC_CLReqControlMode', 'e', False)),
      ((0, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'Header', 'Header', 18, 1),)),
       (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'DisplayParameters', 'DisplayParameters', 49, 2), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'MeterInfoRequested', 'MeterInfoRequested', 50, 3))),
@@ -510,7 +512,7 @@ GRAMMARS = (
       (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'BatteryEnergyCapacity', 'BatteryEnergyCapacity', 1, 9), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'InletHot', 'InletHot', 50, 10), (3, None, None, None, -1, -1))),
       (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'InletHot', 'InletHot', 50, 10), (3, None, None, None, -1, -1))),
       (2, ((3, None, None, None, -1, -1),)),)),  # 49
-    ('simple', 12),  # 50
+    ('simple', 14),  # 50
     (_iso20_dc.Dynamic_DC_CLReqControlMode, 'Dynamic_DC_CLReqControlMode', (('DepartureTime', 'e', False), ('EVTargetEnergyRequest', 'e', False), ('EVMaximumEnergyRequest', 'e', False), ('EVMinimumEnergyRequest', 'e', False), ('EVMaximumChargePower', 'e', False), ('EVMinimumChargePower', 'e', False), ('EVMaximumChargeCurrent', 'e', False), ('EVMaximumVoltage', 'e', False), ('EVMinimumVoltage', 'e', False)),
      ((0, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'DepartureTime', 'DepartureTime', 7, 1), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'EVTargetEnergyRequest', 'EVTargetEnergyRequest', 1, 2))),
       (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'EVTargetEnergyRequest', 'EVTargetEnergyRequest', 1, 2),)),
@@ -551,7 +553,7 @@ GRAMMARS = (
      ((0, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'NotificationMaxDelay', 'NotificationMaxDelay', 9, 1),)),
       (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'EVSENotification', 'EVSENotification', 55, 2),)),
       (2, ((3, None, None, None, -1, -1),)),)),  # 54
-    ('simple', 13),  # 55
+    ('simple', 15),  # 55
     (_iso20_types.MeterInfo, 'MeterInfo', (('MeterID', 'e', False), ('ChargedEnergyReadingWh', 'e', False), ('BPT_DischargedEnergyReadingWh', 'e', False), ('CapacitiveEnergyReadingVARh', 'e', False), ('BPT_InductiveEnergyReadingVARh', 'e', False), ('MeterSignature', 'e', False), ('MeterStatus', 'e', False), ('MeterTimestamp', 'e', False)),
      ((0, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'MeterID', 'MeterID', 57, 1),)),
       (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'ChargedEnergyReadingWh', 'ChargedEnergyReadingWh', 20, 2),)),
@@ -562,8 +564,8 @@ GRAMMARS = (
       (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'MeterStatus', 'MeterStatus', 3, 7), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'MeterTimestamp', 'MeterTimestamp', 20, 8), (3, None, None, None, -1, -1))),
       (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'MeterTimestamp', 'MeterTimestamp', 20, 8), (3, None, None, None, -1, -1))),
       (2, ((3, None, None, None, -1, -1),)),)),  # 56
-    ('simple', 14),  # 57
-    ('simple', 15),  # 58
+    ('simple', 16),  # 57
+    ('simple', 17),  # 58
     (_iso20_types.Receipt, 'Receipt', (('TimeAnchor', 'e', False), ('EnergyCosts', 'e', False), ('OccupancyCosts', 'e', False), ('AdditionalServicesCosts', 'e', False), ('OverstayCosts', 'e', False), ('TaxCosts', 'e', True)),
      ((0, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'TimeAnchor', 'TimeAnchor', 20, 1),)),
       (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'EnergyCosts', 'EnergyCosts', 60, 2), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'OccupancyCosts', 'OccupancyCosts', 60, 3), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'AdditionalServicesCosts', 'AdditionalServicesCosts', 60, 4), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'OverstayCosts', 'OverstayCosts', 60, 5), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'TaxCosts', 'TaxCosts', 61, 6), (3, None, None, None, -1, -1))),
@@ -589,7 +591,7 @@ GRAMMARS = (
      ((0, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'TaxRuleID', 'TaxRuleID', 62, 1),)),
       (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'Amount', 'Amount', 1, 2),)),
       (2, ((3, None, None, None, -1, -1),)),)),  # 61
-    ('simple', 16),  # 62
+    ('simple', 18),  # 62
     (_iso20_dc.Dynamic_DC_CLResControlMode, 'Dynamic_DC_CLResControlMode', (('DepartureTime', 'e', False), ('MinimumSOC', 'e', False), ('TargetSOC', 'e', False), ('AckMaxDelay', 'e', False), ('EVSEMaximumChargePower', 'e', False), ('EVSEMinimumChargePower', 'e', False), ('EVSEMaximumChargeCurrent', 'e', False), ('EVSEMaximumVoltage', 'e', False)),
      ((0, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'DepartureTime', 'DepartureTime', 7, 1), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'MinimumSOC', 'MinimumSOC', 4, 2), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'TargetSOC', 'TargetSOC', 4, 3), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'AckMaxDelay', 'AckMaxDelay', 9, 4), (1, 'urn:iso:std:iso:15118:-20:DC', 'EVSEMaximumChargePower', 'EVSEMaximumChargePower', 1, 5))),
       (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'MinimumSOC', 'MinimumSOC', 4, 2), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'TargetSOC', 'TargetSOC', 4, 3), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'AckMaxDelay', 'AckMaxDelay', 9, 4), (1, 'urn:iso:std:iso:15118:-20:DC', 'EVSEMaximumChargePower', 'EVSEMaximumChargePower', 1, 5))),
@@ -636,17 +638,17 @@ GRAMMARS = (
       (2, ((1, 'urn:iso:std:iso:15118:-20:DC', 'EVSEPresentVoltage', 'EVSEPresentVoltage', 1, 3),)),
       (2, ((3, None, None, None, -1, -1),)),)),  # 70
     (_xmldsig.Manifest, 'Manifest', (('Id', 'a', False), ('Reference', 'e', True)),
-     ((0, ((0, '', 'Id', 'Id', 5, 1), (1, 'http://www.w3.org/2000/09/xmldsig#', 'Reference', 'Reference', 25, 2))),
+     ((0, ((0, '', 'Id', 'Id', 8, 1), (1, 'http://www.w3.org/2000/09/xmldsig#', 'Reference', 'Reference', 25, 2))),
       (1, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'Reference', 'Reference', 25, 2),)),
       (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'Reference', 'Reference', 25, 3), (3, None, None, None, -1, -1))),
       (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'Reference', 'Reference', 25, 3), (3, None, None, None, -1, -1))),)),  # 71
     (_xmldsig.SignatureProperties, 'SignatureProperties', (('Id', 'a', False), ('SignatureProperty', 'e', True)),
-     ((0, ((0, '', 'Id', 'Id', 5, 1), (1, 'http://www.w3.org/2000/09/xmldsig#', 'SignatureProperty', 'SignatureProperty', 73, 2))),
+     ((0, ((0, '', 'Id', 'Id', 8, 1), (1, 'http://www.w3.org/2000/09/xmldsig#', 'SignatureProperty', 'SignatureProperty', 73, 2))),
       (1, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'SignatureProperty', 'SignatureProperty', 73, 2),)),
       (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'SignatureProperty', 'SignatureProperty', 73, 3), (3, None, None, None, -1, -1))),
       (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'SignatureProperty', 'SignatureProperty', 73, 3), (3, None, None, None, -1, -1))),)),  # 72
     (_xmldsig.SignatureProperty, 'SignatureProperty', (('Id', 'a', False), ('Target', 'a', False)),
-     ((0, ((0, '', 'Id', 'Id', 5, 1), (0, '', 'Target', 'Target', 5, 2))),
+     ((0, ((0, '', 'Id', 'Id', 8, 1), (0, '', 'Target', 'Target', 5, 2))),
       (1, ((0, '', 'Target', 'Target', 5, 2),)),
       (1, ((2, None, None, None, -1, 3), (4, None, None, None, -1, 2))),
       (2, ((2, None, None, None, -1, 4), (3, None, None, None, -1, -1), (4, None, None, None, -1, 3))),

@@ -242,8 +242,10 @@ FRAGMENT = (
     ('http://www.w3.org/2000/09/xmldsig#', 'Y', 4),
 )
 DATATYPES = (
-    ('str', 0, None),
+    ('str', 0, None, 'anyURI'),
     ('b64', 0, None),
+    ('str', 0, None, 'ID'),
+    ('str', 0, None, 'string'),
     ('int', None, None),
     ('hex', 8, 8),
     ('uint', 0, 18446744073709551615),
@@ -259,7 +261,7 @@ DATATYPES = (
     ('enum', ('EVPCNoIssue', 'EVPCTempOverheatDetected', 'EVPCPowerTransferAnomalyDetected', 'EVPCAnomalyDetected'), _iso20_wpt.WPT_EVPCChargeDiagnostics),
     ('uint', 0, 65535),
     ('enum', ('Pause', 'ExitStandby', 'Terminate', 'ScheduleRenegotiation', 'ServiceRenegotiation', 'MeteringConfirmation'), _iso20_types.EvseNotification),
-    ('str', 0, 32),
+    ('str', 0, 32, 'string'),
     ('b64', 0, 64),
     ('uint', 1, 4294967295),
     ('enum', ('SPCNoIssue', 'SPCFODDetected', 'SPCLOPDetected', 'SPCTempOverheatDetected', 'SPCPowerTransferAnomalyDetected', 'SPCAnomalyDetected'), _iso20_wpt.WPT_SPCChargeDiagnostics),
@@ -268,9 +270,9 @@ DATATYPES = (
     ('enum', ('Manual', 'LF_TxEV', 'LF_TxPrimaryDevice', 'LPE', 'Proprietary'), _iso20_wpt.WPT_FinePositioningMethod),
     ('enum', ('External confirmation', 'LPE', 'LF_TxEV', 'LF_TxPrimaryDevice', 'Optical', 'Proprietary'), _iso20_wpt.WPT_PairingMethod),
     ('enum', ('PowerCheck', 'LPE', 'Proprietary'), _iso20_wpt.WPT_AlignmentCheckMethod),
-    ('str', 0, 255),
-    ('str', 0, 12),
-    ('str', 0, 39),
+    ('str', 0, 255, 'string'),
+    ('str', 0, 12, 'string'),
+    ('str', 0, 39, 'string'),
 )
 # complex: (class, name, fields (name, a|e|v, is_list) in encoding order, states (kind, productions))
 # production: (event, uri, local, field, grammar or datatype, target state)
@@ -299,7 +301,7 @@ GRAMMARS = (
       (2, ((2, None, None, None, -1, 2), (3, None, None, None, -1, -1), (4, None, None, None, -1, 2))),)),  # 5
     ('simple', 1),  # 6
     (_xmldsig.KeyInfo, 'KeyInfo', (('Id', 'a', False), ('KeyName', 'e', True), ('KeyValue', 'e', True), ('RetrievalMethod', 'e', True), ('X509Data', 'e', True), ('PGPData', 'e', True), ('SPKIData', 'e', True), ('MgmtData', 'e', True)),
-     ((0, ((0, '', 'Id', 'Id', 0, 1), (1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyName', 'KeyName', 8, 2), (1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyValue', 'KeyValue', 9, 3), (1, 'http://www.w3.org/2000/09/xmldsig#', 'RetrievalMethod', 'RetrievalMethod', 11, 4), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509Data', 'X509Data', 14, 5), (1, 'http://www.w3.org/2000/09/xmldsig#', 'PGPData', 'PGPData', 18, 6), (1, 'http://www.w3.org/2000/09/xmldsig#', 'SPKIData', 'SPKIData', 19, 7), (1, 'http://www.w3.org/2000/09/xmldsig#', 'MgmtData', 'MgmtData', 8, 8), (2, None, None, None, -1, 9), (4, None, None, None, -1, 0))),
+     ((0, ((0, '', 'Id', 'Id', 2, 1), (1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyName', 'KeyName', 8, 2), (1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyValue', 'KeyValue', 9, 3), (1, 'http://www.w3.org/2000/09/xmldsig#', 'RetrievalMethod', 'RetrievalMethod', 11, 4), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509Data', 'X509Data', 14, 5), (1, 'http://www.w3.org/2000/09/xmldsig#', 'PGPData', 'PGPData', 18, 6), (1, 'http://www.w3.org/2000/09/xmldsig#', 'SPKIData', 'SPKIData', 19, 7), (1, 'http://www.w3.org/2000/09/xmldsig#', 'MgmtData', 'MgmtData', 8, 8), (2, None, None, None, -1, 9), (4, None, None, None, -1, 0))),
       (1, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyName', 'KeyName', 8, 2), (1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyValue', 'KeyValue', 9, 3), (1, 'http://www.w3.org/2000/09/xmldsig#', 'RetrievalMethod', 'RetrievalMethod', 11, 4), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509Data', 'X509Data', 14, 5), (1, 'http://www.w3.org/2000/09/xmldsig#', 'PGPData', 'PGPData', 18, 6), (1, 'http://www.w3.org/2000/09/xmldsig#', 'SPKIData', 'SPKIData', 19, 7), (1, 'http://www.w3.org/2000/09/xmldsig#', 'MgmtData', 'MgmtData', 8, 8), (2, None, None, None, -1, 9), (4, None, None, None, -1, 1))),
       (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyName', 'KeyName', 8, 10), (1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyValue', 'KeyValue', 9, 11), (1, 'http://www.w3.org/2000/09/xmldsig#', 'RetrievalMethod', 'RetrievalMethod', 11, 12), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509Data', 'X509Data', 14, 13), (1, 'http://www.w3.org/2000/09/xmldsig#', 'PGPData', 'PGPData', 18, 14), (1, 'http://www.w3.org/2000/09/xmldsig#', 'SPKIData', 'SPKIData', 19, 15), (1, 'http://www.w3.org/2000/09/xmldsig#', 'MgmtData', 'MgmtData', 8, 16), (2, None, None, None, -1, 17), (3, None, None, None, -1, -1), (4, None, None, None, -1, 2))),
       (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyName', 'KeyName', 8, 10), (1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyValue', 'KeyValue', 9, 11), (1, 'http://www.w3.org/2000/09/xmldsig#', 'RetrievalMethod', 'RetrievalMethod', 11, 12), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509Data', 'X509Data', 14, 13), (1, 'http://www.w3.org/2000/09/xmldsig#', 'PGPData', 'PGPData', 18, 14), (1, 'http://www.w3.org/2000/09/xmldsig#', 'SPKIData', 'SPKIData', 19, 15), (1, 'http://www.w3.org/2000/09/xmldsig#', 'MgmtData', 'MgmtData', 8, 16), (2, None, None, None, -1, 17), (3, None, None, None, -1, -1), (4, None, None, None, -1, 3))),
@@ -317,7 +319,7 @@ GRAMMARS = (
       (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyName', 'KeyName', 8, 10), (1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyValue', 'KeyValue', 9, 11), (1, 'http://www.w3.org/2000/09/xmldsig#', 'RetrievalMethod', 'RetrievalMethod', 11, 12), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509Data', 'X509Data', 14, 13), (1, 'http://www.w3.org/2000/09/xmldsig#', 'PGPData', 'PGPData', 18, 14), (1, 'http://www.w3.org/2000/09/xmldsig#', 'SPKIData', 'SPKIData', 19, 15), (1, 'http://www.w3.org/2000/09/xmldsig#', 'MgmtData', 'MgmtData', 8, 16), (2, None, None, None, -1, 17), (3, None, None, None, -1, -1), (4, None, None, None, -1, 15))),
       (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyName', 'KeyName', 8, 10), (1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyValue', 'KeyValue', 9, 11), (1, 'http://www.w3.org/2000/09/xmldsig#', 'RetrievalMethod', 'RetrievalMethod', 11, 12), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509Data', 'X509Data', 14, 13), (1, 'http://www.w3.org/2000/09/xmldsig#', 'PGPData', 'PGPData', 18, 14), (1, 'http://www.w3.org/2000/09/xmldsig#', 'SPKIData', 'SPKIData', 19, 15), (1, 'http://www.w3.org/2000/09/xmldsig#', 'MgmtData', 'MgmtData', 8, 16), (2, None, None, None, -1, 17), (3, None, None, None, -1, -1), (4, None, None, None, -1, 16))),
       (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyName', 'KeyName', 8, 10), (1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyValue', 'KeyValue', 9, 11), (1, 'http://www.w3.org/2000/09/xmldsig#', 'RetrievalMethod', 'RetrievalMethod', 11, 12), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509Data', 'X509Data', 14, 13), (1, 'http://www.w3.org/2000/09/xmldsig#', 'PGPData', 'PGPData', 18, 14), (1, 'http://www.w3.org/2000/09/xmldsig#', 'SPKIData', 'SPKIData', 19, 15), (1, 'http://www.w3.org/2000/09/xmldsig#', 'MgmtData', 'MgmtData', 8, 16), (2, None, None, None, -1, 17), (3, None, None, None, -1, -1), (4, None, None, None, -1, 17))),)),  # 7
-    ('simple', 0),  # 8
+    ('simple', 3),  # 8
     (_xmldsig.KeyValue, 'KeyValue', (('DSAKeyValue', 'e', False), ('RSAKeyValue', 'e', False)),
      ((0, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'DSAKeyValue', 'DSAKeyValue', 3, 1), (1, 'http://www.w3.org/2000/09/xmldsig#', 'RSAKeyValue', 'RSAKeyValue', 10, 2), (2, None, None, None, -1, 3), (4, None, None, None, -1, 0))),
       (2, ((3, None, None, None, -1, -1), (4, None, None, None, -1, 1))),
@@ -359,7 +361,7 @@ GRAMMARS = (
      ((0, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'X509IssuerName', 'X509IssuerName', 8, 1),)),
       (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'X509SerialNumber', 'X509SerialNumber', 16, 2),)),
       (2, ((3, None, None, None, -1, -1),)),)),  # 15
-    ('simple', 2),  # 16
+    ('simple', 4),  # 16
     ('simple', 1),  # 17
     (_xmldsig.PGPData, 'PGPData', (('PGPKeyID', 'e', False), ('PGPKeyPacket', 'e', True)),
      ((0, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'PGPKeyID', 'PGPKeyID', 17, 1), (1, 'http://www.w3.org/2000/09/xmldsig#', 'PGPKeyPacket', 'PGPKeyPacket', 17, 2))),
@@ -375,12 +377,12 @@ GRAMMARS = (
       (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'SPKISexp', 'SPKISexp', 17, 3), (2, None, None, None, -1, 4), (3, None, None, None, -1, -1))),
       (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'SPKISexp', 'SPKISexp', 17, 3), (3, None, None, None, -1, -1))),)),  # 19
     (_xmldsig.Manifest, 'Manifest', (('Id', 'a', False), ('Reference', 'e', True)),
-     ((0, ((0, '', 'Id', 'Id', 0, 1), (1, 'http://www.w3.org/2000/09/xmldsig#', 'Reference', 'Reference', 21, 2))),
+     ((0, ((0, '', 'Id', 'Id', 2, 1), (1, 'http://www.w3.org/2000/09/xmldsig#', 'Reference', 'Reference', 21, 2))),
       (1, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'Reference', 'Reference', 21, 2),)),
       (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'Reference', 'Reference', 21, 3), (3, None, None, None, -1, -1))),
       (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'Reference', 'Reference', 21, 3), (3, None, None, None, -1, -1))),)),  # 20
     (_xmldsig.Reference, 'Reference', (('Id', 'a', False), ('Type', 'a', False), ('URI', 'a', False), ('Transforms', 'e', False), ('DigestMethod', 'e', False), ('DigestValue', 'e', False)),
-     ((0, ((0, '', 'Id', 'Id', 0, 1), (0, '', 'Type', 'Type', 0, 2), (0, '', 'URI', 'URI', 0, 3), (1, 'http://www.w3.org/2000/09/xmldsig#', 'Transforms', 'Transforms', 12, 4), (1, 'http://www.w3.org/2000/09/xmldsig#', 'DigestMethod', 'DigestMethod', 5, 5))),
+     ((0, ((0, '', 'Id', 'Id', 2, 1), (0, '', 'Type', 'Type', 0, 2), (0, '', 'URI', 'URI', 0, 3), (1, 'http://www.w3.org/2000/09/xmldsig#', 'Transforms', 'Transforms', 12, 4), (1, 'http://www.w3.org/2000/09/xmldsig#', 'DigestMethod', 'DigestMethod', 5, 5))),
       (1, ((0, '', 'Type', 'Type', 0, 2), (0, '', 'URI', 'URI', 0, 3), (1, 'http://www.w3.org/2000/09/xmldsig#', 'Transforms', 'Transforms', 12, 4), (1, 'http://www.w3.org/2000/09/xmldsig#', 'DigestMethod', 'DigestMethod', 5, 5))),
       (1, ((0, '', 'URI', 'URI', 0, 3), (1, 'http://www.w3.org/2000/09/xmldsig#', 'Transforms', 'Transforms', 12, 4), (1, 'http://www.w3.org/2000/09/xmldsig#', 'DigestMethod', 'DigestMethod', 5, 5))),
       (1, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'Transforms', 'Transforms', 12, 4), (1, 'http://www.w3.org/2000/09/xmldsig#', 'DigestMethod', 'DigestMethod', 5, 5))),
@@ -388,20 +390,20 @@ GRAMMARS = (
       (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'DigestValue', 'DigestValue', 6, 6),)),
       (2, ((3, None, None, None, -1, -1),)),)),  # 21
     (_xmldsig.Object, 'Object', (('Encoding', 'a', False), ('Id', 'a', False), ('MimeType', 'a', False)),
-     ((0, ((0, '', 'Encoding', 'Encoding', 0, 1), (0, '', 'Id', 'Id', 0, 2), (0, '', 'MimeType', 'MimeType', 0, 3), (2, None, None, None, -1, 4), (3, None, None, None, -1, -1), (4, None, None, None, -1, 0))),
-      (1, ((0, '', 'Id', 'Id', 0, 2), (0, '', 'MimeType', 'MimeType', 0, 3), (2, None, None, None, -1, 4), (3, None, None, None, -1, -1), (4, None, None, None, -1, 1))),
-      (1, ((0, '', 'MimeType', 'MimeType', 0, 3), (2, None, None, None, -1, 4), (3, None, None, None, -1, -1), (4, None, None, None, -1, 2))),
+     ((0, ((0, '', 'Encoding', 'Encoding', 0, 1), (0, '', 'Id', 'Id', 2, 2), (0, '', 'MimeType', 'MimeType', 3, 3), (2, None, None, None, -1, 4), (3, None, None, None, -1, -1), (4, None, None, None, -1, 0))),
+      (1, ((0, '', 'Id', 'Id', 2, 2), (0, '', 'MimeType', 'MimeType', 3, 3), (2, None, None, None, -1, 4), (3, None, None, None, -1, -1), (4, None, None, None, -1, 1))),
+      (1, ((0, '', 'MimeType', 'MimeType', 3, 3), (2, None, None, None, -1, 4), (3, None, None, None, -1, -1), (4, None, None, None, -1, 2))),
       (1, ((2, None, None, None, -1, 4), (3, None, None, None, -1, -1), (4, None, None, None, -1, 3))),
       (2, ((2, None, None, None, -1, 4), (3, None, None, None, -1, -1), (4, None, None, None, -1, 4))),)),  # 22
     (_xmldsig.Signature, 'Signature', (('Id', 'a', False), ('SignedInfo', 'e', False), ('SignatureValue', 'e', False), ('KeyInfo', 'e', False), ('Object', 'e', True)),
-     ((0, ((0, '', 'Id', 'Id', 0, 1), (1, 'http://www.w3.org/2000/09/xmldsig#', 'SignedInfo', 'SignedInfo', 24, 2))),
+     ((0, ((0, '', 'Id', 'Id', 2, 1), (1, 'http://www.w3.org/2000/09/xmldsig#', 'SignedInfo', 'SignedInfo', 24, 2))),
       (1, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'SignedInfo', 'SignedInfo', 24, 2),)),
       (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'SignatureValue', 'SignatureValue', 27, 3),)),
       (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyInfo', 'KeyInfo', 7, 4), (1, 'http://www.w3.org/2000/09/xmldsig#', 'Object', 'Object', 22, 5), (3, None, None, None, -1, -1))),
       (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'Object', 'Object', 22, 5), (3, None, None, None, -1, -1))),
       (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'Object', 'Object', 22, 5), (3, None, None, None, -1, -1))),)),  # 23
     (_xmldsig.SignedInfo, 'SignedInfo', (('Id', 'a', False), ('CanonicalizationMethod', 'e', False), ('SignatureMethod', 'e', False), ('Reference', 'e', True)),
-     ((0, ((0, '', 'Id', 'Id', 0, 1), (1, 'http://www.w3.org/2000/09/xmldsig#', 'CanonicalizationMethod', 'CanonicalizationMethod', 2, 2))),
+     ((0, ((0, '', 'Id', 'Id', 2, 1), (1, 'http://www.w3.org/2000/09/xmldsig#', 'CanonicalizationMethod', 'CanonicalizationMethod', 2, 2))),
       (1, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'CanonicalizationMethod', 'CanonicalizationMethod', 2, 2),)),
       (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'SignatureMethod', 'SignatureMethod', 25, 3),)),
       (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'Reference', 'Reference', 21, 4),)),
@@ -412,18 +414,18 @@ GRAMMARS = (
       (1, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'HMACOutputLength', 'HMACOutputLength', 26, 2), (2, None, None, None, -1, 3), (3, None, None, None, -1, -1), (4, None, None, None, -1, 1))),
       (2, ((2, None, None, None, -1, 3), (3, None, None, None, -1, -1), (4, None, None, None, -1, 2))),
       (2, ((2, None, None, None, -1, 3), (3, None, None, None, -1, -1), (4, None, None, None, -1, 3))),)),  # 25
-    ('simple', 2),  # 26
+    ('simple', 4),  # 26
     (_xmldsig.SignatureValue, 'SignatureValue', (('Id', 'a', False), ('value', 'v', False)),
-     ((0, ((0, '', 'Id', 'Id', 0, 1), (4, None, None, 'value', 1, 2))),
+     ((0, ((0, '', 'Id', 'Id', 2, 1), (4, None, None, 'value', 1, 2))),
       (1, ((4, None, None, 'value', 1, 2),)),
       (2, ((3, None, None, None, -1, -1),)),)),  # 27
     (_xmldsig.SignatureProperties, 'SignatureProperties', (('Id', 'a', False), ('SignatureProperty', 'e', True)),
-     ((0, ((0, '', 'Id', 'Id', 0, 1), (1, 'http://www.w3.org/2000/09/xmldsig#', 'SignatureProperty', 'SignatureProperty', 29, 2))),
+     ((0, ((0, '', 'Id', 'Id', 2, 1), (1, 'http://www.w3.org/2000/09/xmldsig#', 'SignatureProperty', 'SignatureProperty', 29, 2))),
       (1, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'SignatureProperty', 'SignatureProperty', 29, 2),)),
       (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'SignatureProperty', 'SignatureProperty', 29, 3), (3, None, None, None, -1, -1))),
       (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'SignatureProperty', 'SignatureProperty', 29, 3), (3, None, None, None, -1, -1))),)),  # 28
     (_xmldsig.SignatureProperty, 'SignatureProperty', (('Id', 'a', False), ('Target', 'a', False)),
-     ((0, ((0, '', 'Id', 'Id', 0, 1), (0, '', 'Target', 'Target', 0, 2))),
+     ((0, ((0, '', 'Id', 'Id', 2, 1), (0, '', 'Target', 'Target', 0, 2))),
       (1, ((0, '', 'Target', 'Target', 0, 2),)),
       (1, ((2, None, None, None, -1, 3), (4, None, None, None, -1, 2))),
       (2, ((2, None, None, None, -1, 4), (3, None, None, None, -1, -1), (4, None, None, None, -1, 3))),
@@ -455,17 +457,17 @@ GRAMMARS = (
       (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'TimeStamp', 'TimeStamp', 33, 2),)),
       (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'Signature', 'Signature', 23, 3), (3, None, None, None, -1, -1))),
       (2, ((3, None, None, None, -1, -1),)),)),  # 31
-    ('simple', 3),  # 32
-    ('simple', 4),  # 33
-    ('simple', 5),  # 34
+    ('simple', 5),  # 32
+    ('simple', 6),  # 33
+    ('simple', 7),  # 34
     (_iso20_types.RationalNumber, 'RationalNumber', (('Exponent', 'e', False), ('Value', 'e', False)),
      ((0, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'Exponent', 'Exponent', 36, 1),)),
       (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'Value', 'Value', 37, 2),)),
       (2, ((3, None, None, None, -1, -1),)),)),  # 35
-    ('simple', 6),  # 36
-    ('simple', 7),  # 37
-    ('simple', 8),  # 38
-    ('simple', 9),  # 39
+    ('simple', 8),  # 36
+    ('simple', 9),  # 37
+    ('simple', 10),  # 38
+    ('simple', 11),  # 39
     (_iso20_wpt.WPT_AlignmentCheckRes, 'WPT_AlignmentCheckRes', (('Header', 'e', False), ('ResponseCode', 'e', False), ('EVSEProcessing', 'e', False), ('PowerTransmitted', 'e', False), ('SupplyDeviceCurrent', 'e', False), ('VendorSpecificDataContainer', 'e', True)),
      ((0, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'Header', 'Header', 31, 1),)),
       (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'ResponseCode', 'ResponseCode', 41, 2),)),
@@ -489,7 +491,7 @@ GRAMMARS = (
       (2, ((1, 'urn:iso:std:iso:15118:-20:WPT', 'VendorSpecificDataContainer', 'VendorSpecificDataContainer', 39, 20), (3, None, None, None, -1, -1))),
       (2, ((1, 'urn:iso:std:iso:15118:-20:WPT', 'VendorSpecificDataContainer', 'VendorSpecificDataContainer', 39, 21), (3, None, None, None, -1, -1))),
       (2, ((3, None, None, None, -1, -1),)),)),  # 40
-    ('simple', 10),  # 41
+    ('simple', 12),  # 41
     (_iso20_wpt.WPT_ChargeLoopReq, 'WPT_ChargeLoopReq', (('Header', 'e', False), ('DisplayParameters', 'e', False), ('MeterInfoRequested', 'e', False), ('EVPCPowerRequest', 'e', False), ('EVPCPowerOutput', 'e', False), ('EVPCChargeDiagnostics', 'e', False), ('EVPCOperatingFrequency', 'e', False), ('EVPCPowerControlParameter', 'e', False), ('ManufacturerSpecificDataContainer', 'e', True)),
      ((0, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'Header', 'Header', 31, 1),)),
       (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'DisplayParameters', 'DisplayParameters', 43, 2), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'MeterInfoRequested', 'MeterInfoRequested', 46, 3))),
@@ -528,10 +530,10 @@ GRAMMARS = (
       (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'BatteryEnergyCapacity', 'BatteryEnergyCapacity', 35, 9), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'InletHot', 'InletHot', 46, 10), (3, None, None, None, -1, -1))),
       (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'InletHot', 'InletHot', 46, 10), (3, None, None, None, -1, -1))),
       (2, ((3, None, None, None, -1, -1),)),)),  # 43
-    ('simple', 11),  # 44
-    ('simple', 12),  # 45
-    ('simple', 13),  # 46
-    ('simple', 14),  # 47
+    ('simple', 13),  # 44
+    ('simple', 14),  # 45
+    ('simple', 15),  # 46
+    ('simple', 16),  # 47
     (_iso20_wpt.WPT_EVPCPowerControlParameter, 'WPT_EVPCPowerControlParameter', (('EVPCCoilCurrentRequest', 'e', False), ('EVPCCoilCurrentInformation', 'e', False), ('EVPCCurrentOutputInformation', 'e', False), ('EVPCVoltageOutputInformation', 'e', False)),
      ((0, ((1, 'urn:iso:std:iso:15118:-20:WPT', 'EVPCCoilCurrentRequest', 'EVPCCoilCurrentRequest', 35, 1),)),
       (2, ((1, 'urn:iso:std:iso:15118:-20:WPT', 'EVPCCoilCurrentInformation', 'EVPCCoilCurrentInformation', 35, 2),)),
@@ -572,8 +574,8 @@ GRAMMARS = (
      ((0, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'NotificationMaxDelay', 'NotificationMaxDelay', 51, 1),)),
       (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'EVSENotification', 'EVSENotification', 52, 2),)),
       (2, ((3, None, None, None, -1, -1),)),)),  # 50
-    ('simple', 15),  # 51
-    ('simple', 16),  # 52
+    ('simple', 17),  # 51
+    ('simple', 18),  # 52
     (_iso20_types.MeterInfo, 'MeterInfo', (('MeterID', 'e', False), ('ChargedEnergyReadingWh', 'e', False), ('BPT_DischargedEnergyReadingWh', 'e', False), ('CapacitiveEnergyReadingVARh', 'e', False), ('BPT_InductiveEnergyReadingVARh', 'e', False), ('MeterSignature', 'e', False), ('MeterStatus', 'e', False), ('MeterTimestamp', 'e', False)),
      ((0, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'MeterID', 'MeterID', 54, 1),)),
       (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'ChargedEnergyReadingWh', 'ChargedEnergyReadingWh', 33, 2),)),
@@ -584,8 +586,8 @@ GRAMMARS = (
       (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'MeterStatus', 'MeterStatus', 37, 7), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'MeterTimestamp', 'MeterTimestamp', 33, 8), (3, None, None, None, -1, -1))),
       (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'MeterTimestamp', 'MeterTimestamp', 33, 8), (3, None, None, None, -1, -1))),
       (2, ((3, None, None, None, -1, -1),)),)),  # 53
-    ('simple', 17),  # 54
-    ('simple', 18),  # 55
+    ('simple', 19),  # 54
+    ('simple', 20),  # 55
     (_iso20_types.Receipt, 'Receipt', (('TimeAnchor', 'e', False), ('EnergyCosts', 'e', False), ('OccupancyCosts', 'e', False), ('AdditionalServicesCosts', 'e', False), ('OverstayCosts', 'e', False), ('TaxCosts', 'e', True)),
      ((0, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'TimeAnchor', 'TimeAnchor', 33, 1),)),
       (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'EnergyCosts', 'EnergyCosts', 57, 2), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'OccupancyCosts', 'OccupancyCosts', 57, 3), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'AdditionalServicesCosts', 'AdditionalServicesCosts', 57, 4), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'OverstayCosts', 'OverstayCosts', 57, 5), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'TaxCosts', 'TaxCosts', 58, 6), (3, None, None, None, -1, -1))),
@@ -611,8 +613,8 @@ GRAMMARS = (
      ((0, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'TaxRuleID', 'TaxRuleID', 59, 1),)),
       (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'Amount', 'Amount', 35, 2),)),
       (2, ((3, None, None, None, -1, -1),)),)),  # 58
-    ('simple', 19),  # 59
-    ('simple', 20),  # 60
+    ('simple', 21),  # 59
+    ('simple', 22),  # 60
     (_iso20_wpt.WPT_SPCPowerControlParameter, 'WPT_SPCPowerControlParameter', (('SPCPrimaryDeviceCoilCurrentInformation', 'e', False),),
      ((0, ((1, 'urn:iso:std:iso:15118:-20:WPT', 'SPCPrimaryDeviceCoilCurrentInformation', 'SPCPrimaryDeviceCoilCurrentInformation', 35, 1),)),
       (2, ((3, None, None, None, -1, -1),)),)),  # 61
@@ -667,7 +669,7 @@ GRAMMARS = (
       (2, ((1, 'urn:iso:std:iso:15118:-20:WPT', 'SDManufacturerSpecificDataContainer', 'SDManufacturerSpecificDataContainer', 39, 24), (3, None, None, None, -1, -1))),
       (2, ((1, 'urn:iso:std:iso:15118:-20:WPT', 'SDManufacturerSpecificDataContainer', 'SDManufacturerSpecificDataContainer', 39, 25), (3, None, None, None, -1, -1))),
       (2, ((3, None, None, None, -1, -1),)),)),  # 63
-    ('simple', 21),  # 64
+    ('simple', 23),  # 64
     (_iso20_wpt.WPT_FinePositioningReq, 'WPT_FinePositioningReq', (('Header', 'e', False), ('EVProcessing', 'e', False), ('EVResultCode', 'e', False), ('VendorSpecificDataContainer', 'e', True), ('WPT_LF_DataPackageList', 'e', False)),
      ((0, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'Header', 'Header', 31, 1),)),
       (2, ((1, 'urn:iso:std:iso:15118:-20:WPT', 'EVProcessing', 'EVProcessing', 34, 2),)),
@@ -694,7 +696,7 @@ GRAMMARS = (
      ((0, ((1, 'urn:iso:std:iso:15118:-20:WPT', 'NumPackages', 'NumPackages', 67, 1),)),
       (2, ((1, 'urn:iso:std:iso:15118:-20:WPT', 'WPT_LF_DataPackage', 'WPT_LF_DataPackage', 68, 2),)),
       (2, ((3, None, None, None, -1, -1),)),)),  # 66
-    ('simple', 22),  # 67
+    ('simple', 24),  # 67
     (_iso20_wpt.WPT_LF_DataPackage, 'WPT_LF_DataPackage', (('PackageIndex', 'e', False), ('LF_TxData', 'e', False), ('LF_RxData', 'e', False)),
      ((0, ((1, 'urn:iso:std:iso:15118:-20:WPT', 'PackageIndex', 'PackageIndex', 67, 1),)),
       (2, ((1, 'urn:iso:std:iso:15118:-20:WPT', 'LF_TxData', 'LF_TxData', 69, 2), (1, 'urn:iso:std:iso:15118:-20:WPT', 'LF_RxData', 'LF_RxData', 71, 3))),
@@ -778,7 +780,7 @@ GRAMMARS = (
       (2, ((1, 'urn:iso:std:iso:15118:-20:WPT', 'WPT_FinePositioningMethod', 'WPT_FinePositioningMethod', 78, 7), (3, None, None, None, -1, -1))),
       (2, ((1, 'urn:iso:std:iso:15118:-20:WPT', 'WPT_FinePositioningMethod', 'WPT_FinePositioningMethod', 78, 8), (3, None, None, None, -1, -1))),
       (2, ((3, None, None, None, -1, -1),)),)),  # 77
-    ('simple', 23),  # 78
+    ('simple', 25),  # 78
     (_iso20_wpt.WPT_PairingMethodList, 'WPT_PairingMethodList', (('WPT_PairingMethod', 'e', True),),
      ((0, ((1, 'urn:iso:std:iso:15118:-20:WPT', 'WPT_PairingMethod', 'WPT_PairingMethod', 80, 1),)),
       (2, ((1, 'urn:iso:std:iso:15118:-20:WPT', 'WPT_PairingMethod', 'WPT_PairingMethod', 80, 2), (3, None, None, None, -1, -1))),
@@ -789,7 +791,7 @@ GRAMMARS = (
       (2, ((1, 'urn:iso:std:iso:15118:-20:WPT', 'WPT_PairingMethod', 'WPT_PairingMethod', 80, 7), (3, None, None, None, -1, -1))),
       (2, ((1, 'urn:iso:std:iso:15118:-20:WPT', 'WPT_PairingMethod', 'WPT_PairingMethod', 80, 8), (3, None, None, None, -1, -1))),
       (2, ((3, None, None, None, -1, -1),)),)),  # 79
-    ('simple', 24),  # 80
+    ('simple', 26),  # 80
     (_iso20_wpt.WPT_AlignmentCheckMethodList, 'WPT_AlignmentCheckMethodList', (('WPT_AlignmentCheckMethod', 'e', True),),
      ((0, ((1, 'urn:iso:std:iso:15118:-20:WPT', 'WPT_AlignmentCheckMethod', 'WPT_AlignmentCheckMethod', 82, 1),)),
       (2, ((1, 'urn:iso:std:iso:15118:-20:WPT', 'WPT_AlignmentCheckMethod', 'WPT_AlignmentCheckMethod', 82, 2), (3, None, None, None, -1, -1))),
@@ -800,7 +802,7 @@ GRAMMARS = (
       (2, ((1, 'urn:iso:std:iso:15118:-20:WPT', 'WPT_AlignmentCheckMethod', 'WPT_AlignmentCheckMethod', 82, 7), (3, None, None, None, -1, -1))),
       (2, ((1, 'urn:iso:std:iso:15118:-20:WPT', 'WPT_AlignmentCheckMethod', 'WPT_AlignmentCheckMethod', 82, 8), (3, None, None, None, -1, -1))),
       (2, ((3, None, None, None, -1, -1),)),)),  # 81
-    ('simple', 25),  # 82
+    ('simple', 27),  # 82
     (_iso20_wpt.WPT_LF_SystemSetupData, 'WPT_LF_SystemSetupData', (('LF_TransmitterSetupData', 'e', False), ('LF_ReceiverSetupData', 'e', False)),
      ((0, ((1, 'urn:iso:std:iso:15118:-20:WPT', 'LF_TransmitterSetupData', 'LF_TransmitterSetupData', 84, 1), (1, 'urn:iso:std:iso:15118:-20:WPT', 'LF_ReceiverSetupData', 'LF_ReceiverSetupData', 89, 2))),
       (2, ((3, None, None, None, -1, -1),)),
@@ -1683,9 +1685,9 @@ GRAMMARS = (
       (2, ((1, 'urn:iso:std:iso:15118:-20:WPT', 'IPAddress', 'IPAddress', 97, 3), (1, 'urn:iso:std:iso:15118:-20:WPT', 'Port', 'Port', 51, 4), (3, None, None, None, -1, -1))),
       (2, ((1, 'urn:iso:std:iso:15118:-20:WPT', 'Port', 'Port', 51, 4), (3, None, None, None, -1, -1))),
       (2, ((3, None, None, None, -1, -1),)),)),  # 94
-    ('simple', 26),  # 95
-    ('simple', 27),  # 96
-    ('simple', 28),  # 97
+    ('simple', 28),  # 95
+    ('simple', 29),  # 96
+    ('simple', 30),  # 97
     (_iso20_types.ChargeLoopReq, 'ChargeLoopReq', (('Header', 'e', False), ('DisplayParameters', 'e', False), ('MeterInfoRequested', 'e', False)),
      ((0, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'Header', 'Header', 31, 1),)),
       (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'DisplayParameters', 'DisplayParameters', 43, 2), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'MeterInfoRequested', 'MeterInfoRequested', 46, 3))),

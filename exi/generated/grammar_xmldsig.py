@@ -80,8 +80,10 @@ FRAGMENT = (
     ('http://www.w3.org/2000/09/xmldsig#', 'Y', 2),
 )
 DATATYPES = (
-    ('str', 0, None),
+    ('str', 0, None, 'anyURI'),
     ('b64', 0, None),
+    ('str', 0, None, 'ID'),
+    ('str', 0, None, 'string'),
     ('int', None, None),
 )
 # complex: (class, name, fields (name, a|e|v, is_list) in encoding order, states (kind, productions))
@@ -107,7 +109,7 @@ GRAMMARS = (
       (2, ((2, None, None, None, -1, 2), (3, None, None, None, -1, -1), (4, None, None, None, -1, 2))),)),  # 3
     ('simple', 1),  # 4
     (_xmldsig.KeyInfo, 'KeyInfo', (('Id', 'a', False), ('KeyName', 'e', True), ('KeyValue', 'e', True), ('RetrievalMethod', 'e', True), ('X509Data', 'e', True), ('PGPData', 'e', True), ('SPKIData', 'e', True), ('MgmtData', 'e', True)),
-     ((0, ((0, '', 'Id', 'Id', 0, 1), (1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyName', 'KeyName', 6, 2), (1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyValue', 'KeyValue', 7, 3), (1, 'http://www.w3.org/2000/09/xmldsig#', 'RetrievalMethod', 'RetrievalMethod', 9, 4), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509Data', 'X509Data', 12, 5), (1, 'http://www.w3.org/2000/09/xmldsig#', 'PGPData', 'PGPData', 16, 6), (1, 'http://www.w3.org/2000/09/xmldsig#', 'SPKIData', 'SPKIData', 17, 7), (1, 'http://www.w3.org/2000/09/xmldsig#', 'MgmtData', 'MgmtData', 6, 8), (2, None, None, None, -1, 9), (4, None, None, None, -1, 0))),
+     ((0, ((0, '', 'Id', 'Id', 2, 1), (1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyName', 'KeyName', 6, 2), (1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyValue', 'KeyValue', 7, 3), (1, 'http://www.w3.org/2000/09/xmldsig#', 'RetrievalMethod', 'RetrievalMethod', 9, 4), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509Data', 'X509Data', 12, 5), (1, 'http://www.w3.org/2000/09/xmldsig#', 'PGPData', 'PGPData', 16, 6), (1, 'http://www.w3.org/2000/09/xmldsig#', 'SPKIData', 'SPKIData', 17, 7), (1, 'http://www.w3.org/2000/09/xmldsig#', 'MgmtData', 'MgmtData', 6, 8), (2, None, None, None, -1, 9), (4, None, None, None, -1, 0))),
       (1, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyName', 'KeyName', 6, 2), (1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyValue', 'KeyValue', 7, 3), (1, 'http://www.w3.org/2000/09/xmldsig#', 'RetrievalMethod', 'RetrievalMethod', 9, 4), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509Data', 'X509Data', 12, 5), (1, 'http://www.w3.org/2000/09/xmldsig#', 'PGPData', 'PGPData', 16, 6), (1, 'http://www.w3.org/2000/09/xmldsig#', 'SPKIData', 'SPKIData', 17, 7), (1, 'http://www.w3.org/2000/09/xmldsig#', 'MgmtData', 'MgmtData', 6, 8), (2, None, None, None, -1, 9), (4, None, None, None, -1, 1))),
       (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyName', 'KeyName', 6, 10), (1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyValue', 'KeyValue', 7, 11), (1, 'http://www.w3.org/2000/09/xmldsig#', 'RetrievalMethod', 'RetrievalMethod', 9, 12), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509Data', 'X509Data', 12, 13), (1, 'http://www.w3.org/2000/09/xmldsig#', 'PGPData', 'PGPData', 16, 14), (1, 'http://www.w3.org/2000/09/xmldsig#', 'SPKIData', 'SPKIData', 17, 15), (1, 'http://www.w3.org/2000/09/xmldsig#', 'MgmtData', 'MgmtData', 6, 16), (2, None, None, None, -1, 17), (3, None, None, None, -1, -1), (4, None, None, None, -1, 2))),
       (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyName', 'KeyName', 6, 10), (1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyValue', 'KeyValue', 7, 11), (1, 'http://www.w3.org/2000/09/xmldsig#', 'RetrievalMethod', 'RetrievalMethod', 9, 12), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509Data', 'X509Data', 12, 13), (1, 'http://www.w3.org/2000/09/xmldsig#', 'PGPData', 'PGPData', 16, 14), (1, 'http://www.w3.org/2000/09/xmldsig#', 'SPKIData', 'SPKIData', 17, 15), (1, 'http://www.w3.org/2000/09/xmldsig#', 'MgmtData', 'MgmtData', 6, 16), (2, None, None, None, -1, 17), (3, None, None, None, -1, -1), (4, None, None, None, -1, 3))),
@@ -125,7 +127,7 @@ GRAMMARS = (
       (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyName', 'KeyName', 6, 10), (1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyValue', 'KeyValue', 7, 11), (1, 'http://www.w3.org/2000/09/xmldsig#', 'RetrievalMethod', 'RetrievalMethod', 9, 12), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509Data', 'X509Data', 12, 13), (1, 'http://www.w3.org/2000/09/xmldsig#', 'PGPData', 'PGPData', 16, 14), (1, 'http://www.w3.org/2000/09/xmldsig#', 'SPKIData', 'SPKIData', 17, 15), (1, 'http://www.w3.org/2000/09/xmldsig#', 'MgmtData', 'MgmtData', 6, 16), (2, None, None, None, -1, 17), (3, None, None, None, -1, -1), (4, None, None, None, -1, 15))),
       (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyName', 'KeyName', 6, 10), (1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyValue', 'KeyValue', 7, 11), (1, 'http://www.w3.org/2000/09/xmldsig#', 'RetrievalMethod', 'RetrievalMethod', 9, 12), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509Data', 'X509Data', 12, 13), (1, 'http://www.w3.org/2000/09/xmldsig#', 'PGPData', 'PGPData', 16, 14), (1, 'http://www.w3.org/2000/09/xmldsig#', 'SPKIData', 'SPKIData', 17, 15), (1, 'http://www.w3.org/2000/09/xmldsig#', 'MgmtData', 'MgmtData', 6, 16), (2, None, None, None, -1, 17), (3, None, None, None, -1, -1), (4, None, None, None, -1, 16))),
       (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyName', 'KeyName', 6, 10), (1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyValue', 'KeyValue', 7, 11), (1, 'http://www.w3.org/2000/09/xmldsig#', 'RetrievalMethod', 'RetrievalMethod', 9, 12), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509Data', 'X509Data', 12, 13), (1, 'http://www.w3.org/2000/09/xmldsig#', 'PGPData', 'PGPData', 16, 14), (1, 'http://www.w3.org/2000/09/xmldsig#', 'SPKIData', 'SPKIData', 17, 15), (1, 'http://www.w3.org/2000/09/xmldsig#', 'MgmtData', 'MgmtData', 6, 16), (2, None, None, None, -1, 17), (3, None, None, None, -1, -1), (4, None, None, None, -1, 17))),)),  # 5
-    ('simple', 0),  # 6
+    ('simple', 3),  # 6
     (_xmldsig.KeyValue, 'KeyValue', (('DSAKeyValue', 'e', False), ('RSAKeyValue', 'e', False)),
      ((0, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'DSAKeyValue', 'DSAKeyValue', 1, 1), (1, 'http://www.w3.org/2000/09/xmldsig#', 'RSAKeyValue', 'RSAKeyValue', 8, 2), (2, None, None, None, -1, 3), (4, None, None, None, -1, 0))),
       (2, ((3, None, None, None, -1, -1), (4, None, None, None, -1, 1))),
@@ -167,7 +169,7 @@ GRAMMARS = (
      ((0, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'X509IssuerName', 'X509IssuerName', 6, 1),)),
       (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'X509SerialNumber', 'X509SerialNumber', 14, 2),)),
       (2, ((3, None, None, None, -1, -1),)),)),  # 13
-    ('simple', 2),  # 14
+    ('simple', 4),  # 14
     ('simple', 1),  # 15
     (_xmldsig.PGPData, 'PGPData', (('PGPKeyID', 'e', False), ('PGPKeyPacket', 'e', True)),
      ((0, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'PGPKeyID', 'PGPKeyID', 15, 1), (1, 'http://www.w3.org/2000/09/xmldsig#', 'PGPKeyPacket', 'PGPKeyPacket', 15, 2))),
@@ -183,12 +185,12 @@ GRAMMARS = (
       (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'SPKISexp', 'SPKISexp', 15, 3), (2, None, None, None, -1, 4), (3, None, None, None, -1, -1))),
       (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'SPKISexp', 'SPKISexp', 15, 3), (3, None, None, None, -1, -1))),)),  # 17
     (_xmldsig.Manifest, 'Manifest', (('Id', 'a', False), ('Reference', 'e', True)),
-     ((0, ((0, '', 'Id', 'Id', 0, 1), (1, 'http://www.w3.org/2000/09/xmldsig#', 'Reference', 'Reference', 19, 2))),
+     ((0, ((0, '', 'Id', 'Id', 2, 1), (1, 'http://www.w3.org/2000/09/xmldsig#', 'Reference', 'Reference', 19, 2))),
       (1, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'Reference', 'Reference', 19, 2),)),
       (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'Reference', 'Reference', 19, 3), (3, None, None, None, -1, -1))),
       (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'Reference', 'Reference', 19, 3), (3, None, None, None, -1, -1))),)),  # 18
     (_xmldsig.Reference, 'Reference', (('Id', 'a', False), ('Type', 'a', False), ('URI', 'a', False), ('Transforms', 'e', False), ('DigestMethod', 'e', False), ('DigestValue', 'e', False)),
-     ((0, ((0, '', 'Id', 'Id', 0, 1), (0, '', 'Type', 'Type', 0, 2), (0, '', 'URI', 'URI', 0, 3), (1, 'http://www.w3.org/2000/09/xmldsig#', 'Transforms', 'Transforms', 10, 4), (1, 'http://www.w3.org/2000/09/xmldsig#', 'DigestMethod', 'DigestMethod', 3, 5))),
+     ((0, ((0, '', 'Id', 'Id', 2, 1), (0, '', 'Type', 'Type', 0, 2), (0, '', 'URI', 'URI', 0, 3), (1, 'http://www.w3.org/2000/09/xmldsig#', 'Transforms', 'Transforms', 10, 4), (1, 'http://www.w3.org/2000/09/xmldsig#', 'DigestMethod', 'DigestMethod', 3, 5))),
       (1, ((0, '', 'Type', 'Type', 0, 2), (0, '', 'URI', 'URI', 0, 3), (1, 'http://www.w3.org/2000/09/xmldsig#', 'Transforms', 'Transforms', 10, 4), (1, 'http://www.w3.org/2000/09/xmldsig#', 'DigestMethod', 'DigestMethod', 3, 5))),
       (1, ((0, '', 'URI', 'URI', 0, 3), (1, 'http://www.w3.org/2000/09/xmldsig#', 'Transforms', 'Transforms', 10, 4), (1, 'http://www.w3.org/2000/09/xmldsig#', 'DigestMethod', 'DigestMethod', 3, 5))),
       (1, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'Transforms', 'Transforms', 10, 4), (1, 'http://www.w3.org/2000/09/xmldsig#', 'DigestMethod', 'DigestMethod', 3, 5))),
@@ -196,20 +198,20 @@ GRAMMARS = (
       (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'DigestValue', 'DigestValue', 4, 6),)),
       (2, ((3, None, None, None, -1, -1),)),)),  # 19
     (_xmldsig.Object, 'Object', (('Encoding', 'a', False), ('Id', 'a', False), ('MimeType', 'a', False)),
-     ((0, ((0, '', 'Encoding', 'Encoding', 0, 1), (0, '', 'Id', 'Id', 0, 2), (0, '', 'MimeType', 'MimeType', 0, 3), (2, None, None, None, -1, 4), (3, None, None, None, -1, -1), (4, None, None, None, -1, 0))),
-      (1, ((0, '', 'Id', 'Id', 0, 2), (0, '', 'MimeType', 'MimeType', 0, 3), (2, None, None, None, -1, 4), (3, None, None, None, -1, -1), (4, None, None, None, -1, 1))),
-      (1, ((0, '', 'MimeType', 'MimeType', 0, 3), (2, None, None, None, -1, 4), (3, None, None, None, -1, -1), (4, None, None, None, -1, 2))),
+     ((0, ((0, '', 'Encoding', 'Encoding', 0, 1), (0, '', 'Id', 'Id', 2, 2), (0, '', 'MimeType', 'MimeType', 3, 3), (2, None, None, None, -1, 4), (3, None, None, None, -1, -1), (4, None, None, None, -1, 0))),
+      (1, ((0, '', 'Id', 'Id', 2, 2), (0, '', 'MimeType', 'MimeType', 3, 3), (2, None, None, None, -1, 4), (3, None, None, None, -1, -1), (4, None, None, None, -1, 1))),
+      (1, ((0, '', 'MimeType', 'MimeType', 3, 3), (2, None, None, None, -1, 4), (3, None, None, None, -1, -1), (4, None, None, None, -1, 2))),
       (1, ((2, None, None, None, -1, 4), (3, None, None, None, -1, -1), (4, None, None, None, -1, 3))),
       (2, ((2, None, None, None, -1, 4), (3, None, None, None, -1, -1), (4, None, None, None, -1, 4))),)),  # 20
     (_xmldsig.Signature, 'Signature', (('Id', 'a', False), ('SignedInfo', 'e', False), ('SignatureValue', 'e', False), ('KeyInfo', 'e', False), ('Object', 'e', True)),
-     ((0, ((0, '', 'Id', 'Id', 0, 1), (1, 'http://www.w3.org/2000/09/xmldsig#', 'SignedInfo', 'SignedInfo', 22, 2))),
+     ((0, ((0, '', 'Id', 'Id', 2, 1), (1, 'http://www.w3.org/2000/09/xmldsig#', 'SignedInfo', 'SignedInfo', 22, 2))),
       (1, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'SignedInfo', 'SignedInfo', 22, 2),)),
       (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'SignatureValue', 'SignatureValue', 25, 3),)),
       (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyInfo', 'KeyInfo', 5, 4), (1, 'http://www.w3.org/2000/09/xmldsig#', 'Object', 'Object', 20, 5), (3, None, None, None, -1, -1))),
       (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'Object', 'Object', 20, 5), (3, None, None, None, -1, -1))),
       (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'Object', 'Object', 20, 5), (3, None, None, None, -1, -1))),)),  # 21
     (_xmldsig.SignedInfo, 'SignedInfo', (('Id', 'a', False), ('CanonicalizationMethod', 'e', False), ('SignatureMethod', 'e', False), ('Reference', 'e', True)),
-     ((0, ((0, '', 'Id', 'Id', 0, 1), (1, 'http://www.w3.org/2000/09/xmldsig#', 'CanonicalizationMethod', 'CanonicalizationMethod', 0, 2))),
+     ((0, ((0, '', 'Id', 'Id', 2, 1), (1, 'http://www.w3.org/2000/09/xmldsig#', 'CanonicalizationMethod', 'CanonicalizationMethod', 0, 2))),
       (1, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'CanonicalizationMethod', 'CanonicalizationMethod', 0, 2),)),
       (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'SignatureMethod', 'SignatureMethod', 23, 3),)),
       (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'Reference', 'Reference', 19, 4),)),
@@ -220,18 +222,18 @@ GRAMMARS = (
       (1, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'HMACOutputLength', 'HMACOutputLength', 24, 2), (2, None, None, None, -1, 3), (3, None, None, None, -1, -1), (4, None, None, None, -1, 1))),
       (2, ((2, None, None, None, -1, 3), (3, None, None, None, -1, -1), (4, None, None, None, -1, 2))),
       (2, ((2, None, None, None, -1, 3), (3, None, None, None, -1, -1), (4, None, None, None, -1, 3))),)),  # 23
-    ('simple', 2),  # 24
+    ('simple', 4),  # 24
     (_xmldsig.SignatureValue, 'SignatureValue', (('Id', 'a', False), ('value', 'v', False)),
-     ((0, ((0, '', 'Id', 'Id', 0, 1), (4, None, None, 'value', 1, 2))),
+     ((0, ((0, '', 'Id', 'Id', 2, 1), (4, None, None, 'value', 1, 2))),
       (1, ((4, None, None, 'value', 1, 2),)),
       (2, ((3, None, None, None, -1, -1),)),)),  # 25
     (_xmldsig.SignatureProperties, 'SignatureProperties', (('Id', 'a', False), ('SignatureProperty', 'e', True)),
-     ((0, ((0, '', 'Id', 'Id', 0, 1), (1, 'http://www.w3.org/2000/09/xmldsig#', 'SignatureProperty', 'SignatureProperty', 27, 2))),
+     ((0, ((0, '', 'Id', 'Id', 2, 1), (1, 'http://www.w3.org/2000/09/xmldsig#', 'SignatureProperty', 'SignatureProperty', 27, 2))),
       (1, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'SignatureProperty', 'SignatureProperty', 27, 2),)),
       (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'SignatureProperty', 'SignatureProperty', 27, 3), (3, None, None, None, -1, -1))),
       (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'SignatureProperty', 'SignatureProperty', 27, 3), (3, None, None, None, -1, -1))),)),  # 26
     (_xmldsig.SignatureProperty, 'SignatureProperty', (('Id', 'a', False), ('Target', 'a', False)),
-     ((0, ((0, '', 'Id', 'Id', 0, 1), (0, '', 'Target', 'Target', 0, 2))),
+     ((0, ((0, '', 'Id', 'Id', 2, 1), (0, '', 'Target', 'Target', 0, 2))),
       (1, ((0, '', 'Target', 'Target', 0, 2),)),
       (1, ((2, None, None, None, -1, 3), (4, None, None, None, -1, 2))),
       (2, ((2, None, None, None, -1, 4), (3, None, None, None, -1, -1), (4, None, None, None, -1, 3))),
