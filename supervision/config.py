@@ -1,0 +1,62 @@
+"""Supervision configuration: one dataclass, loadable from a JSON or TOML file."""
+from __future__ import annotations
+
+import dataclasses
+import json
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from supervision.errors import ConfigInvalid
+from supervision.pilot import PilotBands
+
+
+@dataclass(frozen=True)
+class SupervisionConfig:
+    bands: PilotBands = field(default_factory=PilotBands)
+    # IEC 61851-1 lets the EVSE take up to 100 ms to react to a pilot change (Annex A timing) and asks for
+    # quicker action on faults: state changes settle after 30 ms, E/F/out-of-range after 10 ms.
+    debounce_s: float = 0.030
+    fault_debounce_s: float = 0.010
+    # The board reports every 10 ms; five missed frames and the pilot counts as unwatched.
+    silence_timeout_s: float = 0.050
+    # DESIGN.md: SNR below 20 dB ends the session (PLC_LINK_LOST); hold = how long it must stay below.
+    snr_min_db: float = 20.0
+    snr_hold_s: float = 0.0
+    serial_port: str = ""
+    baudrate: int = 115200
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> SupervisionConfig:
+        path = Path(path)
+        text = path.read_text(encoding="utf-8")
+        try:
+            data = tomllib.loads(text) if path.suffix == ".toml" else json.loads(text)
+        except (tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
+            raise ConfigInvalid(f"{path}: {exc}") from exc
+        return cls.from_dict(data)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> SupervisionConfig:
+        known = {f.name: f for f in dataclasses.fields(cls)}
+        unknown = set(data) - set(known)
+        if unknown:
+            raise ConfigInvalid(f"unknown supervision settings: {sorted(unknown)}")
+        values = dict(data)
+        if "bands" in values:
+            bands = values["bands"]
+            band_names = {f.name for f in dataclasses.fields(PilotBands)}
+            if not isinstance(bands, dict) or set(bands) - band_names:
+                raise ConfigInvalid(f"bands must be a table with keys among {sorted(band_names)}")
+            try:
+                values["bands"] = PilotBands(**{k: (float(v[0]), float(v[1])) for k, v in bands.items()})
+            except (TypeError, ValueError, IndexError) as exc:
+                raise ConfigInvalid(f"bands: each entry is [low, high] volts ({exc})") from exc
+        for name, value in values.items():
+            if name == "bands":
+                continue
+            expected = type(known[name].default)
+            numeric_ok = expected is float and isinstance(value, int)
+            if isinstance(value, bool) or not (isinstance(value, expected) or numeric_ok):
+                raise ConfigInvalid(f"{name}: expected {expected.__name__}, got {value!r}")
+        return cls(**values)

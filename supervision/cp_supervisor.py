@@ -1,0 +1,101 @@
+"""Sans-I/O control-pilot supervisor: fed with measurements and `now`, it returns debounced events.
+
+A classified reading becomes the pilot's state only after it held for a debounce time, so a single glitch
+(contact bounce while plugging, a sample taken during a PWM edge) never ends a session. IEC 61851-1
+(Annex A, sequence timing) lets the EVSE take up to 100 ms to react to a change and asks for quicker action
+on faults; the defaults (SupervisionConfig) keep both well inside that. Every event is emitted once, on entry into the debounced
+state; staying in it emits nothing more.
+"""
+from __future__ import annotations
+
+from supervision.config import SupervisionConfig
+from supervision.events import (
+    STATE_FAULTS,
+    CP_BOARD_SILENT,
+    CP_OUT_OF_RANGE,
+    CP_PWM_LOST,
+    CP_UNPLUGGED,
+    Fault,
+    PilotStateChanged,
+)
+from supervision.pilot import CONNECTED_STATES, PilotMeasurement, PilotReading, PilotState, classify
+
+Event = PilotStateChanged | Fault
+
+
+class PilotSupervisor:
+    def __init__(self, config: SupervisionConfig = SupervisionConfig()) -> None:
+        self.config = config
+        self.reading: PilotReading | None = None  # the debounced state
+        self._candidate: PilotReading | None = None
+        self._candidate_since = 0.0
+        self._expect_pwm = False
+        self._last_measurement_at: float | None = None
+        self._silent = False
+
+    def expect_pwm(self, expected: bool) -> None:
+        """Tell the supervisor whether the EVSE drives PWM now (X2) or not (X1).
+
+        PWM loss = the debounced pilot goes from PWM to steady high in B/C/D while PWM is expected; call
+        `expect_pwm(False)` before switching PWM off on purpose (pause, X1 after matching [V2G3-M06-06]).
+        """
+        self._expect_pwm = expected
+
+    def feed(self, measurement: PilotMeasurement, now: float) -> list[Event]:
+        self._last_measurement_at = now
+        self._silent = False
+        reading = classify(measurement, self.config.bands)
+        if self._candidate is None or _key(reading) != _key(self._candidate):
+            self._candidate, self._candidate_since = reading, now
+        return self._settle(now)
+
+    def poll(self, now: float) -> list[Event]:
+        """Call at `next_deadline()`: settles a pending candidate and detects a silent board."""
+        events = self._settle(now)
+        if (self._last_measurement_at is not None and not self._silent
+                and now >= self._last_measurement_at + self.config.silence_timeout_s):
+            self._silent = True
+            events.append(Fault(CP_BOARD_SILENT, f"no pilot measurement for {now - self._last_measurement_at:.3f} s", now))
+        return events
+
+    def next_deadline(self) -> float | None:
+        deadlines = []
+        if self._candidate is not None and (self.reading is None or _key(self._candidate) != _key(self.reading)):
+            deadlines.append(self._candidate_since + self._debounce(self._candidate))
+        if self._last_measurement_at is not None and not self._silent:
+            deadlines.append(self._last_measurement_at + self.config.silence_timeout_s)
+        return min(deadlines, default=None)
+
+    def _debounce(self, reading: PilotReading) -> float:
+        fast = reading.state in (PilotState.E, PilotState.F, PilotState.INVALID)
+        return self.config.fault_debounce_s if fast else self.config.debounce_s
+
+    def _settle(self, now: float) -> list[Event]:
+        candidate = self._candidate
+        if candidate is None or (self.reading is not None and _key(candidate) == _key(self.reading)):
+            return []
+        if now < self._candidate_since + self._debounce(candidate):
+            return []
+        previous, self.reading = self.reading, candidate
+        events: list[Event] = [PilotStateChanged(previous, candidate, now)]
+        fault = self._fault(previous, candidate, now)
+        if fault is not None:
+            events.append(fault)
+        return events
+
+    def _fault(self, previous: PilotReading | None, reading: PilotReading, now: float) -> Fault | None:
+        if reading.state in STATE_FAULTS:
+            return Fault(STATE_FAULTS[reading.state], f"pilot in state {reading.state.value}", now)
+        if reading.state is PilotState.INVALID:
+            return Fault(CP_OUT_OF_RANGE, reading.reason, now)
+        if reading.state is PilotState.A and previous is not None and previous.state is not PilotState.A:
+            return Fault(CP_UNPLUGGED, f"pilot went from {previous.name} to A", now)
+        if (self._expect_pwm and reading.state in CONNECTED_STATES and not reading.pwm
+                and previous is not None and previous.pwm):
+            return Fault(CP_PWM_LOST, f"PWM expected, pilot reads {reading.name}", now)
+        return None
+
+
+def _key(reading: PilotReading) -> tuple[PilotState, bool]:
+    # Duty wobble inside a running PWM is not a state change; PWM on/off is (B1 ↔ B2).
+    return reading.state, reading.pwm
