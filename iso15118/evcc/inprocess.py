@@ -14,7 +14,7 @@ from iso15118.secc.machine import Secc
 from iso15118.secc.station import Station
 from iso15118.session.actions import Close, Send, StartTimer
 from iso15118.session.config import EvConfig, SeccConfig
-from iso15118.session.events import Event
+from iso15118.session.events import Event, SessionEnded
 
 from .machine import Evcc
 
@@ -29,6 +29,7 @@ class InProcessResult:
     station: Station
     ev_events: list[Event] = field(default_factory=list)
     secc_events: list[Event] = field(default_factory=list)
+    ended_at: dict[str, float] = field(default_factory=dict)  # virtual time each side ended its session
 
 
 def run_in_process(secc_config: SeccConfig | Station | None = None, ev_config: EvConfig | None = None, *,
@@ -71,8 +72,10 @@ def run_in_process(secc_config: SeccConfig | Station | None = None, ev_config: E
             elif isinstance(action, Close):
                 if not closed[side]:
                     closed[side] = True
-                    schedule(clock[0] + latency + action.linger * 0, "lost", other)
+                    schedule(clock[0] + latency + action.linger, "lost", other)
             elif isinstance(action, Event):
+                if isinstance(action, SessionEnded):
+                    result.ended_at.setdefault(side, clock[0])
                 (result.ev_events if side == "ev" else result.secc_events).append(action)
 
     machines = {"ev": ev, "secc": secc}

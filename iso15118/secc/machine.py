@@ -21,7 +21,7 @@ from iso15118.session.config import SeccConfig
 from iso15118.session.events import SessionEnded, SessionSealed
 from iso15118.session.log import log_event
 from iso15118.session.messages import Message, payload_type_of, response_name
-from iso15118.session.response_codes import PeerProtocolError, ResponseCode, is_failed
+from iso15118.session.response_codes import AppProtocolResponseCode, PeerProtocolError, ResponseCode, is_failed
 from iso15118.session.sequence import Reply
 from iso15118.session.timing import SECC_STOP_LINGER, SEQUENCE_TIMER
 from iso15118.transport.v2gtp import PayloadType
@@ -167,7 +167,9 @@ class Secc:
             if body is None:
                 return None
         if name == "supportedAppProtocolRes":
-            return Message(name, {"ResponseCode": reply.code, **body})
+            # The AppProtocol schema knows only three codes: any failure there is Failed_NoNegotiation.
+            code = AppProtocolResponseCode.Failed_NoNegotiation.value if is_failed(reply.code) else reply.code
+            return Message(name, {"ResponseCode": code, **body})
         header = {"SessionID": self.ctx.session_id or bytes(8), "TimeStamp": int(self.wall_clock())}
         return Message(name, {"Header": header, "ResponseCode": reply.code, **body})
 
