@@ -6,7 +6,8 @@ its MeterInfo carries no MeterSignature.
 """
 from __future__ import annotations
 
-from typing import Any, Protocol
+import time
+from typing import Any, Callable, Protocol
 
 from .charger import Charger
 
@@ -28,9 +29,11 @@ class MeterSource(Protocol):
 class ChargerMeter:
     """MeterInfo from the charger's energy counter, per service session (baseline at the session's start)."""
 
-    def __init__(self, charger: Charger, meter_id: str = "SIM-METER-1") -> None:
+    def __init__(self, charger: Charger, meter_id: str = "SIM-METER-1",
+                 wall_clock: Callable[[], float] = time.time) -> None:
         self.charger = charger
         self.meter_id = meter_id
+        self.wall_clock = wall_clock
         self._baseline: dict[bytes, tuple[float, float]] = {}
         self.confirmations: dict[bytes, list[tuple[dict[str, Any], bytes]]] = {}
         self.sealed: dict[bytes, tuple[str, dict[str, Any]]] = {}
@@ -46,7 +49,7 @@ class ChargerMeter:
             "MeterID": self.meter_id,
             "ChargedEnergyReadingWh": int(imported),
             "BPT_DischargedEnergyReadingWh": int(exported),
-            "MeterTimestamp": int(now),
+            "MeterTimestamp": int(self.wall_clock()),
         }
 
     def receipt(self, session_id: bytes, now: float) -> dict[str, Any] | None:

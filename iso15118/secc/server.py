@@ -1,0 +1,94 @@
+"""asyncio SECC: SDP responder + TCP or TLS listener; one sans-I/O `Secc` per connection, many per process."""
+from __future__ import annotations
+
+import asyncio
+import logging
+import ssl
+from typing import Callable
+
+from iso15118.session import codec
+from iso15118.session.events import Event
+from iso15118.session.log import log_event
+from iso15118.session.pump import MachinePump
+from iso15118.transport.sdp_asyncio import LOOPBACK_INTERFACE, SdpServerConfig, start_sdp_server
+from iso15118.transport.v2gtp_asyncio import V2gtpStream
+
+from .station import Station
+
+_log = logging.getLogger("iso15118.secc")
+
+
+class SeccServer:
+    """Serve ISO 15118-20 sessions until `close()` (or until `max_sessions` sessions have ended)."""
+
+    def __init__(self, station: Station, *, interface: str = LOOPBACK_INTERFACE, port: int = 0,
+                 ssl_context: ssl.SSLContext | None = None, sdp_port: int | None = None,
+                 max_sessions: int | None = None, trace=None,
+                 on_event: Callable[[Event], None] | None = None) -> None:
+        self.station = station
+        self.interface = interface
+        self.requested_port = port
+        self.ssl_context = ssl_context
+        self.sdp_port = sdp_port
+        self.max_sessions = max_sessions
+        self.trace = trace
+        self.on_event = on_event
+        self.port: int | None = None
+        self.sessions_ended = 0
+        self.active = 0
+        self._done = asyncio.Event()
+        self._server: asyncio.Server | None = None
+        self._sdp = None
+        self._tasks: set[asyncio.Task] = set()
+
+    @property
+    def host(self) -> str:
+        return "::1" if self.interface == LOOPBACK_INTERFACE else "::"
+
+    async def start(self) -> "SeccServer":
+        codec.preload()
+        self._server = await asyncio.start_server(self._on_connection, self.host, self.requested_port,
+                                                  ssl=self.ssl_context)
+        self.port = self._server.sockets[0].getsockname()[1]
+        if self.sdp_port is not None:
+            tls = self.ssl_context is not None
+            self._sdp = await start_sdp_server(SdpServerConfig(self.interface, self.sdp_port),
+                                               tls_port=self.port if tls else None,
+                                               tcp_port=None if tls else self.port)
+        log_event(_log, "secc_listening", interface=self.interface, port=self.port,
+                  tls=self.ssl_context is not None, sdp_port=self.sdp_port)
+        return self
+
+    async def _on_connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        ssl_object = writer.get_extra_info("ssl_object")
+        peer_cert = ssl_object.getpeercert(binary_form=True) if ssl_object is not None else None
+        stream = V2gtpStream(reader, writer)
+        secc = self.station.new_session(peer_certificate=peer_cert, trace=self.trace)
+        self.active += 1
+        log_event(_log, "secc_connection", peer=str(stream.peer), tls=ssl_object is not None)
+        try:
+            await MachinePump(secc, stream, self.on_event).run()
+        except Exception as exc:  # one broken connection must not take the daemon down
+            log_event(_log, "secc_connection_error", logging.ERROR, code="ERR_SESSION_CRASH", detail=repr(exc))
+            raise
+        finally:
+            self.active -= 1
+            self.sessions_ended += 1
+            if self.max_sessions is not None and self.sessions_ended >= self.max_sessions:
+                self._done.set()
+
+    async def wait(self) -> None:
+        await self._done.wait()
+
+    async def close(self) -> None:
+        if self._sdp is not None:
+            self._sdp.close()
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+
+    async def __aenter__(self) -> "SeccServer":
+        return await self.start()
+
+    async def __aexit__(self, *exc) -> None:
+        await self.close()
