@@ -35,6 +35,6 @@ from certs.pki import Pki, PkiConfig, create_pki
 from certs.profiles import ROLES, Algorithm, Profile
 from certs.verify import load_certificates, verify_chain
 
-__all__ = ["Algorithm", "CertificateError", "EncryptedContractKey", "KeyDeliveryError", "Pki", "PkiConfig", "Profile", "ROLES",
-           "build_ocsp_response", "create_pki", "decrypt_contract_key", "encrypt_contract_key", "load_certificates", "verify_chain", "verify_ocsp_response",
-           "write_secc_ocsp_responses"]
+__all__ = ["Algorithm", "CertificateError", "EncryptedContractKey", "KeyDeliveryError", "Pki", "PkiConfig",
+           "Profile", "ROLES", "build_ocsp_response", "create_pki", "decrypt_contract_key", "encrypt_contract_key",
+           "load_certificates", "verify_chain", "verify_ocsp_response", "write_secc_ocsp_responses"]

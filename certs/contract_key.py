@@ -36,7 +36,9 @@ OTHER_INFO = b"\x01\x55\x56"  # AlgorithmID 0x01, PartyUInfo 'U', PartyVInfo 'V'
 IV_LENGTH, TAG_LENGTH = 12, 16
 P521_SCALAR_LENGTH, X448_KEY_LENGTH = 66, 56
 LAYOUT = {"SECP521": (133, P521_SCALAR_LENGTH), "X448": (57, X448_KEY_LENGTH)}  # DHPublicKey, plaintext
-_P521_ORDER = 0x01FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFA51868783BF2F966B7FCC0148F709A5D03BB5C9B8899C47AEBB6FB71E91386409
+# secp521r1 group order n (SEC 2 v2 §2.6.1), written in its 32-bit words
+_P521_ORDER = int("01FF" + "FFFFFFFF" * 7 + "FFFFFFFA" + "51868783" "BF2F966B" "7FCC0148" "F709A5D0" "3BB5C9B8"
+                  "899C47AE" "BB6FB71E" "91386409", 16)
 _PCID = re.compile(r"[A-Z0-9]{18}")
 
 
@@ -85,7 +87,8 @@ def encrypt_contract_key(contract_key, contract_certificate: x509.Certificate, o
     curve = _curve_of(oem_public_key)
     aad = associated_data(pcid, contract_certificate)
     if curve == "SECP521":
-        if not (isinstance(contract_key, ec.EllipticCurvePrivateKey) and isinstance(contract_key.curve, ec.SECP521R1)):
+        if not (isinstance(contract_key, ec.EllipticCurvePrivateKey)
+                and isinstance(contract_key.curve, ec.SECP521R1)):
             raise KeyDeliveryError("ERR_KEY_UNSUPPORTED", "SECP521 delivery needs a secp521r1 contract key",
                                    rule="contract-key")
         ephemeral_key = ephemeral_key or ec.generate_private_key(ec.SECP521R1())

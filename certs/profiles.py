@@ -115,7 +115,6 @@ ROLES: dict[str, RoleSpec] = {spec.name: spec for spec in [
     RoleSpec("cps", Kind.LEAF, "cps_sub_ca2", "CPS", "CPS", 365, frozenset({"digital_signature"})),
 ]}
 
-ROOTS = ("v2g_root", "mo_root", "oem_root")
 LEAVES = tuple(name for name, spec in ROLES.items() if spec.kind is Kind.LEAF)
 
 

@@ -2,8 +2,11 @@
 import dataclasses
 import datetime as dt
 import hashlib
+import re
+import subprocess
 
 import pytest
+from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, x448
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -44,8 +47,7 @@ def decrypt(material, encrypted, pcid=None):
 
 
 def expected_aad(material):
-    ski = material["cert"].extensions.get_extension_for_class(
-        __import__("cryptography").x509.SubjectKeyIdentifier).value.digest
+    ski = material["cert"].extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value.digest
     return material["pcid"].encode() + ski.hex().upper().encode()
 
 
@@ -141,6 +143,41 @@ def test_malformed_fields_are_typed_errors(p521, change, rule):
     with pytest.raises(KeyDeliveryError) as info:
         decrypt(p521, dataclasses.replace(encrypt(p521), **change))
     assert info.value.rule == rule
+
+
+def _encrypt_raw_scalar(material, plaintext):
+    """Wrap arbitrary 66 plaintext bytes with the -20 recipe, bypassing the encrypt-side checks."""
+    ephemeral = ec.generate_private_key(ec.SECP521R1())
+    z = ephemeral.exchange(ec.ECDH(), material["oem_public"])
+    key = hashlib.sha512(b"\x00\x00\x00\x01" + z + b"\x01\x55\x56").digest()[:32]
+    iv = bytes(12)
+    return EncryptedContractKey("SECP521", ephemeral.public_key().public_bytes(
+        serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint),
+        iv + AESGCM(key).encrypt(iv, plaintext, expected_aad(material)))
+
+
+def _p521_order_from_openssl():
+    text = subprocess.run(["openssl", "ecparam", "-name", "secp521r1", "-param_enc", "explicit", "-text", "-noout"],
+                          capture_output=True, text=True, check=True, timeout=30).stdout
+    block = text.split("Order:", 1)[1].split("Cofactor", 1)[0]
+    return int(re.sub(r"[^0-9a-f]", "", block), 16)
+
+
+P521_N = _p521_order_from_openssl()
+
+
+@pytest.mark.parametrize("scalar, rule", [(0, "p521-range"), (P521_N, "p521-range"),
+                                          (P521_N + 1, "p521-range"), (1 << 521, "p521-padding")])
+def test_decrypted_scalar_must_be_a_valid_p521_private_key(p521, scalar, rule):
+    with pytest.raises(KeyDeliveryError) as info:
+        decrypt(p521, _encrypt_raw_scalar(p521, scalar.to_bytes(66, "big")))
+    assert info.value.rule == rule
+
+
+def test_largest_valid_scalar_passes_the_range_check(p521):
+    with pytest.raises(KeyDeliveryError) as info:  # n-1 is a valid key, just not the certificate's
+        decrypt(p521, _encrypt_raw_scalar(p521, (P521_N - 1).to_bytes(66, "big")))
+    assert info.value.rule == "key-matches-certificate"
 
 
 def test_invalid_pcid_is_refused(p521):

@@ -100,8 +100,6 @@ def test_tampered_leaf_signature(pki):
 def test_chain_longer_than_three_below_the_root(pki):
     spec = dataclasses.replace(ROLES["cpo_sub_ca2"], kind=Kind.SUB_CA_1)  # pathLen 1 so only depth breaks
     extra, extra_key = issue_under(pki, "cpo_sub_ca1", spec, subject=name("extra Sub-CA"))
-    middle = issue_certificate(ROLES["cpo_sub_ca2"], generate_key(pki.algorithm).public_key(), name("CA 3"),
-                               extra, extra_key, not_before=NOW - dt.timedelta(days=1))
     middle_key = generate_key(pki.algorithm)
     middle = issue_certificate(ROLES["cpo_sub_ca2"], middle_key.public_key(), name("CA 3"), extra, extra_key,
                                not_before=NOW - dt.timedelta(days=1))
