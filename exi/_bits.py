@@ -39,16 +39,14 @@ class BitWriter:
 
 
 class BitReader:
-    __slots__ = ("val", "pos", "end", "where")
+    __slots__ = ("val", "pos", "end")
 
     def __init__(self, data: bytes):
         self.val = int.from_bytes(data, "big")
         self.end = len(data) * 8
         self.pos = 0
-        self.where = None  # the grammar state being decoded, for error messages
 
-    def fail(self, code: str, message: str, at: int | None = None) -> ExiError:
-        state = getattr(self.where, "name", self.where)
+    def fail(self, code: str, message: str, at: int | None = None, state: str | None = None) -> ExiError:
         return ExiError(code, message, self.pos if at is None else at, state)
 
     def read(self, nbits: int) -> int:

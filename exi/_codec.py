@@ -49,10 +49,11 @@ def _width(n: int) -> int:
 
 
 class State:
-    __slots__ = ("name", "nbits", "k", "prods", "by_field", "by_qname", "ee", "escape", "escape_bits")
+    """One row of a grammar: productions in event-code order, targets relative to the current state (so the
+    unrolled positions of a bounded maxOccurs share one row)."""
+    __slots__ = ("nbits", "k", "prods", "by_field", "by_qname", "ee", "escape", "escape_bits")
 
-    def __init__(self, name, kind, prods):
-        self.name = name
+    def __init__(self, kind, prods):
         self.k = len(prods)
         self.nbits = _width(self.k + 1)  # + the escape code of non-strict grammars
         self.ee = next((i for i, p in enumerate(prods) if p[0] == EE), None)
@@ -67,13 +68,14 @@ class State:
 
 
 class ComplexGrammar:
-    __slots__ = ("cls", "name", "fields", "states", "lists", "attrs", "info")
+    __slots__ = ("cls", "name", "fields", "states", "lists", "info")
 
     def enc(self, w: BitWriter, obj) -> None:
         if type(obj) is not self.cls:
             raise ExiError(INVALID_VALUE, f"expected a {self.cls.__name__}, got {type(obj).__name__}",
                            None, self.name)
         states = self.states
+        i = 0
         st = states[0]
         for fname, is_list in self.fields:
             v = getattr(obj, fname)
@@ -81,7 +83,7 @@ class ComplexGrammar:
                 continue
             if is_list:
                 if not isinstance(v, (list, tuple)):
-                    raise ExiError(INVALID_VALUE, f"{fname} must be a list", None, st.name)
+                    raise ExiError(INVALID_VALUE, f"{fname} must be a list", None, f"{self.name} state {i}")
                 items = v
             else:
                 items = (v,)
@@ -89,60 +91,69 @@ class ComplexGrammar:
                 hit = st.by_field.get(fname)
                 if hit is None:
                     raise ExiError(INVALID_CONTENT, f"{fname} is not allowed here; expected one of "
-                                   f"{_expected(st)}", None, st.name)
-                code, child, target, ev = hit
+                                   f"{_expected(st)}", None, f"{self.name} state {i}")
+                code, child, rel, ev = hit
                 w.write(code, st.nbits)
                 try:
                     if ev == SE:
                         child.enc(w, item)
                     else:
-                        child.encode(w, item, st.name)
+                        child.encode(w, item, f"{self.name} state {i}")
                 except ExiError as e:
                     e.path.insert(0, fname)
                     raise
-                st = states[target]
+                i += rel
+                st = states[i]
         if st.ee is None:
             raise ExiError(INVALID_CONTENT, f"missing mandatory content; expected one of {_expected(st)}",
-                           None, st.name)
+                           None, f"{self.name} state {i}")
         w.write(st.ee, st.nbits)
 
     def dec(self, r: BitReader):
         states = self.states
+        i = 0
         st = states[0]
         kw = {}
-        while True:
-            r.where = st
-            start = r.pos
-            code = r.read(st.nbits)
-            if code >= st.k:
-                _escape(r, st, code, start, None)
-                raise r.fail(PREMATURE_END, f"element ended early; expected one of {_expected(st)}", start)
-            ev, field, child, target, is_list = st.prods[code]
-            if ev == EE:
-                return self.cls(**kw)
-            if ev == SE:
-                try:
+        field = None
+        try:
+            while True:
+                start = r.pos
+                code = r.read(st.nbits)
+                if code >= st.k:
+                    field = None
+                    _escape(r, st, code, start, None)
+                    raise r.fail(PREMATURE_END, f"element ended early; expected one of {_expected(st)}", start)
+                ev, field, child, rel, is_list = st.prods[code]
+                if ev == EE:
+                    return self.cls(**kw)
+                if ev == SE:
                     v = child.dec(r)
-                except ExiError as e:
-                    e.path.insert(0, field)
-                    raise
-            elif ev == CH and field is None:
-                _datatypes.read_string_literal(r)  # text in a mixed xmldsig type: not part of the model
-                st = states[target]
-                continue
-            elif ev == ANY:
-                raise r.fail(UNSUPPORTED_EVENT, "SE(*): wildcard content is not used by ISO 15118", start)
-            else:
-                v = child.decode(r)
-            if is_list:
-                lst = kw.get(field)
-                if lst is None:
-                    kw[field] = [v]
+                elif ev == CH and field is None:
+                    _datatypes.read_string_literal(r)  # text in a mixed xmldsig type: not part of the model
+                    i += rel
+                    st = states[i]
+                    continue
+                elif ev == ANY:
+                    raise r.fail(UNSUPPORTED_EVENT, "SE(*): wildcard content is not used by ISO 15118", start)
                 else:
-                    lst.append(v)
-            else:
-                kw[field] = v
-            st = states[target]
+                    v = child.decode(r)
+                if is_list:
+                    lst = kw.get(field)
+                    if lst is None:
+                        kw[field] = [v]
+                    else:
+                        lst.append(v)
+                else:
+                    kw[field] = v
+                field = None
+                i += rel
+                st = states[i]
+        except ExiError as e:
+            if field is not None and ev == SE:
+                e.path.insert(0, field)
+            if e.state is None:
+                e.state = f"{self.name} state {i}"
+            raise
 
 
 class SimpleGrammar:
@@ -161,37 +172,35 @@ class SimpleGrammar:
     def dec(self, r: BitReader):
         start = r.pos
         if r.read(1):
-            r.where = self.state0
-            entry = _escape(r, self.state0, 1, start, self)
-            if entry == "EE":
+            if _escape(r, self.state0, 1, start, self, "simple-type state 0 {CH}") == "EE":
                 if self.dt.empty is None:
-                    raise r.fail(PREMATURE_END, "element without its value", start)
+                    raise r.fail(PREMATURE_END, "element without its value", start, "simple-type state 0 {CH}")
                 return self.dt.empty
         v = self.dt.decode(r)
         start = r.pos
         if r.read(1):
-            r.where = self.state1
-            _escape(r, self.state1, 1, start, self)
-            raise r.fail(UNSUPPORTED_EVENT, "content after the value", start)
+            _escape(r, self.state1, 1, start, self, "simple-type state 1 {EE}")
+            raise r.fail(UNSUPPORTED_EVENT, "content after the value", start, "simple-type state 1 {EE}")
         return v
 
 
-def _escape(r: BitReader, st: State, code: int, start: int, simple) -> str:
+def _escape(r: BitReader, st: State, code: int, start: int, simple, where=None) -> str:
     """Decode the second level after an escape; only an undeclared EE is returned, anything else raises."""
     if code > st.k:
-        raise r.fail(INVALID_EVENT_CODE, f"event code {code} with {st.k} productions", start)
+        raise r.fail(INVALID_EVENT_CODE, f"event code {code} with {st.k} productions", start, where)
     sub = r.read(st.escape_bits)
     if sub >= len(st.escape):
-        raise r.fail(INVALID_EVENT_CODE, f"second-level code {sub} of {len(st.escape)}", start)
+        raise r.fail(INVALID_EVENT_CODE, f"second-level code {sub} of {len(st.escape)}", start, where)
     entry = st.escape[sub]
     if entry == "EE":
         return entry
     if entry == "CH[untyped]" and simple is not None:
         text = _datatypes.read_string_literal(r)
-        err = r.fail(UNTYPED_VALUE, f"untyped value {text[:60]!r} does not fit {simple.name}", start)
+        err = r.fail(UNTYPED_VALUE, f"untyped value {text[:60]!r} does not fit its type", start, where)
         err.value = text
         raise err
-    raise r.fail(UNSUPPORTED_EVENT, f"deviation event {entry} (not used by ISO 15118 encoders we accept)", start)
+    raise r.fail(UNSUPPORTED_EVENT, f"deviation event {entry} (not used by ISO 15118 encoders we accept)",
+                 start, where)
 
 
 def _expected(st: State) -> str:
@@ -213,45 +222,55 @@ class SchemaSet:
         self.name = module.NAME
         self.namespaces = module.NAMESPACES
         dts = [_datatypes.make(d) for d in module.DATATYPES]
-        grammars = []
-        for g in module.GRAMMARS:
-            grammars.append(SimpleGrammar() if g[0] == "simple" else ComplexGrammar())
+        grammars = [SimpleGrammar() if g[0] == "simple" else ComplexGrammar() for g in module.GRAMMARS]
+        rows = []
+        for kind, prods in module.ROWS:
+            linked = []
+            by_field, by_qname = {}, {}
+            for code, (ev, uri, local, field, child, rel) in enumerate(prods):
+                c = grammars[child] if ev == SE else dts[child] if ev in (AT, CH) and child >= 0 else None
+                linked.append((ev, field, c, rel, False))
+                if field is not None and ev != EE:
+                    by_field[field] = (code, c, rel, ev)
+                    by_qname[(uri, local) if ev in (AT, SE) else "#text"] = (code, field, c, rel, ev)
+            st = State(kind, tuple(linked))
+            st.by_field, st.by_qname = by_field, by_qname
+            rows.append(st)
         self.by_class = {}
+        list_rows: dict[tuple, State] = {}
         for g, src in zip(grammars, module.GRAMMARS):
             if src[0] == "simple":
                 g.dt = dts[src[1]]
                 g.name = "simple value"
+                g.state0 = State(0, ((CH, None, None, 1, False),))
+                g.state1 = State(2, ((EE, None, None, 0, False),))
                 continue
-            cls, name, fields, states = src
+            cls, name, fields, row_ids = src
             g.cls, g.name = cls, name
             g.fields = tuple((f, is_list) for f, _kind, is_list in fields)
-            g.lists = {f for f, _kind, is_list in fields if is_list}
-            g.attrs = tuple(f for f, kind, _l in fields if kind == "a")
-            g.states = []
+            g.lists = frozenset(f for f, _kind, is_list in fields if is_list)
             g.info = {}
             self.by_class[cls] = g
-            for i, (kind, prods) in enumerate(states):
-                linked = []
-                by_field, by_qname = {}, {}
-                for code, (ev, uri, local, field, child, target) in enumerate(prods):
-                    if ev == SE:
-                        c = grammars[child]
-                    elif ev in (AT, CH) and child >= 0:
-                        c = dts[child]
-                    else:
-                        c = None
-                    linked.append((ev, field, c, target, field in g.lists))
-                    if field is not None and ev != EE:
-                        by_field[field] = (code, c, target, ev)
-                        g.info[field] = (ev, uri, local, c)
-                        by_qname[(uri, local) if ev in (AT, SE) else "#text"] = (code, field, c, target, ev)
-                st = State(f"{name} state {i}", kind, tuple(linked))
-                st.by_field, st.by_qname = by_field, by_qname
-                g.states.append(st)
-        for g in grammars:
-            if isinstance(g, SimpleGrammar):
-                g.state0 = State("simple-type state 0 {CH}", 0, ((CH, None, None, 1, False),))
-                g.state1 = State("simple-type state 1 {EE}", 2, ((EE, None, None, -1, False),))
+            states = []
+            for r in row_ids:
+                st = rows[r]
+                if g.lists and any(p[1] in g.lists for p in st.prods):
+                    # the decoder needs to know which fields are lists: a row copy per list-field set
+                    key = (r, g.lists)
+                    if key not in list_rows:
+                        copy = State.__new__(State)
+                        for attr in State.__slots__:
+                            setattr(copy, attr, getattr(st, attr))
+                        copy.prods = tuple((ev, f, c, rel, f in g.lists) for ev, f, c, rel, _l in st.prods)
+                        list_rows[key] = copy
+                    st = list_rows[key]
+                states.append(st)
+                for ev, f, c, _rel, _l in st.prods:
+                    if f is not None and ev != EE and f not in g.info:
+                        uri, local = next((q for q, h in st.by_qname.items() if h[1] == f and q != "#text"),
+                                          (None, None))
+                        g.info[f] = (ev, uri, local, c)
+            g.states = states
         self.document = tuple(((u, l), grammars[i]) for u, l, i in module.DOCUMENT)
         self.document_bits = _width(len(self.document) + 1)
         self.fragment = tuple(((u, l), grammars[i] if i >= 0 else None) for u, l, i in module.FRAGMENT)
@@ -321,28 +340,28 @@ class SchemaSet:
         r.pos = 8
         table = self.fragment if fragment else self.document
         nbits = self.fragment_bits if fragment else self.document_bits
-        r.where = f"{'Fragment' if fragment else 'Document'}Content of {self.name}"
+        where = f"{'Fragment' if fragment else 'Document'}Content of {self.name}"
         code = r.read(nbits)
         if code >= len(table):
             what = ("SE(*)" if code == len(table) else "ED" if fragment and code == len(table) + 1
                     else f"event code {code}")
             raise r.fail(UNSUPPORTED_EVENT if code <= len(table) + 1 else INVALID_EVENT_CODE,
-                         f"{what} where a schema element was expected", 8)
+                         f"{what} where a schema element was expected", 8, where)
         qn, g = table[code]
         if g is None:
-            raise r.fail(UNSUPPORTED_EVENT, f"{qn[1]} needs the relaxed element-fragment grammar", 8)
+            raise r.fail(UNSUPPORTED_EVENT, f"{qn[1]} needs the relaxed element-fragment grammar", 8, where)
         try:
             obj = g.dec(r)
-        except RecursionError:
-            raise r.fail(INVALID_CONTENT, "nesting too deep") from None
+        except ExiError as e:
+            e.path.insert(0, qn[1])
+            raise
         if fragment:
-            r.where = f"FragmentContent of {self.name}"
             start = r.pos
             end = r.read(nbits)
             if end != len(table) + 1:
-                raise r.fail(UNSUPPORTED_EVENT, "fragment with more than one element", start)
+                raise r.fail(UNSUPPORTED_EVENT, "fragment with more than one element", start, where)
         if r.remaining() >= 8:
-            raise r.fail(TRAILING_DATA, f"{r.remaining() // 8} octets after the end of the stream")
+            raise r.fail(TRAILING_DATA, f"{r.remaining() // 8} octets after the end of the stream", None, where)
         return qn, obj
 
 

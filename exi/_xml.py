@@ -64,6 +64,7 @@ def _value(el, g):
 
 def _object(el, g: ComplexGrammar):
     states = g.states
+    i = 0
     st = states[0]
     kw = {}
     attrs = []
@@ -74,29 +75,33 @@ def _object(el, g: ComplexGrammar):
         hit = st.by_qname.get((uri, local))
         if hit is None:
             raise ExiError(INVALID_CONTENT, f"attribute {'{' + uri + '}' if uri else ''}{local} not allowed here",
-                           None, st.name)
-        _code, field, dt, target, _ev = hit
-        kw[field] = dt.from_text(v, st.name)
-        st = states[target]
+                           None, f"{g.name} state {i}")
+        _code, field, dt, rel, _ev = hit
+        kw[field] = dt.from_text(v, g.name)
+        i += rel
+        st = states[i]
     text = st.by_qname.get("#text")
     if text is not None:
-        _code, field, dt, target, _ev = text
-        kw[field] = dt.from_text(el.text or "", st.name)
-        st = states[target]
+        _code, field, dt, rel, _ev = text
+        kw[field] = dt.from_text(el.text or "", g.name)
+        i += rel
+        st = states[i]
     for child in el:
         q = etree.QName(child)
         hit = st.by_qname.get((q.namespace or "", q.localname))
         if hit is None:
-            raise ExiError(INVALID_CONTENT, f"element {q.localname} not allowed here", None, st.name)
-        _code, field, cg, target, _ev = hit
+            raise ExiError(INVALID_CONTENT, f"element {q.localname} not allowed here", None, f"{g.name} state {i}")
+        _code, field, cg, rel, _ev = hit
         v = _value(child, cg)
         if field in g.lists:
             kw.setdefault(field, []).append(v)
         else:
             kw[field] = v
-        st = states[target]
+        i += rel
+        st = states[i]
     if st.ee is None:
-        raise ExiError(INVALID_CONTENT, f"{etree.QName(el).localname} is missing mandatory content", None, st.name)
+        raise ExiError(INVALID_CONTENT, f"{etree.QName(el).localname} is missing mandatory content", None,
+                       f"{g.name} state {i}")
     return g.cls(**kw)
 
 

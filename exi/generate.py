@@ -299,6 +299,8 @@ class Generator:
         dts: dict[tuple, int] = {}
         dt_src: list[str] = []
         modules: set[str] = set()
+        rows: dict[tuple, int] = {}
+        row_src: list[str] = []
 
         def dt(st: SimpleType) -> int:
             d = datatype(st)
@@ -326,26 +328,27 @@ class Generator:
             modules.add(module)
             fields = _fields_of(s, t, True)
             states = type_grammar(s, t)
-            st_src = []
-            for st in states:
+            ids = []
+            for i, st in enumerate(states):
                 prods = []
                 for p in st.productions:
                     ev = EVENTS[p.event]
+                    rel = p.target - i if p.target >= 0 else 0  # relative: unrolled positions share rows
                     if p.event == "AT":
-                        prods.append((ev, p.qname[0], p.qname[1], _safe(p.qname[1]), dt(p.attr_type), p.target))
+                        prods.append((ev, p.qname[0], p.qname[1], _safe(p.qname[1]), dt(p.attr_type), rel))
                     elif p.event == "SE":
-                        prods.append((ev, p.qname[0], p.qname[1], _safe(p.qname[1]), grammar_of(p.decl.type),
-                                      p.target))
+                        prods.append((ev, p.qname[0], p.qname[1], _safe(p.qname[1]), grammar_of(p.decl.type), rel))
                     elif p.event == "CH" and p.attr_type is not None:
-                        prods.append((ev, None, None, "value", dt(p.attr_type), p.target))
-                    elif p.event == "CH":  # untyped text of a mixed type: declared but never produced
-                        prods.append((ev, None, None, None, -1, p.target))
-                    else:
-                        prods.append((ev, None, None, None, -1, p.target))
-                st_src.append(f"({st.kind}, {tuple(prods)!r})")
+                        prods.append((ev, None, None, "value", dt(p.attr_type), rel))
+                    else:  # EE, SE(*), or untyped text of a mixed type (declared but never produced)
+                        prods.append((ev, None, None, None, -1, rel))
+                row = (st.kind, tuple(prods))
+                if row not in rows:
+                    rows[row] = len(row_src)
+                    row_src.append(f"    {row!r},")
+                ids.append(rows[row])
             fsrc = tuple((f[0], f[1], f[2]) for f in fields)
-            entries[idx] = (f"    (_{module}.{cname}, {cname!r}, {fsrc!r},\n     (" +
-                            ",\n      ".join(st_src) + ",)),  # " + str(idx))
+            entries[idx] = f"    (_{module}.{cname}, {cname!r}, {fsrc!r}, {tuple(ids)!r}),  # {idx}"
             return idx
 
         doc = []
@@ -373,8 +376,10 @@ class Generator:
             "# (uri, local, grammar or -1 when the relaxed element-fragment grammar would be needed)",
             "FRAGMENT = (\n" + "".join(f"    {f!r},\n" for f in frag) + ")",
             "DATATYPES = (\n" + "\n".join(dt_src) + "\n)",
-            "# complex: (class, name, fields (name, a|e|v, is_list) in encoding order, states (kind, productions))",
-            "# production: (event, uri, local, field, grammar or datatype, target state)",
+            "# state rows: (kind, productions); production: (event, uri, local, field, grammar or datatype,",
+            "# target state relative to the current one)",
+            "ROWS = (\n" + "\n".join(row_src) + "\n)",
+            "# complex: (class, name, fields (name, a|e|v, is_list) in encoding order, state rows)",
             "GRAMMARS = (\n" + "\n".join(entries) + "\n)",
         ]
         return "\n".join(lines) + "\n"

@@ -28,45 +28,28 @@ DATATYPES = (
     ('nbit', 1, 20, 5),
     ('enum', ('OK_SuccessfulNegotiation', 'OK_SuccessfulNegotiationWithMinorDeviation', 'Failed_NoNegotiation'), _apphand.ResponseCode),
 )
-# complex: (class, name, fields (name, a|e|v, is_list) in encoding order, states (kind, productions))
-# production: (event, uri, local, field, grammar or datatype, target state)
+# state rows: (kind, productions); production: (event, uri, local, field, grammar or datatype,
+# target state relative to the current one)
+ROWS = (
+    (0, ((1, '', 'ProtocolNamespace', 'ProtocolNamespace', 2, 1),)),
+    (2, ((1, '', 'VersionNumberMajor', 'VersionNumberMajor', 3, 1),)),
+    (2, ((1, '', 'VersionNumberMinor', 'VersionNumberMinor', 3, 1),)),
+    (2, ((1, '', 'SchemaID', 'SchemaID', 4, 1),)),
+    (2, ((1, '', 'Priority', 'Priority', 5, 1),)),
+    (2, ((3, None, None, None, -1, 0),)),
+    (0, ((1, '', 'AppProtocol', 'AppProtocol', 1, 1),)),
+    (2, ((1, '', 'AppProtocol', 'AppProtocol', 1, 1), (3, None, None, None, -1, 0))),
+    (0, ((1, '', 'ResponseCode', 'ResponseCode', 7, 1),)),
+    (2, ((1, '', 'SchemaID', 'SchemaID', 4, 1), (3, None, None, None, -1, 0))),
+)
+# complex: (class, name, fields (name, a|e|v, is_list) in encoding order, state rows)
 GRAMMARS = (
-    (_apphand.SupportedAppProtocolReq, 'SupportedAppProtocolReq', (('AppProtocol', 'e', True),),
-     ((0, ((1, '', 'AppProtocol', 'AppProtocol', 1, 1),)),
-      (2, ((1, '', 'AppProtocol', 'AppProtocol', 1, 2), (3, None, None, None, -1, -1))),
-      (2, ((1, '', 'AppProtocol', 'AppProtocol', 1, 3), (3, None, None, None, -1, -1))),
-      (2, ((1, '', 'AppProtocol', 'AppProtocol', 1, 4), (3, None, None, None, -1, -1))),
-      (2, ((1, '', 'AppProtocol', 'AppProtocol', 1, 5), (3, None, None, None, -1, -1))),
-      (2, ((1, '', 'AppProtocol', 'AppProtocol', 1, 6), (3, None, None, None, -1, -1))),
-      (2, ((1, '', 'AppProtocol', 'AppProtocol', 1, 7), (3, None, None, None, -1, -1))),
-      (2, ((1, '', 'AppProtocol', 'AppProtocol', 1, 8), (3, None, None, None, -1, -1))),
-      (2, ((1, '', 'AppProtocol', 'AppProtocol', 1, 9), (3, None, None, None, -1, -1))),
-      (2, ((1, '', 'AppProtocol', 'AppProtocol', 1, 10), (3, None, None, None, -1, -1))),
-      (2, ((1, '', 'AppProtocol', 'AppProtocol', 1, 11), (3, None, None, None, -1, -1))),
-      (2, ((1, '', 'AppProtocol', 'AppProtocol', 1, 12), (3, None, None, None, -1, -1))),
-      (2, ((1, '', 'AppProtocol', 'AppProtocol', 1, 13), (3, None, None, None, -1, -1))),
-      (2, ((1, '', 'AppProtocol', 'AppProtocol', 1, 14), (3, None, None, None, -1, -1))),
-      (2, ((1, '', 'AppProtocol', 'AppProtocol', 1, 15), (3, None, None, None, -1, -1))),
-      (2, ((1, '', 'AppProtocol', 'AppProtocol', 1, 16), (3, None, None, None, -1, -1))),
-      (2, ((1, '', 'AppProtocol', 'AppProtocol', 1, 17), (3, None, None, None, -1, -1))),
-      (2, ((1, '', 'AppProtocol', 'AppProtocol', 1, 18), (3, None, None, None, -1, -1))),
-      (2, ((1, '', 'AppProtocol', 'AppProtocol', 1, 19), (3, None, None, None, -1, -1))),
-      (2, ((1, '', 'AppProtocol', 'AppProtocol', 1, 20), (3, None, None, None, -1, -1))),
-      (2, ((3, None, None, None, -1, -1),)),)),  # 0
-    (_apphand.AppProtocol, 'AppProtocol', (('ProtocolNamespace', 'e', False), ('VersionNumberMajor', 'e', False), ('VersionNumberMinor', 'e', False), ('SchemaID', 'e', False), ('Priority', 'e', False)),
-     ((0, ((1, '', 'ProtocolNamespace', 'ProtocolNamespace', 2, 1),)),
-      (2, ((1, '', 'VersionNumberMajor', 'VersionNumberMajor', 3, 2),)),
-      (2, ((1, '', 'VersionNumberMinor', 'VersionNumberMinor', 3, 3),)),
-      (2, ((1, '', 'SchemaID', 'SchemaID', 4, 4),)),
-      (2, ((1, '', 'Priority', 'Priority', 5, 5),)),
-      (2, ((3, None, None, None, -1, -1),)),)),  # 1
+    (_apphand.SupportedAppProtocolReq, 'SupportedAppProtocolReq', (('AppProtocol', 'e', True),), (6, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 5)),  # 0
+    (_apphand.AppProtocol, 'AppProtocol', (('ProtocolNamespace', 'e', False), ('VersionNumberMajor', 'e', False), ('VersionNumberMinor', 'e', False), ('SchemaID', 'e', False), ('Priority', 'e', False)), (0, 1, 2, 3, 4, 5)),  # 1
     ('simple', 0),  # 2
     ('simple', 1),  # 3
     ('simple', 2),  # 4
     ('simple', 3),  # 5
-    (_apphand.SupportedAppProtocolRes, 'SupportedAppProtocolRes', (('ResponseCode', 'e', False), ('SchemaID', 'e', False)),
-     ((0, ((1, '', 'ResponseCode', 'ResponseCode', 7, 1),)),
-      (2, ((1, '', 'SchemaID', 'SchemaID', 4, 2), (3, None, None, None, -1, -1))),
-      (2, ((3, None, None, None, -1, -1),)),)),  # 6
+    (_apphand.SupportedAppProtocolRes, 'SupportedAppProtocolRes', (('ResponseCode', 'e', False), ('SchemaID', 'e', False)), (8, 9, 5)),  # 6
     ('simple', 4),  # 7
 )

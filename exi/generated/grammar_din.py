@@ -378,592 +378,453 @@ DATATYPES = (
     ('enum', ('ParsingError', 'NoTLSRootCertificatAvailable', 'UnknownError'), _din.FaultCode),
     ('str', 0, 64, 'string'),
 )
-# complex: (class, name, fields (name, a|e|v, is_list) in encoding order, states (kind, productions))
-# production: (event, uri, local, field, grammar or datatype, target state)
+# state rows: (kind, productions); production: (event, uri, local, field, grammar or datatype,
+# target state relative to the current one)
+ROWS = (
+    (0, ((1, 'urn:din:70121:2012:MsgDataTypes', 'DepartureTime', 'DepartureTime', 1, 1),)),
+    (0, ((1, 'urn:din:70121:2012:MsgDataTypes', 'Multiplier', 'Multiplier', 3, 1),)),
+    (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'Unit', 'Unit', 4, 1), (1, 'urn:din:70121:2012:MsgDataTypes', 'Value', 'Value', 5, 2))),
+    (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'Value', 'Value', 5, 1),)),
+    (2, ((3, None, None, None, -1, 0),)),
+    (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'EAmount', 'EAmount', 2, 1),)),
+    (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'EVMaxVoltage', 'EVMaxVoltage', 2, 1),)),
+    (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'EVMaxCurrent', 'EVMaxCurrent', 2, 1),)),
+    (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'EVMinCurrent', 'EVMinCurrent', 2, 1),)),
+    (0, ((1, 'urn:din:70121:2012:MsgDataTypes', 'PowerSwitchClosed', 'PowerSwitchClosed', 8, 1),)),
+    (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'RCD', 'RCD', 8, 1),)),
+    (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'NotificationMaxDelay', 'NotificationMaxDelay', 1, 1),)),
+    (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'EVSENotification', 'EVSENotification', 9, 1),)),
+    (0, ((1, 'urn:din:70121:2012:MsgDataTypes', 'AC_EVSEStatus', 'AC_EVSEStatus', 7, 1),)),
+    (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'EVSEMaxVoltage', 'EVSEMaxVoltage', 2, 1),)),
+    (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'EVSEMaxCurrent', 'EVSEMaxCurrent', 2, 1),)),
+    (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'EVSEMinCurrent', 'EVSEMinCurrent', 2, 1),)),
+    (0, ((3, None, None, None, -1, 0),)),
+    (0, ((1, 'urn:din:70121:2012:MsgDataTypes', 'EVReady', 'EVReady', 8, 1),)),
+    (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'EVCabinConditioning', 'EVCabinConditioning', 8, 1), (1, 'urn:din:70121:2012:MsgDataTypes', 'EVRESSConditioning', 'EVRESSConditioning', 8, 2), (1, 'urn:din:70121:2012:MsgDataTypes', 'EVErrorCode', 'EVErrorCode', 13, 3))),
+    (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'EVRESSConditioning', 'EVRESSConditioning', 8, 1), (1, 'urn:din:70121:2012:MsgDataTypes', 'EVErrorCode', 'EVErrorCode', 13, 2))),
+    (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'EVErrorCode', 'EVErrorCode', 13, 1),)),
+    (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'EVRESSSOC', 'EVRESSSOC', 14, 1),)),
+    (0, ((1, 'urn:din:70121:2012:MsgBody', 'DC_EVStatus', 'DC_EVStatus', 12, 1),)),
+    (0, ((1, 'urn:din:70121:2012:MsgBody', 'ResponseCode', 'ResponseCode', 16, 1),)),
+    (0, ((1, 'urn:din:70121:2012:MsgDataTypes', 'EVSEIsolationStatus', 'EVSEIsolationStatus', 18, 1), (1, 'urn:din:70121:2012:MsgDataTypes', 'EVSEStatusCode', 'EVSEStatusCode', 19, 2))),
+    (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'EVSEStatusCode', 'EVSEStatusCode', 19, 1),)),
+    (2, ((1, 'urn:din:70121:2012:MsgBody', 'DC_EVSEStatus', 'DC_EVSEStatus', 17, 1),)),
+    (2, ((1, 'urn:din:70121:2012:MsgBody', 'EVSEProcessing', 'EVSEProcessing', 20, 1),)),
+    (0, ((0, '', 'Algorithm', 'Algorithm', 12, 1),)),
+    (1, ((2, None, None, None, -1, 1), (3, None, None, None, -1, 0), (4, None, None, None, -1, 0))),
+    (2, ((2, None, None, None, -1, 0), (3, None, None, None, -1, 0), (4, None, None, None, -1, 0))),
+    (0, ((0, '', 'Id', 'Id', 13, 1), (1, 'urn:din:70121:2012:MsgBody', 'OEMProvisioningCert', 'OEMProvisioningCert', 23, 2))),
+    (1, ((1, 'urn:din:70121:2012:MsgBody', 'OEMProvisioningCert', 'OEMProvisioningCert', 23, 1),)),
+    (0, ((1, 'urn:din:70121:2012:MsgDataTypes', 'RootCertificateID', 'RootCertificateID', 25, 1),)),
+    (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'RootCertificateID', 'RootCertificateID', 25, 1), (3, None, None, None, -1, 0))),
+    (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'RootCertificateID', 'RootCertificateID', 25, 0), (3, None, None, None, -1, 0))),
+    (2, ((1, 'urn:din:70121:2012:MsgBody', 'ListOfRootCertificateIDs', 'ListOfRootCertificateIDs', 24, 1),)),
+    (2, ((1, 'urn:din:70121:2012:MsgBody', 'DHParams', 'DHParams', 26, 1),)),
+    (0, ((0, '', 'Id', 'Id', 13, 1),)),
+    (1, ((1, 'urn:din:70121:2012:MsgBody', 'ResponseCode', 'ResponseCode', 16, 1),)),
+    (0, ((1, 'urn:din:70121:2012:MsgDataTypes', 'Certificate', 'Certificate', 23, 1),)),
+    (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'Certificate', 'Certificate', 23, 1), (3, None, None, None, -1, 0))),
+    (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'Certificate', 'Certificate', 23, 0), (3, None, None, None, -1, 0))),
+    (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'SubCertificates', 'SubCertificates', 29, 1), (3, None, None, None, -1, 0))),
+    (2, ((1, 'urn:din:70121:2012:MsgBody', 'ContractSignatureCertChain', 'ContractSignatureCertChain', 28, 1),)),
+    (2, ((1, 'urn:din:70121:2012:MsgBody', 'ContractSignatureEncryptedPrivateKey', 'ContractSignatureEncryptedPrivateKey', 30, 1),)),
+    (2, ((1, 'urn:din:70121:2012:MsgBody', 'ContractID', 'ContractID', 31, 1),)),
+    (0, ((0, '', 'Id', 'Id', 13, 1), (1, 'urn:din:70121:2012:MsgBody', 'ContractSignatureCertChain', 'ContractSignatureCertChain', 28, 2))),
+    (1, ((1, 'urn:din:70121:2012:MsgBody', 'ContractSignatureCertChain', 'ContractSignatureCertChain', 28, 1),)),
+    (2, ((1, 'urn:din:70121:2012:MsgBody', 'RetryCounter', 'RetryCounter', 5, 1),)),
+    (0, ((1, 'urn:din:70121:2012:MsgBody', 'EVRequestedEnergyTransferType', 'EVRequestedEnergyTransferType', 35, 1),)),
+    (0, ((1, 'urn:din:70121:2012:MsgDataTypes', 'DC_EVStatus', 'DC_EVStatus', 12, 1),)),
+    (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'EVMaximumCurrentLimit', 'EVMaximumCurrentLimit', 2, 1),)),
+    (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'EVMaximumPowerLimit', 'EVMaximumPowerLimit', 2, 1), (1, 'urn:din:70121:2012:MsgDataTypes', 'EVMaximumVoltageLimit', 'EVMaximumVoltageLimit', 2, 2))),
+    (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'EVMaximumVoltageLimit', 'EVMaximumVoltageLimit', 2, 1),)),
+    (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'EVEnergyCapacity', 'EVEnergyCapacity', 2, 1), (1, 'urn:din:70121:2012:MsgDataTypes', 'EVEnergyRequest', 'EVEnergyRequest', 2, 2), (1, 'urn:din:70121:2012:MsgDataTypes', 'FullSOC', 'FullSOC', 14, 3), (1, 'urn:din:70121:2012:MsgDataTypes', 'BulkSOC', 'BulkSOC', 14, 4), (3, None, None, None, -1, 0))),
+    (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'EVEnergyRequest', 'EVEnergyRequest', 2, 1), (1, 'urn:din:70121:2012:MsgDataTypes', 'FullSOC', 'FullSOC', 14, 2), (1, 'urn:din:70121:2012:MsgDataTypes', 'BulkSOC', 'BulkSOC', 14, 3), (3, None, None, None, -1, 0))),
+    (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'FullSOC', 'FullSOC', 14, 1), (1, 'urn:din:70121:2012:MsgDataTypes', 'BulkSOC', 'BulkSOC', 14, 2), (3, None, None, None, -1, 0))),
+    (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'BulkSOC', 'BulkSOC', 14, 1), (3, None, None, None, -1, 0))),
+    (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'AC_EVChargeParameter', 'AC_EVChargeParameter', 0, 1), (1, 'urn:din:70121:2012:MsgDataTypes', 'DC_EVChargeParameter', 'DC_EVChargeParameter', 36, 1), (1, 'urn:din:70121:2012:MsgDataTypes', 'EVChargeParameter', 'EVChargeParameter', 37, 1))),
+    (0, ((1, 'urn:din:70121:2012:MsgDataTypes', 'SAScheduleTupleID', 'SAScheduleTupleID', 41, 1),)),
+    (0, ((1, 'urn:din:70121:2012:MsgDataTypes', 'PMaxScheduleID', 'PMaxScheduleID', 41, 1),)),
+    (0, ((1, 'urn:din:70121:2012:MsgDataTypes', 'start', 'start', 1, 1),)),
+    (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'duration', 'duration', 1, 1), (3, None, None, None, -1, 0))),
+    (0, ((1, 'urn:din:70121:2012:MsgDataTypes', 'RelativeTimeInterval', 'RelativeTimeInterval', 44, 1), (1, 'urn:din:70121:2012:MsgDataTypes', 'TimeInterval', 'TimeInterval', 45, 1))),
+    (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'PMax', 'PMax', 46, 1),)),
+    (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'PMaxScheduleEntry', 'PMaxScheduleEntry', 43, 1),)),
+    (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'PMaxScheduleEntry', 'PMaxScheduleEntry', 43, 1), (3, None, None, None, -1, 0))),
+    (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'PMaxScheduleEntry', 'PMaxScheduleEntry', 43, 0), (3, None, None, None, -1, 0))),
+    (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'PMaxSchedule', 'PMaxSchedule', 42, 1),)),
+    (1, ((1, 'urn:din:70121:2012:MsgDataTypes', 'SalesTariffID', 'SalesTariffID', 41, 1),)),
+    (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'SalesTariffDescription', 'SalesTariffDescription', 48, 1), (1, 'urn:din:70121:2012:MsgDataTypes', 'NumEPriceLevels', 'NumEPriceLevels', 49, 2))),
+    (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'NumEPriceLevels', 'NumEPriceLevels', 49, 1),)),
+    (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'EPriceLevel', 'EPriceLevel', 49, 1),)),
+    (0, ((1, 'urn:din:70121:2012:MsgDataTypes', 'startValue', 'startValue', 1, 1),)),
+    (0, ((1, 'urn:din:70121:2012:MsgDataTypes', 'costKind', 'costKind', 53, 1),)),
+    (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'amount', 'amount', 1, 1),)),
+    (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'amountMultiplier', 'amountMultiplier', 3, 1), (3, None, None, None, -1, 0))),
+    (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'Cost', 'Cost', 52, 1), (3, None, None, None, -1, 0))),
+    (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'Cost', 'Cost', 52, 0), (3, None, None, None, -1, 0))),
+    (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'ConsumptionCost', 'ConsumptionCost', 51, 1), (3, None, None, None, -1, 0))),
+    (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'ConsumptionCost', 'ConsumptionCost', 51, 0), (3, None, None, None, -1, 0))),
+    (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'SalesTariffEntry', 'SalesTariffEntry', 50, 1),)),
+    (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'SalesTariffEntry', 'SalesTariffEntry', 50, 1), (3, None, None, None, -1, 0))),
+    (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'SalesTariffEntry', 'SalesTariffEntry', 50, 0), (3, None, None, None, -1, 0))),
+    (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'SalesTariff', 'SalesTariff', 47, 1), (3, None, None, None, -1, 0))),
+    (0, ((1, 'urn:din:70121:2012:MsgDataTypes', 'SAScheduleTuple', 'SAScheduleTuple', 40, 1),)),
+    (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'SAScheduleTuple', 'SAScheduleTuple', 40, 1), (3, None, None, None, -1, 0))),
+    (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'SAScheduleTuple', 'SAScheduleTuple', 40, 0), (3, None, None, None, -1, 0))),
+    (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'SAScheduleList', 'SAScheduleList', 39, 1), (1, 'urn:din:70121:2012:MsgDataTypes', 'SASchedules', 'SASchedules', 54, 1))),
+    (0, ((1, 'urn:din:70121:2012:MsgDataTypes', 'DC_EVSEStatus', 'DC_EVSEStatus', 17, 1),)),
+    (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'EVSEMaximumCurrentLimit', 'EVSEMaximumCurrentLimit', 2, 1),)),
+    (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'EVSEMaximumPowerLimit', 'EVSEMaximumPowerLimit', 2, 1), (1, 'urn:din:70121:2012:MsgDataTypes', 'EVSEMaximumVoltageLimit', 'EVSEMaximumVoltageLimit', 2, 2))),
+    (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'EVSEMaximumVoltageLimit', 'EVSEMaximumVoltageLimit', 2, 1),)),
+    (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'EVSEMinimumCurrentLimit', 'EVSEMinimumCurrentLimit', 2, 1),)),
+    (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'EVSEMinimumVoltageLimit', 'EVSEMinimumVoltageLimit', 2, 1),)),
+    (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'EVSECurrentRegulationTolerance', 'EVSECurrentRegulationTolerance', 2, 1), (1, 'urn:din:70121:2012:MsgDataTypes', 'EVSEPeakCurrentRipple', 'EVSEPeakCurrentRipple', 2, 2))),
+    (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'EVSEPeakCurrentRipple', 'EVSEPeakCurrentRipple', 2, 1),)),
+    (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'EVSEEnergyToBeDelivered', 'EVSEEnergyToBeDelivered', 2, 1), (3, None, None, None, -1, 0))),
+    (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'AC_EVSEChargeParameter', 'AC_EVSEChargeParameter', 6, 1), (1, 'urn:din:70121:2012:MsgDataTypes', 'DC_EVSEChargeParameter', 'DC_EVSEChargeParameter', 55, 1), (1, 'urn:din:70121:2012:MsgDataTypes', 'EVSEChargeParameter', 'EVSEChargeParameter', 56, 1))),
+    (2, ((1, 'urn:din:70121:2012:MsgBody', 'EVSEID', 'EVSEID', 59, 1),)),
+    (2, ((1, 'urn:din:70121:2012:MsgBody', 'SAScheduleTupleID', 'SAScheduleTupleID', 41, 1),)),
+    (0, ((1, 'urn:din:70121:2012:MsgDataTypes', 'MeterID', 'MeterID', 61, 1),)),
+    (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'MeterReading', 'MeterReading', 2, 1), (1, 'urn:din:70121:2012:MsgDataTypes', 'SigMeterReading', 'SigMeterReading', 62, 2), (1, 'urn:din:70121:2012:MsgDataTypes', 'MeterStatus', 'MeterStatus', 63, 3), (1, 'urn:din:70121:2012:MsgDataTypes', 'TMeter', 'TMeter', 64, 4), (3, None, None, None, -1, 0))),
+    (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'SigMeterReading', 'SigMeterReading', 62, 1), (1, 'urn:din:70121:2012:MsgDataTypes', 'MeterStatus', 'MeterStatus', 63, 2), (1, 'urn:din:70121:2012:MsgDataTypes', 'TMeter', 'TMeter', 64, 3), (3, None, None, None, -1, 0))),
+    (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'MeterStatus', 'MeterStatus', 63, 1), (1, 'urn:din:70121:2012:MsgDataTypes', 'TMeter', 'TMeter', 64, 2), (3, None, None, None, -1, 0))),
+    (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'TMeter', 'TMeter', 64, 1), (3, None, None, None, -1, 0))),
+    (2, ((1, 'urn:din:70121:2012:MsgBody', 'EVSEMaxCurrent', 'EVSEMaxCurrent', 2, 1), (1, 'urn:din:70121:2012:MsgBody', 'MeterInfo', 'MeterInfo', 60, 2), (1, 'urn:din:70121:2012:MsgBody', 'ReceiptRequired', 'ReceiptRequired', 8, 3))),
+    (2, ((1, 'urn:din:70121:2012:MsgBody', 'MeterInfo', 'MeterInfo', 60, 1), (1, 'urn:din:70121:2012:MsgBody', 'ReceiptRequired', 'ReceiptRequired', 8, 2))),
+    (2, ((1, 'urn:din:70121:2012:MsgBody', 'ReceiptRequired', 'ReceiptRequired', 8, 1),)),
+    (2, ((1, 'urn:din:70121:2012:MsgBody', 'AC_EVSEStatus', 'AC_EVSEStatus', 7, 1),)),
+    (0, ((0, '', 'Id', 'Id', 13, 1), (1, 'urn:din:70121:2012:MsgBody', 'GenChallenge', 'GenChallenge', 66, 2), (3, None, None, None, -1, 0))),
+    (1, ((1, 'urn:din:70121:2012:MsgBody', 'GenChallenge', 'GenChallenge', 66, 1), (3, None, None, None, -1, 0))),
+    (2, ((1, 'urn:din:70121:2012:MsgBody', 'EVTargetCurrent', 'EVTargetCurrent', 2, 1),)),
+    (2, ((1, 'urn:din:70121:2012:MsgBody', 'EVMaximumVoltageLimit', 'EVMaximumVoltageLimit', 2, 1), (1, 'urn:din:70121:2012:MsgBody', 'EVMaximumCurrentLimit', 'EVMaximumCurrentLimit', 2, 2), (1, 'urn:din:70121:2012:MsgBody', 'EVMaximumPowerLimit', 'EVMaximumPowerLimit', 2, 3), (1, 'urn:din:70121:2012:MsgBody', 'BulkChargingComplete', 'BulkChargingComplete', 8, 4), (1, 'urn:din:70121:2012:MsgBody', 'ChargingComplete', 'ChargingComplete', 8, 5))),
+    (2, ((1, 'urn:din:70121:2012:MsgBody', 'EVMaximumCurrentLimit', 'EVMaximumCurrentLimit', 2, 1), (1, 'urn:din:70121:2012:MsgBody', 'EVMaximumPowerLimit', 'EVMaximumPowerLimit', 2, 2), (1, 'urn:din:70121:2012:MsgBody', 'BulkChargingComplete', 'BulkChargingComplete', 8, 3), (1, 'urn:din:70121:2012:MsgBody', 'ChargingComplete', 'ChargingComplete', 8, 4))),
+    (2, ((1, 'urn:din:70121:2012:MsgBody', 'EVMaximumPowerLimit', 'EVMaximumPowerLimit', 2, 1), (1, 'urn:din:70121:2012:MsgBody', 'BulkChargingComplete', 'BulkChargingComplete', 8, 2), (1, 'urn:din:70121:2012:MsgBody', 'ChargingComplete', 'ChargingComplete', 8, 3))),
+    (2, ((1, 'urn:din:70121:2012:MsgBody', 'BulkChargingComplete', 'BulkChargingComplete', 8, 1), (1, 'urn:din:70121:2012:MsgBody', 'ChargingComplete', 'ChargingComplete', 8, 2))),
+    (2, ((1, 'urn:din:70121:2012:MsgBody', 'ChargingComplete', 'ChargingComplete', 8, 1),)),
+    (2, ((1, 'urn:din:70121:2012:MsgBody', 'RemainingTimeToFullSoC', 'RemainingTimeToFullSoC', 2, 1), (1, 'urn:din:70121:2012:MsgBody', 'RemainingTimeToBulkSoC', 'RemainingTimeToBulkSoC', 2, 2), (1, 'urn:din:70121:2012:MsgBody', 'EVTargetVoltage', 'EVTargetVoltage', 2, 3))),
+    (2, ((1, 'urn:din:70121:2012:MsgBody', 'RemainingTimeToBulkSoC', 'RemainingTimeToBulkSoC', 2, 1), (1, 'urn:din:70121:2012:MsgBody', 'EVTargetVoltage', 'EVTargetVoltage', 2, 2))),
+    (2, ((1, 'urn:din:70121:2012:MsgBody', 'EVTargetVoltage', 'EVTargetVoltage', 2, 1),)),
+    (2, ((1, 'urn:din:70121:2012:MsgBody', 'EVSEPresentVoltage', 'EVSEPresentVoltage', 2, 1),)),
+    (2, ((1, 'urn:din:70121:2012:MsgBody', 'EVSEPresentCurrent', 'EVSEPresentCurrent', 2, 1),)),
+    (2, ((1, 'urn:din:70121:2012:MsgBody', 'EVSECurrentLimitAchieved', 'EVSECurrentLimitAchieved', 8, 1),)),
+    (2, ((1, 'urn:din:70121:2012:MsgBody', 'EVSEVoltageLimitAchieved', 'EVSEVoltageLimitAchieved', 8, 1),)),
+    (2, ((1, 'urn:din:70121:2012:MsgBody', 'EVSEPowerLimitAchieved', 'EVSEPowerLimitAchieved', 8, 1),)),
+    (2, ((1, 'urn:din:70121:2012:MsgBody', 'EVSEMaximumVoltageLimit', 'EVSEMaximumVoltageLimit', 2, 1), (1, 'urn:din:70121:2012:MsgBody', 'EVSEMaximumCurrentLimit', 'EVSEMaximumCurrentLimit', 2, 2), (1, 'urn:din:70121:2012:MsgBody', 'EVSEMaximumPowerLimit', 'EVSEMaximumPowerLimit', 2, 3), (3, None, None, None, -1, 0))),
+    (2, ((1, 'urn:din:70121:2012:MsgBody', 'EVSEMaximumCurrentLimit', 'EVSEMaximumCurrentLimit', 2, 1), (1, 'urn:din:70121:2012:MsgBody', 'EVSEMaximumPowerLimit', 'EVSEMaximumPowerLimit', 2, 2), (3, None, None, None, -1, 0))),
+    (2, ((1, 'urn:din:70121:2012:MsgBody', 'EVSEMaximumPowerLimit', 'EVSEMaximumPowerLimit', 2, 1), (3, None, None, None, -1, 0))),
+    (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'BulkChargingComplete', 'BulkChargingComplete', 8, 1), (1, 'urn:din:70121:2012:MsgDataTypes', 'ChargingComplete', 'ChargingComplete', 8, 2))),
+    (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'ChargingComplete', 'ChargingComplete', 8, 1),)),
+    (0, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'P', 'P', 72, 1), (1, 'http://www.w3.org/2000/09/xmldsig#', 'G', 'G', 72, 2), (1, 'http://www.w3.org/2000/09/xmldsig#', 'Y', 'Y', 72, 3))),
+    (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'Q', 'Q', 72, 3),)),
+    (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'Y', 'Y', 72, 1),)),
+    (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'J', 'J', 72, 2), (1, 'http://www.w3.org/2000/09/xmldsig#', 'Seed', 'Seed', 72, 3), (3, None, None, None, -1, 0))),
+    (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'G', 'G', 72, -2), (1, 'http://www.w3.org/2000/09/xmldsig#', 'Y', 'Y', 72, -1))),
+    (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'Seed', 'Seed', 72, 1), (3, None, None, None, -1, 0))),
+    (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'PgenCounter', 'PgenCounter', 72, 1),)),
+    (0, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'Modulus', 'Modulus', 72, 1),)),
+    (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'Exponent', 'Exponent', 72, 1),)),
+    (0, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'DSAKeyValue', 'DSAKeyValue', 71, 1), (1, 'http://www.w3.org/2000/09/xmldsig#', 'RSAKeyValue', 'RSAKeyValue', 82, 2), (2, None, None, None, -1, 3), (4, None, None, None, -1, 0))),
+    (2, ((3, None, None, None, -1, 0), (4, None, None, None, -1, 0))),
+    (1, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'XPath', 'XPath', 80, 2), (2, None, None, None, -1, 1), (3, None, None, None, -1, 0), (4, None, None, None, -1, 0))),
+    (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'XPath', 'XPath', 80, 1), (2, None, None, None, -1, 0), (3, None, None, None, -1, 0), (4, None, None, None, -1, 0))),
+    (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'XPath', 'XPath', 80, 0), (2, None, None, None, -1, -1), (3, None, None, None, -1, 0), (4, None, None, None, -1, 0))),
+    (0, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'Transform', 'Transform', 85, 1),)),
+    (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'Transform', 'Transform', 85, 1), (3, None, None, None, -1, 0))),
+    (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'Transform', 'Transform', 85, 0), (3, None, None, None, -1, 0))),
+    (0, ((0, '', 'Type', 'Type', 12, 1), (0, '', 'URI', 'URI', 12, 2), (1, 'http://www.w3.org/2000/09/xmldsig#', 'Transforms', 'Transforms', 84, 3), (3, None, None, None, -1, 0))),
+    (1, ((0, '', 'URI', 'URI', 12, 1), (1, 'http://www.w3.org/2000/09/xmldsig#', 'Transforms', 'Transforms', 84, 2), (3, None, None, None, -1, 0))),
+    (1, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'Transforms', 'Transforms', 84, 1), (3, None, None, None, -1, 0))),
+    (0, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'X509IssuerName', 'X509IssuerName', 80, 1),)),
+    (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'X509SerialNumber', 'X509SerialNumber', 88, 1),)),
+    (0, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'X509IssuerSerial', 'X509IssuerSerial', 87, 1), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509SKI', 'X509SKI', 89, 2), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509SubjectName', 'X509SubjectName', 80, 3), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509Certificate', 'X509Certificate', 89, 4), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509CRL', 'X509CRL', 89, 5), (2, None, None, None, -1, 6))),
+    (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'X509IssuerSerial', 'X509IssuerSerial', 87, 6), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509SKI', 'X509SKI', 89, 7), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509SubjectName', 'X509SubjectName', 80, 8), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509Certificate', 'X509Certificate', 89, 9), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509CRL', 'X509CRL', 89, 10), (2, None, None, None, -1, 11), (3, None, None, None, -1, 0))),
+    (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'X509IssuerSerial', 'X509IssuerSerial', 87, 5), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509SKI', 'X509SKI', 89, 6), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509SubjectName', 'X509SubjectName', 80, 7), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509Certificate', 'X509Certificate', 89, 8), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509CRL', 'X509CRL', 89, 9), (2, None, None, None, -1, 10), (3, None, None, None, -1, 0))),
+    (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'X509IssuerSerial', 'X509IssuerSerial', 87, 4), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509SKI', 'X509SKI', 89, 5), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509SubjectName', 'X509SubjectName', 80, 6), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509Certificate', 'X509Certificate', 89, 7), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509CRL', 'X509CRL', 89, 8), (2, None, None, None, -1, 9), (3, None, None, None, -1, 0))),
+    (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'X509IssuerSerial', 'X509IssuerSerial', 87, 3), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509SKI', 'X509SKI', 89, 4), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509SubjectName', 'X509SubjectName', 80, 5), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509Certificate', 'X509Certificate', 89, 6), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509CRL', 'X509CRL', 89, 7), (2, None, None, None, -1, 8), (3, None, None, None, -1, 0))),
+    (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'X509IssuerSerial', 'X509IssuerSerial', 87, 2), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509SKI', 'X509SKI', 89, 3), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509SubjectName', 'X509SubjectName', 80, 4), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509Certificate', 'X509Certificate', 89, 5), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509CRL', 'X509CRL', 89, 6), (2, None, None, None, -1, 7), (3, None, None, None, -1, 0))),
+    (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'X509IssuerSerial', 'X509IssuerSerial', 87, 1), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509SKI', 'X509SKI', 89, 2), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509SubjectName', 'X509SubjectName', 80, 3), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509Certificate', 'X509Certificate', 89, 4), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509CRL', 'X509CRL', 89, 5), (2, None, None, None, -1, 6), (3, None, None, None, -1, 0))),
+    (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'X509IssuerSerial', 'X509IssuerSerial', 87, 0), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509SKI', 'X509SKI', 89, 1), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509SubjectName', 'X509SubjectName', 80, 2), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509Certificate', 'X509Certificate', 89, 3), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509CRL', 'X509CRL', 89, 4), (2, None, None, None, -1, 5), (3, None, None, None, -1, 0))),
+    (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'X509IssuerSerial', 'X509IssuerSerial', 87, -1), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509SKI', 'X509SKI', 89, 0), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509SubjectName', 'X509SubjectName', 80, 1), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509Certificate', 'X509Certificate', 89, 2), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509CRL', 'X509CRL', 89, 3), (2, None, None, None, -1, 4), (3, None, None, None, -1, 0))),
+    (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'X509IssuerSerial', 'X509IssuerSerial', 87, -2), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509SKI', 'X509SKI', 89, -1), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509SubjectName', 'X509SubjectName', 80, 0), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509Certificate', 'X509Certificate', 89, 1), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509CRL', 'X509CRL', 89, 2), (2, None, None, None, -1, 3), (3, None, None, None, -1, 0))),
+    (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'X509IssuerSerial', 'X509IssuerSerial', 87, -3), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509SKI', 'X509SKI', 89, -2), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509SubjectName', 'X509SubjectName', 80, -1), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509Certificate', 'X509Certificate', 89, 0), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509CRL', 'X509CRL', 89, 1), (2, None, None, None, -1, 2), (3, None, None, None, -1, 0))),
+    (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'X509IssuerSerial', 'X509IssuerSerial', 87, -4), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509SKI', 'X509SKI', 89, -3), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509SubjectName', 'X509SubjectName', 80, -2), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509Certificate', 'X509Certificate', 89, -1), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509CRL', 'X509CRL', 89, 0), (2, None, None, None, -1, 1), (3, None, None, None, -1, 0))),
+    (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'X509IssuerSerial', 'X509IssuerSerial', 87, -5), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509SKI', 'X509SKI', 89, -4), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509SubjectName', 'X509SubjectName', 80, -3), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509Certificate', 'X509Certificate', 89, -2), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509CRL', 'X509CRL', 89, -1), (2, None, None, None, -1, 0), (3, None, None, None, -1, 0))),
+    (0, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'PGPKeyID', 'PGPKeyID', 89, 1), (1, 'http://www.w3.org/2000/09/xmldsig#', 'PGPKeyPacket', 'PGPKeyPacket', 89, 2))),
+    (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'PGPKeyPacket', 'PGPKeyPacket', 89, 2), (2, None, None, None, -1, 3), (3, None, None, None, -1, 0))),
+    (2, ((2, None, None, None, -1, 3), (3, None, None, None, -1, 0))),
+    (2, ((2, None, None, None, -1, 1), (3, None, None, None, -1, 0))),
+    (2, ((2, None, None, None, -1, 0), (3, None, None, None, -1, 0))),
+    (0, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'SPKISexp', 'SPKISexp', 89, 1),)),
+    (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'SPKISexp', 'SPKISexp', 89, 2), (2, None, None, None, -1, 1), (3, None, None, None, -1, 0))),
+    (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'SPKISexp', 'SPKISexp', 89, 1), (3, None, None, None, -1, 0))),
+    (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'SPKISexp', 'SPKISexp', 89, 0), (2, None, None, None, -1, 1), (3, None, None, None, -1, 0))),
+    (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'SPKISexp', 'SPKISexp', 89, -1), (3, None, None, None, -1, 0))),
+    (0, ((0, '', 'Id', 'Id', 28, 1), (1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyName', 'KeyName', 80, 2), (1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyValue', 'KeyValue', 81, 3), (1, 'http://www.w3.org/2000/09/xmldsig#', 'RetrievalMethod', 'RetrievalMethod', 83, 4), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509Data', 'X509Data', 86, 5), (1, 'http://www.w3.org/2000/09/xmldsig#', 'PGPData', 'PGPData', 90, 6), (1, 'http://www.w3.org/2000/09/xmldsig#', 'SPKIData', 'SPKIData', 91, 7), (1, 'http://www.w3.org/2000/09/xmldsig#', 'MgmtData', 'MgmtData', 80, 8), (2, None, None, None, -1, 9), (4, None, None, None, -1, 0))),
+    (1, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyName', 'KeyName', 80, 1), (1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyValue', 'KeyValue', 81, 2), (1, 'http://www.w3.org/2000/09/xmldsig#', 'RetrievalMethod', 'RetrievalMethod', 83, 3), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509Data', 'X509Data', 86, 4), (1, 'http://www.w3.org/2000/09/xmldsig#', 'PGPData', 'PGPData', 90, 5), (1, 'http://www.w3.org/2000/09/xmldsig#', 'SPKIData', 'SPKIData', 91, 6), (1, 'http://www.w3.org/2000/09/xmldsig#', 'MgmtData', 'MgmtData', 80, 7), (2, None, None, None, -1, 8), (4, None, None, None, -1, 0))),
+    (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyName', 'KeyName', 80, 8), (1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyValue', 'KeyValue', 81, 9), (1, 'http://www.w3.org/2000/09/xmldsig#', 'RetrievalMethod', 'RetrievalMethod', 83, 10), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509Data', 'X509Data', 86, 11), (1, 'http://www.w3.org/2000/09/xmldsig#', 'PGPData', 'PGPData', 90, 12), (1, 'http://www.w3.org/2000/09/xmldsig#', 'SPKIData', 'SPKIData', 91, 13), (1, 'http://www.w3.org/2000/09/xmldsig#', 'MgmtData', 'MgmtData', 80, 14), (2, None, None, None, -1, 15), (3, None, None, None, -1, 0), (4, None, None, None, -1, 0))),
+    (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyName', 'KeyName', 80, 7), (1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyValue', 'KeyValue', 81, 8), (1, 'http://www.w3.org/2000/09/xmldsig#', 'RetrievalMethod', 'RetrievalMethod', 83, 9), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509Data', 'X509Data', 86, 10), (1, 'http://www.w3.org/2000/09/xmldsig#', 'PGPData', 'PGPData', 90, 11), (1, 'http://www.w3.org/2000/09/xmldsig#', 'SPKIData', 'SPKIData', 91, 12), (1, 'http://www.w3.org/2000/09/xmldsig#', 'MgmtData', 'MgmtData', 80, 13), (2, None, None, None, -1, 14), (3, None, None, None, -1, 0), (4, None, None, None, -1, 0))),
+    (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyName', 'KeyName', 80, 6), (1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyValue', 'KeyValue', 81, 7), (1, 'http://www.w3.org/2000/09/xmldsig#', 'RetrievalMethod', 'RetrievalMethod', 83, 8), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509Data', 'X509Data', 86, 9), (1, 'http://www.w3.org/2000/09/xmldsig#', 'PGPData', 'PGPData', 90, 10), (1, 'http://www.w3.org/2000/09/xmldsig#', 'SPKIData', 'SPKIData', 91, 11), (1, 'http://www.w3.org/2000/09/xmldsig#', 'MgmtData', 'MgmtData', 80, 12), (2, None, None, None, -1, 13), (3, None, None, None, -1, 0), (4, None, None, None, -1, 0))),
+    (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyName', 'KeyName', 80, 5), (1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyValue', 'KeyValue', 81, 6), (1, 'http://www.w3.org/2000/09/xmldsig#', 'RetrievalMethod', 'RetrievalMethod', 83, 7), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509Data', 'X509Data', 86, 8), (1, 'http://www.w3.org/2000/09/xmldsig#', 'PGPData', 'PGPData', 90, 9), (1, 'http://www.w3.org/2000/09/xmldsig#', 'SPKIData', 'SPKIData', 91, 10), (1, 'http://www.w3.org/2000/09/xmldsig#', 'MgmtData', 'MgmtData', 80, 11), (2, None, None, None, -1, 12), (3, None, None, None, -1, 0), (4, None, None, None, -1, 0))),
+    (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyName', 'KeyName', 80, 4), (1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyValue', 'KeyValue', 81, 5), (1, 'http://www.w3.org/2000/09/xmldsig#', 'RetrievalMethod', 'RetrievalMethod', 83, 6), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509Data', 'X509Data', 86, 7), (1, 'http://www.w3.org/2000/09/xmldsig#', 'PGPData', 'PGPData', 90, 8), (1, 'http://www.w3.org/2000/09/xmldsig#', 'SPKIData', 'SPKIData', 91, 9), (1, 'http://www.w3.org/2000/09/xmldsig#', 'MgmtData', 'MgmtData', 80, 10), (2, None, None, None, -1, 11), (3, None, None, None, -1, 0), (4, None, None, None, -1, 0))),
+    (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyName', 'KeyName', 80, 3), (1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyValue', 'KeyValue', 81, 4), (1, 'http://www.w3.org/2000/09/xmldsig#', 'RetrievalMethod', 'RetrievalMethod', 83, 5), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509Data', 'X509Data', 86, 6), (1, 'http://www.w3.org/2000/09/xmldsig#', 'PGPData', 'PGPData', 90, 7), (1, 'http://www.w3.org/2000/09/xmldsig#', 'SPKIData', 'SPKIData', 91, 8), (1, 'http://www.w3.org/2000/09/xmldsig#', 'MgmtData', 'MgmtData', 80, 9), (2, None, None, None, -1, 10), (3, None, None, None, -1, 0), (4, None, None, None, -1, 0))),
+    (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyName', 'KeyName', 80, 2), (1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyValue', 'KeyValue', 81, 3), (1, 'http://www.w3.org/2000/09/xmldsig#', 'RetrievalMethod', 'RetrievalMethod', 83, 4), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509Data', 'X509Data', 86, 5), (1, 'http://www.w3.org/2000/09/xmldsig#', 'PGPData', 'PGPData', 90, 6), (1, 'http://www.w3.org/2000/09/xmldsig#', 'SPKIData', 'SPKIData', 91, 7), (1, 'http://www.w3.org/2000/09/xmldsig#', 'MgmtData', 'MgmtData', 80, 8), (2, None, None, None, -1, 9), (3, None, None, None, -1, 0), (4, None, None, None, -1, 0))),
+    (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyName', 'KeyName', 80, 1), (1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyValue', 'KeyValue', 81, 2), (1, 'http://www.w3.org/2000/09/xmldsig#', 'RetrievalMethod', 'RetrievalMethod', 83, 3), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509Data', 'X509Data', 86, 4), (1, 'http://www.w3.org/2000/09/xmldsig#', 'PGPData', 'PGPData', 90, 5), (1, 'http://www.w3.org/2000/09/xmldsig#', 'SPKIData', 'SPKIData', 91, 6), (1, 'http://www.w3.org/2000/09/xmldsig#', 'MgmtData', 'MgmtData', 80, 7), (2, None, None, None, -1, 8), (3, None, None, None, -1, 0), (4, None, None, None, -1, 0))),
+    (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyName', 'KeyName', 80, 0), (1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyValue', 'KeyValue', 81, 1), (1, 'http://www.w3.org/2000/09/xmldsig#', 'RetrievalMethod', 'RetrievalMethod', 83, 2), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509Data', 'X509Data', 86, 3), (1, 'http://www.w3.org/2000/09/xmldsig#', 'PGPData', 'PGPData', 90, 4), (1, 'http://www.w3.org/2000/09/xmldsig#', 'SPKIData', 'SPKIData', 91, 5), (1, 'http://www.w3.org/2000/09/xmldsig#', 'MgmtData', 'MgmtData', 80, 6), (2, None, None, None, -1, 7), (3, None, None, None, -1, 0), (4, None, None, None, -1, 0))),
+    (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyName', 'KeyName', 80, -1), (1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyValue', 'KeyValue', 81, 0), (1, 'http://www.w3.org/2000/09/xmldsig#', 'RetrievalMethod', 'RetrievalMethod', 83, 1), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509Data', 'X509Data', 86, 2), (1, 'http://www.w3.org/2000/09/xmldsig#', 'PGPData', 'PGPData', 90, 3), (1, 'http://www.w3.org/2000/09/xmldsig#', 'SPKIData', 'SPKIData', 91, 4), (1, 'http://www.w3.org/2000/09/xmldsig#', 'MgmtData', 'MgmtData', 80, 5), (2, None, None, None, -1, 6), (3, None, None, None, -1, 0), (4, None, None, None, -1, 0))),
+    (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyName', 'KeyName', 80, -2), (1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyValue', 'KeyValue', 81, -1), (1, 'http://www.w3.org/2000/09/xmldsig#', 'RetrievalMethod', 'RetrievalMethod', 83, 0), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509Data', 'X509Data', 86, 1), (1, 'http://www.w3.org/2000/09/xmldsig#', 'PGPData', 'PGPData', 90, 2), (1, 'http://www.w3.org/2000/09/xmldsig#', 'SPKIData', 'SPKIData', 91, 3), (1, 'http://www.w3.org/2000/09/xmldsig#', 'MgmtData', 'MgmtData', 80, 4), (2, None, None, None, -1, 5), (3, None, None, None, -1, 0), (4, None, None, None, -1, 0))),
+    (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyName', 'KeyName', 80, -3), (1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyValue', 'KeyValue', 81, -2), (1, 'http://www.w3.org/2000/09/xmldsig#', 'RetrievalMethod', 'RetrievalMethod', 83, -1), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509Data', 'X509Data', 86, 0), (1, 'http://www.w3.org/2000/09/xmldsig#', 'PGPData', 'PGPData', 90, 1), (1, 'http://www.w3.org/2000/09/xmldsig#', 'SPKIData', 'SPKIData', 91, 2), (1, 'http://www.w3.org/2000/09/xmldsig#', 'MgmtData', 'MgmtData', 80, 3), (2, None, None, None, -1, 4), (3, None, None, None, -1, 0), (4, None, None, None, -1, 0))),
+    (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyName', 'KeyName', 80, -4), (1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyValue', 'KeyValue', 81, -3), (1, 'http://www.w3.org/2000/09/xmldsig#', 'RetrievalMethod', 'RetrievalMethod', 83, -2), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509Data', 'X509Data', 86, -1), (1, 'http://www.w3.org/2000/09/xmldsig#', 'PGPData', 'PGPData', 90, 0), (1, 'http://www.w3.org/2000/09/xmldsig#', 'SPKIData', 'SPKIData', 91, 1), (1, 'http://www.w3.org/2000/09/xmldsig#', 'MgmtData', 'MgmtData', 80, 2), (2, None, None, None, -1, 3), (3, None, None, None, -1, 0), (4, None, None, None, -1, 0))),
+    (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyName', 'KeyName', 80, -5), (1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyValue', 'KeyValue', 81, -4), (1, 'http://www.w3.org/2000/09/xmldsig#', 'RetrievalMethod', 'RetrievalMethod', 83, -3), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509Data', 'X509Data', 86, -2), (1, 'http://www.w3.org/2000/09/xmldsig#', 'PGPData', 'PGPData', 90, -1), (1, 'http://www.w3.org/2000/09/xmldsig#', 'SPKIData', 'SPKIData', 91, 0), (1, 'http://www.w3.org/2000/09/xmldsig#', 'MgmtData', 'MgmtData', 80, 1), (2, None, None, None, -1, 2), (3, None, None, None, -1, 0), (4, None, None, None, -1, 0))),
+    (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyName', 'KeyName', 80, -6), (1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyValue', 'KeyValue', 81, -5), (1, 'http://www.w3.org/2000/09/xmldsig#', 'RetrievalMethod', 'RetrievalMethod', 83, -4), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509Data', 'X509Data', 86, -3), (1, 'http://www.w3.org/2000/09/xmldsig#', 'PGPData', 'PGPData', 90, -2), (1, 'http://www.w3.org/2000/09/xmldsig#', 'SPKIData', 'SPKIData', 91, -1), (1, 'http://www.w3.org/2000/09/xmldsig#', 'MgmtData', 'MgmtData', 80, 0), (2, None, None, None, -1, 1), (3, None, None, None, -1, 0), (4, None, None, None, -1, 0))),
+    (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyName', 'KeyName', 80, -7), (1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyValue', 'KeyValue', 81, -6), (1, 'http://www.w3.org/2000/09/xmldsig#', 'RetrievalMethod', 'RetrievalMethod', 83, -5), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509Data', 'X509Data', 86, -4), (1, 'http://www.w3.org/2000/09/xmldsig#', 'PGPData', 'PGPData', 90, -3), (1, 'http://www.w3.org/2000/09/xmldsig#', 'SPKIData', 'SPKIData', 91, -2), (1, 'http://www.w3.org/2000/09/xmldsig#', 'MgmtData', 'MgmtData', 80, -1), (2, None, None, None, -1, 0), (3, None, None, None, -1, 0), (4, None, None, None, -1, 0))),
+    (0, ((0, '', 'Id', 'Id', 28, 1), (0, '', 'Type', 'Type', 12, 2), (0, '', 'URI', 'URI', 12, 3), (1, 'http://www.w3.org/2000/09/xmldsig#', 'Transforms', 'Transforms', 84, 4), (1, 'http://www.w3.org/2000/09/xmldsig#', 'DigestMethod', 'DigestMethod', 73, 5))),
+    (1, ((0, '', 'Type', 'Type', 12, 1), (0, '', 'URI', 'URI', 12, 2), (1, 'http://www.w3.org/2000/09/xmldsig#', 'Transforms', 'Transforms', 84, 3), (1, 'http://www.w3.org/2000/09/xmldsig#', 'DigestMethod', 'DigestMethod', 73, 4))),
+    (1, ((0, '', 'URI', 'URI', 12, 1), (1, 'http://www.w3.org/2000/09/xmldsig#', 'Transforms', 'Transforms', 84, 2), (1, 'http://www.w3.org/2000/09/xmldsig#', 'DigestMethod', 'DigestMethod', 73, 3))),
+    (1, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'Transforms', 'Transforms', 84, 1), (1, 'http://www.w3.org/2000/09/xmldsig#', 'DigestMethod', 'DigestMethod', 73, 2))),
+    (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'DigestMethod', 'DigestMethod', 73, 1),)),
+    (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'DigestValue', 'DigestValue', 74, 1),)),
+    (0, ((0, '', 'Id', 'Id', 28, 1), (1, 'http://www.w3.org/2000/09/xmldsig#', 'Reference', 'Reference', 93, 2))),
+    (1, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'Reference', 'Reference', 93, 1),)),
+    (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'Reference', 'Reference', 93, 1), (3, None, None, None, -1, 0))),
+    (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'Reference', 'Reference', 93, 0), (3, None, None, None, -1, 0))),
+    (0, ((0, '', 'Id', 'Id', 13, 1), (1, 'urn:din:70121:2012:MsgBody', 'SessionID', 'SessionID', 95, 2))),
+    (1, ((1, 'urn:din:70121:2012:MsgBody', 'SessionID', 'SessionID', 95, 1),)),
+    (2, ((1, 'urn:din:70121:2012:MsgBody', 'SAScheduleTupleID', 'SAScheduleTupleID', 41, 1), (1, 'urn:din:70121:2012:MsgBody', 'MeterInfo', 'MeterInfo', 60, 2))),
+    (2, ((1, 'urn:din:70121:2012:MsgBody', 'MeterInfo', 'MeterInfo', 60, 1),)),
+    (0, ((0, '', 'Encoding', 'Encoding', 12, 1), (0, '', 'Id', 'Id', 28, 2), (0, '', 'MimeType', 'MimeType', 26, 3), (2, None, None, None, -1, 4), (3, None, None, None, -1, 0), (4, None, None, None, -1, 0))),
+    (1, ((0, '', 'Id', 'Id', 28, 1), (0, '', 'MimeType', 'MimeType', 26, 2), (2, None, None, None, -1, 3), (3, None, None, None, -1, 0), (4, None, None, None, -1, 0))),
+    (1, ((0, '', 'MimeType', 'MimeType', 26, 1), (2, None, None, None, -1, 2), (3, None, None, None, -1, 0), (4, None, None, None, -1, 0))),
+    (0, ((1, 'urn:din:70121:2012:MsgBody', 'ContractID', 'ContractID', 31, 1),)),
+    (2, ((1, 'urn:din:70121:2012:MsgBody', 'GenChallenge', 'GenChallenge', 66, 1),)),
+    (2, ((1, 'urn:din:70121:2012:MsgBody', 'DateTimeNow', 'DateTimeNow', 64, 1),)),
+    (0, ((1, 'urn:din:70121:2012:MsgBody', 'ReadyToChargeState', 'ReadyToChargeState', 8, 1),)),
+    (0, ((1, 'urn:din:70121:2012:MsgDataTypes', 'ChargingProfileEntryStart', 'ChargingProfileEntryStart', 1, 1),)),
+    (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'ChargingProfileEntryMaxPower', 'ChargingProfileEntryMaxPower', 46, 1),)),
+    (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'ProfileEntry', 'ProfileEntry', 102, 1),)),
+    (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'ProfileEntry', 'ProfileEntry', 102, 1), (3, None, None, None, -1, 0))),
+    (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'ProfileEntry', 'ProfileEntry', 102, 0), (3, None, None, None, -1, 0))),
+    (2, ((1, 'urn:din:70121:2012:MsgBody', 'ChargingProfile', 'ChargingProfile', 101, 1), (1, 'urn:din:70121:2012:MsgDataTypes', 'DC_EVPowerDeliveryParameter', 'DC_EVPowerDeliveryParameter', 70, 2), (1, 'urn:din:70121:2012:MsgDataTypes', 'EVPowerDeliveryParameter', 'EVPowerDeliveryParameter', 75, 2), (3, None, None, None, -1, 0))),
+    (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'DC_EVPowerDeliveryParameter', 'DC_EVPowerDeliveryParameter', 70, 1), (1, 'urn:din:70121:2012:MsgDataTypes', 'EVPowerDeliveryParameter', 'EVPowerDeliveryParameter', 75, 1), (3, None, None, None, -1, 0))),
+    (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'AC_EVSEStatus', 'AC_EVSEStatus', 7, 1), (1, 'urn:din:70121:2012:MsgDataTypes', 'DC_EVSEStatus', 'DC_EVSEStatus', 17, 1), (1, 'urn:din:70121:2012:MsgDataTypes', 'EVSEStatus', 'EVSEStatus', 76, 1))),
+    (0, ((1, 'urn:din:70121:2012:MsgDataTypes', 'ServiceID', 'ServiceID', 108, 1),)),
+    (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'ServiceName', 'ServiceName', 109, 1), (1, 'urn:din:70121:2012:MsgDataTypes', 'ServiceCategory', 'ServiceCategory', 110, 2))),
+    (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'ServiceCategory', 'ServiceCategory', 110, 1),)),
+    (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'ServiceScope', 'ServiceScope', 111, 1), (3, None, None, None, -1, 0))),
+    (0, ((1, 'urn:din:70121:2012:MsgDataTypes', 'ServiceTag', 'ServiceTag', 107, 1),)),
+    (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'FreeService', 'FreeService', 8, 1),)),
+    (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'EnergyTransferType', 'EnergyTransferType', 112, 1),)),
+    (0, ((1, 'urn:din:70121:2012:MsgBody', 'ServiceID', 'ServiceID', 108, 1),)),
+    (2, ((1, 'urn:din:70121:2012:MsgBody', 'ServiceID', 'ServiceID', 108, 1),)),
+    (0, ((1, 'urn:din:70121:2012:MsgDataTypes', 'ParameterSetID', 'ParameterSetID', 5, 1),)),
+    (0, ((0, '', 'Name', 'Name', 26, 1),)),
+    (1, ((0, '', 'ValueType', 'ValueType', 34, 1),)),
+    (1, ((1, 'urn:din:70121:2012:MsgDataTypes', 'boolValue', 'boolValue', 8, 1), (1, 'urn:din:70121:2012:MsgDataTypes', 'byteValue', 'byteValue', 118, 2), (1, 'urn:din:70121:2012:MsgDataTypes', 'shortValue', 'shortValue', 5, 3), (1, 'urn:din:70121:2012:MsgDataTypes', 'intValue', 'intValue', 119, 4), (1, 'urn:din:70121:2012:MsgDataTypes', 'physicalValue', 'physicalValue', 2, 5), (1, 'urn:din:70121:2012:MsgDataTypes', 'stringValue', 'stringValue', 80, 6))),
+    (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'Parameter', 'Parameter', 117, 1),)),
+    (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'Parameter', 'Parameter', 117, 1), (3, None, None, None, -1, 0))),
+    (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'Parameter', 'Parameter', 117, 0), (3, None, None, None, -1, 0))),
+    (0, ((1, 'urn:din:70121:2012:MsgDataTypes', 'ParameterSet', 'ParameterSet', 116, 1),)),
+    (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'ParameterSet', 'ParameterSet', 116, 1), (3, None, None, None, -1, 0))),
+    (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'ParameterSet', 'ParameterSet', 116, 0), (3, None, None, None, -1, 0))),
+    (2, ((1, 'urn:din:70121:2012:MsgBody', 'ServiceParameterList', 'ServiceParameterList', 115, 1), (3, None, None, None, -1, 0))),
+    (0, ((1, 'urn:din:70121:2012:MsgBody', 'ServiceScope', 'ServiceScope', 111, 1), (1, 'urn:din:70121:2012:MsgBody', 'ServiceCategory', 'ServiceCategory', 110, 2), (3, None, None, None, -1, 0))),
+    (2, ((1, 'urn:din:70121:2012:MsgBody', 'ServiceCategory', 'ServiceCategory', 110, 1), (3, None, None, None, -1, 0))),
+    (0, ((1, 'urn:din:70121:2012:MsgDataTypes', 'PaymentOption', 'PaymentOption', 123, 1),)),
+    (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'PaymentOption', 'PaymentOption', 123, 1), (3, None, None, None, -1, 0))),
+    (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'PaymentOption', 'PaymentOption', 123, 0), (3, None, None, None, -1, 0))),
+    (2, ((1, 'urn:din:70121:2012:MsgBody', 'PaymentOptions', 'PaymentOptions', 122, 1),)),
+    (2, ((1, 'urn:din:70121:2012:MsgBody', 'ChargeService', 'ChargeService', 106, 1),)),
+    (0, ((1, 'urn:din:70121:2012:MsgDataTypes', 'Service', 'Service', 125, 1),)),
+    (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'Service', 'Service', 125, 1), (3, None, None, None, -1, 0))),
+    (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'Service', 'Service', 125, 0), (3, None, None, None, -1, 0))),
+    (2, ((1, 'urn:din:70121:2012:MsgBody', 'ServiceList', 'ServiceList', 124, 1), (3, None, None, None, -1, 0))),
+    (0, ((1, 'urn:din:70121:2012:MsgBody', 'SelectedPaymentOption', 'SelectedPaymentOption', 123, 1),)),
+    (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'ParameterSetID', 'ParameterSetID', 5, 1), (3, None, None, None, -1, 0))),
+    (0, ((1, 'urn:din:70121:2012:MsgDataTypes', 'SelectedService', 'SelectedService', 128, 1),)),
+    (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'SelectedService', 'SelectedService', 128, 1), (3, None, None, None, -1, 0))),
+    (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'SelectedService', 'SelectedService', 128, 0), (3, None, None, None, -1, 0))),
+    (2, ((1, 'urn:din:70121:2012:MsgBody', 'SelectedServiceList', 'SelectedServiceList', 127, 1),)),
+    (0, ((1, 'urn:din:70121:2012:MsgBody', 'EVCCID', 'EVCCID', 131, 1),)),
+    (2, ((1, 'urn:din:70121:2012:MsgBody', 'DateTimeNow', 'DateTimeNow', 64, 1), (3, None, None, None, -1, 0))),
+    (0, ((0, '', 'Id', 'Id', 28, 1), (1, 'http://www.w3.org/2000/09/xmldsig#', 'CanonicalizationMethod', 'CanonicalizationMethod', 21, 2))),
+    (1, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'CanonicalizationMethod', 'CanonicalizationMethod', 21, 1),)),
+    (1, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'HMACOutputLength', 'HMACOutputLength', 138, 1), (2, None, None, None, -1, 2), (3, None, None, None, -1, 0), (4, None, None, None, -1, 0))),
+    (2, ((2, None, None, None, -1, 1), (3, None, None, None, -1, 0), (4, None, None, None, -1, 0))),
+    (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'SignatureMethod', 'SignatureMethod', 137, 1),)),
+    (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'Reference', 'Reference', 93, 1),)),
+    (0, ((0, '', 'Id', 'Id', 28, 1), (1, 'http://www.w3.org/2000/09/xmldsig#', 'SignedInfo', 'SignedInfo', 136, 2))),
+    (1, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'SignedInfo', 'SignedInfo', 136, 1),)),
+    (0, ((0, '', 'Id', 'Id', 28, 1), (4, None, None, 'value', 27, 2))),
+    (1, ((4, None, None, 'value', 27, 1),)),
+    (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'SignatureValue', 'SignatureValue', 139, 1),)),
+    (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyInfo', 'KeyInfo', 79, 1), (1, 'http://www.w3.org/2000/09/xmldsig#', 'Object', 'Object', 97, 2), (3, None, None, None, -1, 0))),
+    (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'Object', 'Object', 97, 1), (3, None, None, None, -1, 0))),
+    (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'Object', 'Object', 97, 0), (3, None, None, None, -1, 0))),
+    (0, ((0, '', 'Id', 'Id', 28, 1), (0, '', 'Target', 'Target', 12, 2))),
+    (1, ((0, '', 'Target', 'Target', 12, 1),)),
+    (1, ((2, None, None, None, -1, 1), (4, None, None, None, -1, 0))),
+    (0, ((0, '', 'Id', 'Id', 28, 1), (1, 'http://www.w3.org/2000/09/xmldsig#', 'SignatureProperty', 'SignatureProperty', 141, 2))),
+    (1, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'SignatureProperty', 'SignatureProperty', 141, 1),)),
+    (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'SignatureProperty', 'SignatureProperty', 141, 1), (3, None, None, None, -1, 0))),
+    (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'SignatureProperty', 'SignatureProperty', 141, 0), (3, None, None, None, -1, 0))),
+    (0, ((1, 'urn:din:70121:2012:MsgHeader', 'SessionID', 'SessionID', 95, 1),)),
+    (0, ((1, 'urn:din:70121:2012:MsgDataTypes', 'FaultCode', 'FaultCode', 145, 1),)),
+    (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'FaultMsg', 'FaultMsg', 146, 1), (3, None, None, None, -1, 0))),
+    (2, ((1, 'urn:din:70121:2012:MsgHeader', 'Notification', 'Notification', 144, 1), (1, 'http://www.w3.org/2000/09/xmldsig#', 'Signature', 'Signature', 135, 2), (3, None, None, None, -1, 0))),
+    (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'Signature', 'Signature', 135, 1), (3, None, None, None, -1, 0))),
+    (0, ((1, 'urn:din:70121:2012:MsgDef', 'Header', 'Header', 143, 1),)),
+    (0, ((1, 'urn:din:70121:2012:MsgDef', 'BodyElement', 'BodyElement', 10, 1), (1, 'urn:din:70121:2012:MsgBody', 'CableCheckReq', 'CableCheckReq', 11, 1), (1, 'urn:din:70121:2012:MsgBody', 'CableCheckRes', 'CableCheckRes', 15, 1), (1, 'urn:din:70121:2012:MsgBody', 'CertificateInstallationReq', 'CertificateInstallationReq', 22, 1), (1, 'urn:din:70121:2012:MsgBody', 'CertificateInstallationRes', 'CertificateInstallationRes', 27, 1), (1, 'urn:din:70121:2012:MsgBody', 'CertificateUpdateReq', 'CertificateUpdateReq', 32, 1), (1, 'urn:din:70121:2012:MsgBody', 'CertificateUpdateRes', 'CertificateUpdateRes', 33, 1), (1, 'urn:din:70121:2012:MsgBody', 'ChargeParameterDiscoveryReq', 'ChargeParameterDiscoveryReq', 34, 1), (1, 'urn:din:70121:2012:MsgBody', 'ChargeParameterDiscoveryRes', 'ChargeParameterDiscoveryRes', 38, 1), (1, 'urn:din:70121:2012:MsgBody', 'ChargingStatusReq', 'ChargingStatusReq', 57, 1), (1, 'urn:din:70121:2012:MsgBody', 'ChargingStatusRes', 'ChargingStatusRes', 58, 1), (1, 'urn:din:70121:2012:MsgBody', 'ContractAuthenticationReq', 'ContractAuthenticationReq', 65, 1), (1, 'urn:din:70121:2012:MsgBody', 'ContractAuthenticationRes', 'ContractAuthenticationRes', 67, 1), (1, 'urn:din:70121:2012:MsgBody', 'CurrentDemandReq', 'CurrentDemandReq', 68, 1), (1, 'urn:din:70121:2012:MsgBody', 'CurrentDemandRes', 'CurrentDemandRes', 69, 1), (1, 'urn:din:70121:2012:MsgBody', 'MeteringReceiptReq', 'MeteringReceiptReq', 94, 1), (1, 'urn:din:70121:2012:MsgBody', 'MeteringReceiptRes', 'MeteringReceiptRes', 96, 1), (1, 'urn:din:70121:2012:MsgBody', 'PaymentDetailsReq', 'PaymentDetailsReq', 98, 1), (1, 'urn:din:70121:2012:MsgBody', 'PaymentDetailsRes', 'PaymentDetailsRes', 99, 1), (1, 'urn:din:70121:2012:MsgBody', 'PowerDeliveryReq', 'PowerDeliveryReq', 100, 1), (1, 'urn:din:70121:2012:MsgBody', 'PowerDeliveryRes', 'PowerDeliveryRes', 103, 1), (1, 'urn:din:70121:2012:MsgBody', 'PreChargeReq', 'PreChargeReq', 104, 1), (1, 'urn:din:70121:2012:MsgBody', 'PreChargeRes', 'PreChargeRes', 105, 1), (1, 'urn:din:70121:2012:MsgBody', 'ServiceDetailReq', 'ServiceDetailReq', 113, 1), (1, 'urn:din:70121:2012:MsgBody', 'ServiceDetailRes', 'ServiceDetailRes', 114, 1), (1, 'urn:din:70121:2012:MsgBody', 'ServiceDiscoveryReq', 'ServiceDiscoveryReq', 120, 1), (1, 'urn:din:70121:2012:MsgBody', 'ServiceDiscoveryRes', 'ServiceDiscoveryRes', 121, 1), (1, 'urn:din:70121:2012:MsgBody', 'ServicePaymentSelectionReq', 'ServicePaymentSelectionReq', 126, 1), (1, 'urn:din:70121:2012:MsgBody', 'ServicePaymentSelectionRes', 'ServicePaymentSelectionRes', 129, 1), (1, 'urn:din:70121:2012:MsgBody', 'SessionSetupReq', 'SessionSetupReq', 130, 1), (1, 'urn:din:70121:2012:MsgBody', 'SessionSetupRes', 'SessionSetupRes', 132, 1), (1, 'urn:din:70121:2012:MsgBody', 'SessionStopReq', 'SessionStopReq', 133, 1), (1, 'urn:din:70121:2012:MsgBody', 'SessionStopRes', 'SessionStopRes', 134, 1), (1, 'urn:din:70121:2012:MsgBody', 'WeldingDetectionReq', 'WeldingDetectionReq', 148, 1), (1, 'urn:din:70121:2012:MsgBody', 'WeldingDetectionRes', 'WeldingDetectionRes', 149, 1), (3, None, None, None, -1, 0))),
+    (2, ((1, 'urn:din:70121:2012:MsgDef', 'Body', 'Body', 147, 1),)),
+)
+# complex: (class, name, fields (name, a|e|v, is_list) in encoding order, state rows)
 GRAMMARS = (
-    (_din.AC_EVChargeParameter, 'AC_EVChargeParameter', (('DepartureTime', 'e', False), ('EAmount', 'e', False), ('EVMaxVoltage', 'e', False), ('EVMaxCurrent', 'e', False), ('EVMinCurrent', 'e', False)),
-     ((0, ((1, 'urn:din:70121:2012:MsgDataTypes', 'DepartureTime', 'DepartureTime', 1, 1),)),
-      (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'EAmount', 'EAmount', 2, 2),)),
-      (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'EVMaxVoltage', 'EVMaxVoltage', 2, 3),)),
-      (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'EVMaxCurrent', 'EVMaxCurrent', 2, 4),)),
-      (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'EVMinCurrent', 'EVMinCurrent', 2, 5),)),
-      (2, ((3, None, None, None, -1, -1),)),)),  # 0
+    (_din.AC_EVChargeParameter, 'AC_EVChargeParameter', (('DepartureTime', 'e', False), ('EAmount', 'e', False), ('EVMaxVoltage', 'e', False), ('EVMaxCurrent', 'e', False), ('EVMinCurrent', 'e', False)), (0, 5, 6, 7, 8, 4)),  # 0
     ('simple', 0),  # 1
-    (_din.PhysicalValue, 'PhysicalValue', (('Multiplier', 'e', False), ('Unit', 'e', False), ('Value', 'e', False)),
-     ((0, ((1, 'urn:din:70121:2012:MsgDataTypes', 'Multiplier', 'Multiplier', 3, 1),)),
-      (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'Unit', 'Unit', 4, 2), (1, 'urn:din:70121:2012:MsgDataTypes', 'Value', 'Value', 5, 3))),
-      (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'Value', 'Value', 5, 3),)),
-      (2, ((3, None, None, None, -1, -1),)),)),  # 2
+    (_din.PhysicalValue, 'PhysicalValue', (('Multiplier', 'e', False), ('Unit', 'e', False), ('Value', 'e', False)), (1, 2, 3, 4)),  # 2
     ('simple', 1),  # 3
     ('simple', 2),  # 4
     ('simple', 3),  # 5
-    (_din.AC_EVSEChargeParameter, 'AC_EVSEChargeParameter', (('AC_EVSEStatus', 'e', False), ('EVSEMaxVoltage', 'e', False), ('EVSEMaxCurrent', 'e', False), ('EVSEMinCurrent', 'e', False)),
-     ((0, ((1, 'urn:din:70121:2012:MsgDataTypes', 'AC_EVSEStatus', 'AC_EVSEStatus', 7, 1),)),
-      (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'EVSEMaxVoltage', 'EVSEMaxVoltage', 2, 2),)),
-      (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'EVSEMaxCurrent', 'EVSEMaxCurrent', 2, 3),)),
-      (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'EVSEMinCurrent', 'EVSEMinCurrent', 2, 4),)),
-      (2, ((3, None, None, None, -1, -1),)),)),  # 6
-    (_din.AC_EVSEStatus, 'AC_EVSEStatus', (('PowerSwitchClosed', 'e', False), ('RCD', 'e', False), ('NotificationMaxDelay', 'e', False), ('EVSENotification', 'e', False)),
-     ((0, ((1, 'urn:din:70121:2012:MsgDataTypes', 'PowerSwitchClosed', 'PowerSwitchClosed', 8, 1),)),
-      (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'RCD', 'RCD', 8, 2),)),
-      (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'NotificationMaxDelay', 'NotificationMaxDelay', 1, 3),)),
-      (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'EVSENotification', 'EVSENotification', 9, 4),)),
-      (2, ((3, None, None, None, -1, -1),)),)),  # 7
+    (_din.AC_EVSEChargeParameter, 'AC_EVSEChargeParameter', (('AC_EVSEStatus', 'e', False), ('EVSEMaxVoltage', 'e', False), ('EVSEMaxCurrent', 'e', False), ('EVSEMinCurrent', 'e', False)), (13, 14, 15, 16, 4)),  # 6
+    (_din.AC_EVSEStatus, 'AC_EVSEStatus', (('PowerSwitchClosed', 'e', False), ('RCD', 'e', False), ('NotificationMaxDelay', 'e', False), ('EVSENotification', 'e', False)), (9, 10, 11, 12, 4)),  # 7
     ('simple', 4),  # 8
     ('simple', 5),  # 9
-    (_din.BodyBase, 'BodyBase', (),
-     ((0, ((3, None, None, None, -1, -1),)),)),  # 10
-    (_din.CableCheckReq, 'CableCheckReq', (('DC_EVStatus', 'e', False),),
-     ((0, ((1, 'urn:din:70121:2012:MsgBody', 'DC_EVStatus', 'DC_EVStatus', 12, 1),)),
-      (2, ((3, None, None, None, -1, -1),)),)),  # 11
-    (_din.DC_EVStatus, 'DC_EVStatus', (('EVReady', 'e', False), ('EVCabinConditioning', 'e', False), ('EVRESSConditioning', 'e', False), ('EVErrorCode', 'e', False), ('EVRESSSOC', 'e', False)),
-     ((0, ((1, 'urn:din:70121:2012:MsgDataTypes', 'EVReady', 'EVReady', 8, 1),)),
-      (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'EVCabinConditioning', 'EVCabinConditioning', 8, 2), (1, 'urn:din:70121:2012:MsgDataTypes', 'EVRESSConditioning', 'EVRESSConditioning', 8, 3), (1, 'urn:din:70121:2012:MsgDataTypes', 'EVErrorCode', 'EVErrorCode', 13, 4))),
-      (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'EVRESSConditioning', 'EVRESSConditioning', 8, 3), (1, 'urn:din:70121:2012:MsgDataTypes', 'EVErrorCode', 'EVErrorCode', 13, 4))),
-      (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'EVErrorCode', 'EVErrorCode', 13, 4),)),
-      (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'EVRESSSOC', 'EVRESSSOC', 14, 5),)),
-      (2, ((3, None, None, None, -1, -1),)),)),  # 12
+    (_din.BodyBase, 'BodyBase', (), (17,)),  # 10
+    (_din.CableCheckReq, 'CableCheckReq', (('DC_EVStatus', 'e', False),), (23, 4)),  # 11
+    (_din.DC_EVStatus, 'DC_EVStatus', (('EVReady', 'e', False), ('EVCabinConditioning', 'e', False), ('EVRESSConditioning', 'e', False), ('EVErrorCode', 'e', False), ('EVRESSSOC', 'e', False)), (18, 19, 20, 21, 22, 4)),  # 12
     ('simple', 6),  # 13
     ('simple', 7),  # 14
-    (_din.CableCheckRes, 'CableCheckRes', (('ResponseCode', 'e', False), ('DC_EVSEStatus', 'e', False), ('EVSEProcessing', 'e', False)),
-     ((0, ((1, 'urn:din:70121:2012:MsgBody', 'ResponseCode', 'ResponseCode', 16, 1),)),
-      (2, ((1, 'urn:din:70121:2012:MsgBody', 'DC_EVSEStatus', 'DC_EVSEStatus', 17, 2),)),
-      (2, ((1, 'urn:din:70121:2012:MsgBody', 'EVSEProcessing', 'EVSEProcessing', 20, 3),)),
-      (2, ((3, None, None, None, -1, -1),)),)),  # 15
+    (_din.CableCheckRes, 'CableCheckRes', (('ResponseCode', 'e', False), ('DC_EVSEStatus', 'e', False), ('EVSEProcessing', 'e', False)), (24, 27, 28, 4)),  # 15
     ('simple', 8),  # 16
-    (_din.DC_EVSEStatus, 'DC_EVSEStatus', (('EVSEIsolationStatus', 'e', False), ('EVSEStatusCode', 'e', False), ('NotificationMaxDelay', 'e', False), ('EVSENotification', 'e', False)),
-     ((0, ((1, 'urn:din:70121:2012:MsgDataTypes', 'EVSEIsolationStatus', 'EVSEIsolationStatus', 18, 1), (1, 'urn:din:70121:2012:MsgDataTypes', 'EVSEStatusCode', 'EVSEStatusCode', 19, 2))),
-      (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'EVSEStatusCode', 'EVSEStatusCode', 19, 2),)),
-      (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'NotificationMaxDelay', 'NotificationMaxDelay', 1, 3),)),
-      (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'EVSENotification', 'EVSENotification', 9, 4),)),
-      (2, ((3, None, None, None, -1, -1),)),)),  # 17
+    (_din.DC_EVSEStatus, 'DC_EVSEStatus', (('EVSEIsolationStatus', 'e', False), ('EVSEStatusCode', 'e', False), ('NotificationMaxDelay', 'e', False), ('EVSENotification', 'e', False)), (25, 26, 11, 12, 4)),  # 17
     ('simple', 9),  # 18
     ('simple', 10),  # 19
     ('simple', 11),  # 20
-    (_xmldsig.CanonicalizationMethod, 'CanonicalizationMethod', (('Algorithm', 'a', False),),
-     ((0, ((0, '', 'Algorithm', 'Algorithm', 12, 1),)),
-      (1, ((2, None, None, None, -1, 2), (3, None, None, None, -1, -1), (4, None, None, None, -1, 1))),
-      (2, ((2, None, None, None, -1, 2), (3, None, None, None, -1, -1), (4, None, None, None, -1, 2))),)),  # 21
-    (_din.CertificateInstallationReq, 'CertificateInstallationReq', (('Id', 'a', False), ('OEMProvisioningCert', 'e', False), ('ListOfRootCertificateIDs', 'e', False), ('DHParams', 'e', False)),
-     ((0, ((0, '', 'Id', 'Id', 13, 1), (1, 'urn:din:70121:2012:MsgBody', 'OEMProvisioningCert', 'OEMProvisioningCert', 23, 2))),
-      (1, ((1, 'urn:din:70121:2012:MsgBody', 'OEMProvisioningCert', 'OEMProvisioningCert', 23, 2),)),
-      (2, ((1, 'urn:din:70121:2012:MsgBody', 'ListOfRootCertificateIDs', 'ListOfRootCertificateIDs', 24, 3),)),
-      (2, ((1, 'urn:din:70121:2012:MsgBody', 'DHParams', 'DHParams', 26, 4),)),
-      (2, ((3, None, None, None, -1, -1),)),)),  # 22
+    (_xmldsig.CanonicalizationMethod, 'CanonicalizationMethod', (('Algorithm', 'a', False),), (29, 30, 31)),  # 21
+    (_din.CertificateInstallationReq, 'CertificateInstallationReq', (('Id', 'a', False), ('OEMProvisioningCert', 'e', False), ('ListOfRootCertificateIDs', 'e', False), ('DHParams', 'e', False)), (32, 33, 37, 38, 4)),  # 22
     ('simple', 14),  # 23
-    (_din.ListOfRootCertificateIDs, 'ListOfRootCertificateIDs', (('RootCertificateID', 'e', True),),
-     ((0, ((1, 'urn:din:70121:2012:MsgDataTypes', 'RootCertificateID', 'RootCertificateID', 25, 1),)),
-      (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'RootCertificateID', 'RootCertificateID', 25, 2), (3, None, None, None, -1, -1))),
-      (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'RootCertificateID', 'RootCertificateID', 25, 2), (3, None, None, None, -1, -1))),)),  # 24
+    (_din.ListOfRootCertificateIDs, 'ListOfRootCertificateIDs', (('RootCertificateID', 'e', True),), (34, 35, 36)),  # 24
     ('simple', 15),  # 25
     ('simple', 16),  # 26
-    (_din.CertificateInstallationRes, 'CertificateInstallationRes', (('Id', 'a', False), ('ResponseCode', 'e', False), ('ContractSignatureCertChain', 'e', False), ('ContractSignatureEncryptedPrivateKey', 'e', False), ('DHParams', 'e', False), ('ContractID', 'e', False)),
-     ((0, ((0, '', 'Id', 'Id', 13, 1),)),
-      (1, ((1, 'urn:din:70121:2012:MsgBody', 'ResponseCode', 'ResponseCode', 16, 2),)),
-      (2, ((1, 'urn:din:70121:2012:MsgBody', 'ContractSignatureCertChain', 'ContractSignatureCertChain', 28, 3),)),
-      (2, ((1, 'urn:din:70121:2012:MsgBody', 'ContractSignatureEncryptedPrivateKey', 'ContractSignatureEncryptedPrivateKey', 30, 4),)),
-      (2, ((1, 'urn:din:70121:2012:MsgBody', 'DHParams', 'DHParams', 26, 5),)),
-      (2, ((1, 'urn:din:70121:2012:MsgBody', 'ContractID', 'ContractID', 31, 6),)),
-      (2, ((3, None, None, None, -1, -1),)),)),  # 27
-    (_din.CertificateChain, 'CertificateChain', (('Certificate', 'e', False), ('SubCertificates', 'e', False)),
-     ((0, ((1, 'urn:din:70121:2012:MsgDataTypes', 'Certificate', 'Certificate', 23, 1),)),
-      (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'SubCertificates', 'SubCertificates', 29, 2), (3, None, None, None, -1, -1))),
-      (2, ((3, None, None, None, -1, -1),)),)),  # 28
-    (_din.SubCertificates, 'SubCertificates', (('Certificate', 'e', True),),
-     ((0, ((1, 'urn:din:70121:2012:MsgDataTypes', 'Certificate', 'Certificate', 23, 1),)),
-      (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'Certificate', 'Certificate', 23, 2), (3, None, None, None, -1, -1))),
-      (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'Certificate', 'Certificate', 23, 2), (3, None, None, None, -1, -1))),)),  # 29
+    (_din.CertificateInstallationRes, 'CertificateInstallationRes', (('Id', 'a', False), ('ResponseCode', 'e', False), ('ContractSignatureCertChain', 'e', False), ('ContractSignatureEncryptedPrivateKey', 'e', False), ('DHParams', 'e', False), ('ContractID', 'e', False)), (39, 40, 45, 46, 38, 47, 4)),  # 27
+    (_din.CertificateChain, 'CertificateChain', (('Certificate', 'e', False), ('SubCertificates', 'e', False)), (41, 44, 4)),  # 28
+    (_din.SubCertificates, 'SubCertificates', (('Certificate', 'e', True),), (41, 42, 43)),  # 29
     ('simple', 17),  # 30
     ('simple', 18),  # 31
-    (_din.CertificateUpdateReq, 'CertificateUpdateReq', (('Id', 'a', False), ('ContractSignatureCertChain', 'e', False), ('ContractID', 'e', False), ('ListOfRootCertificateIDs', 'e', False), ('DHParams', 'e', False)),
-     ((0, ((0, '', 'Id', 'Id', 13, 1), (1, 'urn:din:70121:2012:MsgBody', 'ContractSignatureCertChain', 'ContractSignatureCertChain', 28, 2))),
-      (1, ((1, 'urn:din:70121:2012:MsgBody', 'ContractSignatureCertChain', 'ContractSignatureCertChain', 28, 2),)),
-      (2, ((1, 'urn:din:70121:2012:MsgBody', 'ContractID', 'ContractID', 31, 3),)),
-      (2, ((1, 'urn:din:70121:2012:MsgBody', 'ListOfRootCertificateIDs', 'ListOfRootCertificateIDs', 24, 4),)),
-      (2, ((1, 'urn:din:70121:2012:MsgBody', 'DHParams', 'DHParams', 26, 5),)),
-      (2, ((3, None, None, None, -1, -1),)),)),  # 32
-    (_din.CertificateUpdateRes, 'CertificateUpdateRes', (('Id', 'a', False), ('ResponseCode', 'e', False), ('ContractSignatureCertChain', 'e', False), ('ContractSignatureEncryptedPrivateKey', 'e', False), ('DHParams', 'e', False), ('ContractID', 'e', False), ('RetryCounter', 'e', False)),
-     ((0, ((0, '', 'Id', 'Id', 13, 1),)),
-      (1, ((1, 'urn:din:70121:2012:MsgBody', 'ResponseCode', 'ResponseCode', 16, 2),)),
-      (2, ((1, 'urn:din:70121:2012:MsgBody', 'ContractSignatureCertChain', 'ContractSignatureCertChain', 28, 3),)),
-      (2, ((1, 'urn:din:70121:2012:MsgBody', 'ContractSignatureEncryptedPrivateKey', 'ContractSignatureEncryptedPrivateKey', 30, 4),)),
-      (2, ((1, 'urn:din:70121:2012:MsgBody', 'DHParams', 'DHParams', 26, 5),)),
-      (2, ((1, 'urn:din:70121:2012:MsgBody', 'ContractID', 'ContractID', 31, 6),)),
-      (2, ((1, 'urn:din:70121:2012:MsgBody', 'RetryCounter', 'RetryCounter', 5, 7),)),
-      (2, ((3, None, None, None, -1, -1),)),)),  # 33
-    (_din.ChargeParameterDiscoveryReq, 'ChargeParameterDiscoveryReq', (('EVRequestedEnergyTransferType', 'e', False), ('AC_EVChargeParameter', 'e', False), ('DC_EVChargeParameter', 'e', False), ('EVChargeParameter', 'e', False)),
-     ((0, ((1, 'urn:din:70121:2012:MsgBody', 'EVRequestedEnergyTransferType', 'EVRequestedEnergyTransferType', 35, 1),)),
-      (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'AC_EVChargeParameter', 'AC_EVChargeParameter', 0, 2), (1, 'urn:din:70121:2012:MsgDataTypes', 'DC_EVChargeParameter', 'DC_EVChargeParameter', 36, 2), (1, 'urn:din:70121:2012:MsgDataTypes', 'EVChargeParameter', 'EVChargeParameter', 37, 2))),
-      (2, ((3, None, None, None, -1, -1),)),)),  # 34
+    (_din.CertificateUpdateReq, 'CertificateUpdateReq', (('Id', 'a', False), ('ContractSignatureCertChain', 'e', False), ('ContractID', 'e', False), ('ListOfRootCertificateIDs', 'e', False), ('DHParams', 'e', False)), (48, 49, 47, 37, 38, 4)),  # 32
+    (_din.CertificateUpdateRes, 'CertificateUpdateRes', (('Id', 'a', False), ('ResponseCode', 'e', False), ('ContractSignatureCertChain', 'e', False), ('ContractSignatureEncryptedPrivateKey', 'e', False), ('DHParams', 'e', False), ('ContractID', 'e', False), ('RetryCounter', 'e', False)), (39, 40, 45, 46, 38, 47, 50, 4)),  # 33
+    (_din.ChargeParameterDiscoveryReq, 'ChargeParameterDiscoveryReq', (('EVRequestedEnergyTransferType', 'e', False), ('AC_EVChargeParameter', 'e', False), ('DC_EVChargeParameter', 'e', False), ('EVChargeParameter', 'e', False)), (51, 60, 4)),  # 34
     ('simple', 19),  # 35
-    (_din.DC_EVChargeParameter, 'DC_EVChargeParameter', (('DC_EVStatus', 'e', False), ('EVMaximumCurrentLimit', 'e', False), ('EVMaximumPowerLimit', 'e', False), ('EVMaximumVoltageLimit', 'e', False), ('EVEnergyCapacity', 'e', False), ('EVEnergyRequest', 'e', False), ('FullSOC', 'e', False), ('BulkSOC', 'e', False)),
-     ((0, ((1, 'urn:din:70121:2012:MsgDataTypes', 'DC_EVStatus', 'DC_EVStatus', 12, 1),)),
-      (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'EVMaximumCurrentLimit', 'EVMaximumCurrentLimit', 2, 2),)),
-      (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'EVMaximumPowerLimit', 'EVMaximumPowerLimit', 2, 3), (1, 'urn:din:70121:2012:MsgDataTypes', 'EVMaximumVoltageLimit', 'EVMaximumVoltageLimit', 2, 4))),
-      (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'EVMaximumVoltageLimit', 'EVMaximumVoltageLimit', 2, 4),)),
-      (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'EVEnergyCapacity', 'EVEnergyCapacity', 2, 5), (1, 'urn:din:70121:2012:MsgDataTypes', 'EVEnergyRequest', 'EVEnergyRequest', 2, 6), (1, 'urn:din:70121:2012:MsgDataTypes', 'FullSOC', 'FullSOC', 14, 7), (1, 'urn:din:70121:2012:MsgDataTypes', 'BulkSOC', 'BulkSOC', 14, 8), (3, None, None, None, -1, -1))),
-      (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'EVEnergyRequest', 'EVEnergyRequest', 2, 6), (1, 'urn:din:70121:2012:MsgDataTypes', 'FullSOC', 'FullSOC', 14, 7), (1, 'urn:din:70121:2012:MsgDataTypes', 'BulkSOC', 'BulkSOC', 14, 8), (3, None, None, None, -1, -1))),
-      (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'FullSOC', 'FullSOC', 14, 7), (1, 'urn:din:70121:2012:MsgDataTypes', 'BulkSOC', 'BulkSOC', 14, 8), (3, None, None, None, -1, -1))),
-      (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'BulkSOC', 'BulkSOC', 14, 8), (3, None, None, None, -1, -1))),
-      (2, ((3, None, None, None, -1, -1),)),)),  # 36
-    (_din.EVChargeParameter, 'EVChargeParameter', (),
-     ((0, ((3, None, None, None, -1, -1),)),)),  # 37
-    (_din.ChargeParameterDiscoveryRes, 'ChargeParameterDiscoveryRes', (('ResponseCode', 'e', False), ('EVSEProcessing', 'e', False), ('SAScheduleList', 'e', False), ('SASchedules', 'e', False), ('AC_EVSEChargeParameter', 'e', False), ('DC_EVSEChargeParameter', 'e', False), ('EVSEChargeParameter', 'e', False)),
-     ((0, ((1, 'urn:din:70121:2012:MsgBody', 'ResponseCode', 'ResponseCode', 16, 1),)),
-      (2, ((1, 'urn:din:70121:2012:MsgBody', 'EVSEProcessing', 'EVSEProcessing', 20, 2),)),
-      (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'SAScheduleList', 'SAScheduleList', 39, 3), (1, 'urn:din:70121:2012:MsgDataTypes', 'SASchedules', 'SASchedules', 54, 3))),
-      (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'AC_EVSEChargeParameter', 'AC_EVSEChargeParameter', 6, 4), (1, 'urn:din:70121:2012:MsgDataTypes', 'DC_EVSEChargeParameter', 'DC_EVSEChargeParameter', 55, 4), (1, 'urn:din:70121:2012:MsgDataTypes', 'EVSEChargeParameter', 'EVSEChargeParameter', 56, 4))),
-      (2, ((3, None, None, None, -1, -1),)),)),  # 38
-    (_din.SAScheduleList, 'SAScheduleList', (('SAScheduleTuple', 'e', True),),
-     ((0, ((1, 'urn:din:70121:2012:MsgDataTypes', 'SAScheduleTuple', 'SAScheduleTuple', 40, 1),)),
-      (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'SAScheduleTuple', 'SAScheduleTuple', 40, 2), (3, None, None, None, -1, -1))),
-      (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'SAScheduleTuple', 'SAScheduleTuple', 40, 2), (3, None, None, None, -1, -1))),)),  # 39
-    (_din.SAScheduleTuple, 'SAScheduleTuple', (('SAScheduleTupleID', 'e', False), ('PMaxSchedule', 'e', False), ('SalesTariff', 'e', False)),
-     ((0, ((1, 'urn:din:70121:2012:MsgDataTypes', 'SAScheduleTupleID', 'SAScheduleTupleID', 41, 1),)),
-      (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'PMaxSchedule', 'PMaxSchedule', 42, 2),)),
-      (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'SalesTariff', 'SalesTariff', 47, 3), (3, None, None, None, -1, -1))),
-      (2, ((3, None, None, None, -1, -1),)),)),  # 40
+    (_din.DC_EVChargeParameter, 'DC_EVChargeParameter', (('DC_EVStatus', 'e', False), ('EVMaximumCurrentLimit', 'e', False), ('EVMaximumPowerLimit', 'e', False), ('EVMaximumVoltageLimit', 'e', False), ('EVEnergyCapacity', 'e', False), ('EVEnergyRequest', 'e', False), ('FullSOC', 'e', False), ('BulkSOC', 'e', False)), (52, 53, 54, 55, 56, 57, 58, 59, 4)),  # 36
+    (_din.EVChargeParameter, 'EVChargeParameter', (), (17,)),  # 37
+    (_din.ChargeParameterDiscoveryRes, 'ChargeParameterDiscoveryRes', (('ResponseCode', 'e', False), ('EVSEProcessing', 'e', False), ('SAScheduleList', 'e', False), ('SASchedules', 'e', False), ('AC_EVSEChargeParameter', 'e', False), ('DC_EVSEChargeParameter', 'e', False), ('EVSEChargeParameter', 'e', False)), (24, 28, 90, 100, 4)),  # 38
+    (_din.SAScheduleList, 'SAScheduleList', (('SAScheduleTuple', 'e', True),), (87, 88, 89)),  # 39
+    (_din.SAScheduleTuple, 'SAScheduleTuple', (('SAScheduleTupleID', 'e', False), ('PMaxSchedule', 'e', False), ('SalesTariff', 'e', False)), (61, 70, 86, 4)),  # 40
     ('simple', 3),  # 41
-    (_din.PMaxSchedule, 'PMaxSchedule', (('PMaxScheduleID', 'e', False), ('PMaxScheduleEntry', 'e', True)),
-     ((0, ((1, 'urn:din:70121:2012:MsgDataTypes', 'PMaxScheduleID', 'PMaxScheduleID', 41, 1),)),
-      (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'PMaxScheduleEntry', 'PMaxScheduleEntry', 43, 2),)),
-      (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'PMaxScheduleEntry', 'PMaxScheduleEntry', 43, 3), (3, None, None, None, -1, -1))),
-      (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'PMaxScheduleEntry', 'PMaxScheduleEntry', 43, 3), (3, None, None, None, -1, -1))),)),  # 42
-    (_din.PMaxScheduleEntry, 'PMaxScheduleEntry', (('RelativeTimeInterval', 'e', False), ('TimeInterval', 'e', False), ('PMax', 'e', False)),
-     ((0, ((1, 'urn:din:70121:2012:MsgDataTypes', 'RelativeTimeInterval', 'RelativeTimeInterval', 44, 1), (1, 'urn:din:70121:2012:MsgDataTypes', 'TimeInterval', 'TimeInterval', 45, 1))),
-      (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'PMax', 'PMax', 46, 2),)),
-      (2, ((3, None, None, None, -1, -1),)),)),  # 43
-    (_din.RelativeTimeInterval, 'RelativeTimeInterval', (('start', 'e', False), ('duration', 'e', False)),
-     ((0, ((1, 'urn:din:70121:2012:MsgDataTypes', 'start', 'start', 1, 1),)),
-      (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'duration', 'duration', 1, 2), (3, None, None, None, -1, -1))),
-      (2, ((3, None, None, None, -1, -1),)),)),  # 44
-    (_din.Interval, 'Interval', (),
-     ((0, ((3, None, None, None, -1, -1),)),)),  # 45
+    (_din.PMaxSchedule, 'PMaxSchedule', (('PMaxScheduleID', 'e', False), ('PMaxScheduleEntry', 'e', True)), (62, 67, 68, 69)),  # 42
+    (_din.PMaxScheduleEntry, 'PMaxScheduleEntry', (('RelativeTimeInterval', 'e', False), ('TimeInterval', 'e', False), ('PMax', 'e', False)), (65, 66, 4)),  # 43
+    (_din.RelativeTimeInterval, 'RelativeTimeInterval', (('start', 'e', False), ('duration', 'e', False)), (63, 64, 4)),  # 44
+    (_din.Interval, 'Interval', (), (17,)),  # 45
     ('simple', 3),  # 46
-    (_din.SalesTariff, 'SalesTariff', (('Id', 'a', False), ('SalesTariffID', 'e', False), ('SalesTariffDescription', 'e', False), ('NumEPriceLevels', 'e', False), ('SalesTariffEntry', 'e', True)),
-     ((0, ((0, '', 'Id', 'Id', 13, 1),)),
-      (1, ((1, 'urn:din:70121:2012:MsgDataTypes', 'SalesTariffID', 'SalesTariffID', 41, 2),)),
-      (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'SalesTariffDescription', 'SalesTariffDescription', 48, 3), (1, 'urn:din:70121:2012:MsgDataTypes', 'NumEPriceLevels', 'NumEPriceLevels', 49, 4))),
-      (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'NumEPriceLevels', 'NumEPriceLevels', 49, 4),)),
-      (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'SalesTariffEntry', 'SalesTariffEntry', 50, 5),)),
-      (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'SalesTariffEntry', 'SalesTariffEntry', 50, 6), (3, None, None, None, -1, -1))),
-      (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'SalesTariffEntry', 'SalesTariffEntry', 50, 6), (3, None, None, None, -1, -1))),)),  # 47
+    (_din.SalesTariff, 'SalesTariff', (('Id', 'a', False), ('SalesTariffID', 'e', False), ('SalesTariffDescription', 'e', False), ('NumEPriceLevels', 'e', False), ('SalesTariffEntry', 'e', True)), (39, 71, 72, 73, 83, 84, 85)),  # 47
     ('simple', 20),  # 48
     ('simple', 21),  # 49
-    (_din.SalesTariffEntry, 'SalesTariffEntry', (('RelativeTimeInterval', 'e', False), ('TimeInterval', 'e', False), ('EPriceLevel', 'e', False), ('ConsumptionCost', 'e', True)),
-     ((0, ((1, 'urn:din:70121:2012:MsgDataTypes', 'RelativeTimeInterval', 'RelativeTimeInterval', 44, 1), (1, 'urn:din:70121:2012:MsgDataTypes', 'TimeInterval', 'TimeInterval', 45, 1))),
-      (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'EPriceLevel', 'EPriceLevel', 49, 2),)),
-      (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'ConsumptionCost', 'ConsumptionCost', 51, 3), (3, None, None, None, -1, -1))),
-      (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'ConsumptionCost', 'ConsumptionCost', 51, 3), (3, None, None, None, -1, -1))),)),  # 50
-    (_din.ConsumptionCost, 'ConsumptionCost', (('startValue', 'e', False), ('Cost', 'e', True)),
-     ((0, ((1, 'urn:din:70121:2012:MsgDataTypes', 'startValue', 'startValue', 1, 1),)),
-      (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'Cost', 'Cost', 52, 2), (3, None, None, None, -1, -1))),
-      (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'Cost', 'Cost', 52, 2), (3, None, None, None, -1, -1))),)),  # 51
-    (_din.Cost, 'Cost', (('costKind', 'e', False), ('amount', 'e', False), ('amountMultiplier', 'e', False)),
-     ((0, ((1, 'urn:din:70121:2012:MsgDataTypes', 'costKind', 'costKind', 53, 1),)),
-      (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'amount', 'amount', 1, 2),)),
-      (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'amountMultiplier', 'amountMultiplier', 3, 3), (3, None, None, None, -1, -1))),
-      (2, ((3, None, None, None, -1, -1),)),)),  # 52
+    (_din.SalesTariffEntry, 'SalesTariffEntry', (('RelativeTimeInterval', 'e', False), ('TimeInterval', 'e', False), ('EPriceLevel', 'e', False), ('ConsumptionCost', 'e', True)), (65, 74, 81, 82)),  # 50
+    (_din.ConsumptionCost, 'ConsumptionCost', (('startValue', 'e', False), ('Cost', 'e', True)), (75, 79, 80)),  # 51
+    (_din.Cost, 'Cost', (('costKind', 'e', False), ('amount', 'e', False), ('amountMultiplier', 'e', False)), (76, 77, 78, 4)),  # 52
     ('simple', 22),  # 53
-    (_din.SASchedules, 'SASchedules', (),
-     ((0, ((3, None, None, None, -1, -1),)),)),  # 54
-    (_din.DC_EVSEChargeParameter, 'DC_EVSEChargeParameter', (('DC_EVSEStatus', 'e', False), ('EVSEMaximumCurrentLimit', 'e', False), ('EVSEMaximumPowerLimit', 'e', False), ('EVSEMaximumVoltageLimit', 'e', False), ('EVSEMinimumCurrentLimit', 'e', False), ('EVSEMinimumVoltageLimit', 'e', False), ('EVSECurrentRegulationTolerance', 'e', False), ('EVSEPeakCurrentRipple', 'e', False), ('EVSEEnergyToBeDelivered', 'e', False)),
-     ((0, ((1, 'urn:din:70121:2012:MsgDataTypes', 'DC_EVSEStatus', 'DC_EVSEStatus', 17, 1),)),
-      (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'EVSEMaximumCurrentLimit', 'EVSEMaximumCurrentLimit', 2, 2),)),
-      (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'EVSEMaximumPowerLimit', 'EVSEMaximumPowerLimit', 2, 3), (1, 'urn:din:70121:2012:MsgDataTypes', 'EVSEMaximumVoltageLimit', 'EVSEMaximumVoltageLimit', 2, 4))),
-      (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'EVSEMaximumVoltageLimit', 'EVSEMaximumVoltageLimit', 2, 4),)),
-      (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'EVSEMinimumCurrentLimit', 'EVSEMinimumCurrentLimit', 2, 5),)),
-      (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'EVSEMinimumVoltageLimit', 'EVSEMinimumVoltageLimit', 2, 6),)),
-      (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'EVSECurrentRegulationTolerance', 'EVSECurrentRegulationTolerance', 2, 7), (1, 'urn:din:70121:2012:MsgDataTypes', 'EVSEPeakCurrentRipple', 'EVSEPeakCurrentRipple', 2, 8))),
-      (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'EVSEPeakCurrentRipple', 'EVSEPeakCurrentRipple', 2, 8),)),
-      (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'EVSEEnergyToBeDelivered', 'EVSEEnergyToBeDelivered', 2, 9), (3, None, None, None, -1, -1))),
-      (2, ((3, None, None, None, -1, -1),)),)),  # 55
-    (_din.EVSEChargeParameter, 'EVSEChargeParameter', (),
-     ((0, ((3, None, None, None, -1, -1),)),)),  # 56
-    (_din.ChargingStatusReq, 'ChargingStatusReq', (),
-     ((0, ((3, None, None, None, -1, -1),)),)),  # 57
-    (_din.ChargingStatusRes, 'ChargingStatusRes', (('ResponseCode', 'e', False), ('EVSEID', 'e', False), ('SAScheduleTupleID', 'e', False), ('EVSEMaxCurrent', 'e', False), ('MeterInfo', 'e', False), ('ReceiptRequired', 'e', False), ('AC_EVSEStatus', 'e', False)),
-     ((0, ((1, 'urn:din:70121:2012:MsgBody', 'ResponseCode', 'ResponseCode', 16, 1),)),
-      (2, ((1, 'urn:din:70121:2012:MsgBody', 'EVSEID', 'EVSEID', 59, 2),)),
-      (2, ((1, 'urn:din:70121:2012:MsgBody', 'SAScheduleTupleID', 'SAScheduleTupleID', 41, 3),)),
-      (2, ((1, 'urn:din:70121:2012:MsgBody', 'EVSEMaxCurrent', 'EVSEMaxCurrent', 2, 4), (1, 'urn:din:70121:2012:MsgBody', 'MeterInfo', 'MeterInfo', 60, 5), (1, 'urn:din:70121:2012:MsgBody', 'ReceiptRequired', 'ReceiptRequired', 8, 6))),
-      (2, ((1, 'urn:din:70121:2012:MsgBody', 'MeterInfo', 'MeterInfo', 60, 5), (1, 'urn:din:70121:2012:MsgBody', 'ReceiptRequired', 'ReceiptRequired', 8, 6))),
-      (2, ((1, 'urn:din:70121:2012:MsgBody', 'ReceiptRequired', 'ReceiptRequired', 8, 6),)),
-      (2, ((1, 'urn:din:70121:2012:MsgBody', 'AC_EVSEStatus', 'AC_EVSEStatus', 7, 7),)),
-      (2, ((3, None, None, None, -1, -1),)),)),  # 58
+    (_din.SASchedules, 'SASchedules', (), (17,)),  # 54
+    (_din.DC_EVSEChargeParameter, 'DC_EVSEChargeParameter', (('DC_EVSEStatus', 'e', False), ('EVSEMaximumCurrentLimit', 'e', False), ('EVSEMaximumPowerLimit', 'e', False), ('EVSEMaximumVoltageLimit', 'e', False), ('EVSEMinimumCurrentLimit', 'e', False), ('EVSEMinimumVoltageLimit', 'e', False), ('EVSECurrentRegulationTolerance', 'e', False), ('EVSEPeakCurrentRipple', 'e', False), ('EVSEEnergyToBeDelivered', 'e', False)), (91, 92, 93, 94, 95, 96, 97, 98, 99, 4)),  # 55
+    (_din.EVSEChargeParameter, 'EVSEChargeParameter', (), (17,)),  # 56
+    (_din.ChargingStatusReq, 'ChargingStatusReq', (), (17,)),  # 57
+    (_din.ChargingStatusRes, 'ChargingStatusRes', (('ResponseCode', 'e', False), ('EVSEID', 'e', False), ('SAScheduleTupleID', 'e', False), ('EVSEMaxCurrent', 'e', False), ('MeterInfo', 'e', False), ('ReceiptRequired', 'e', False), ('AC_EVSEStatus', 'e', False)), (24, 101, 102, 108, 109, 110, 111, 4)),  # 58
     ('simple', 23),  # 59
-    (_din.MeterInfo, 'MeterInfo', (('MeterID', 'e', False), ('MeterReading', 'e', False), ('SigMeterReading', 'e', False), ('MeterStatus', 'e', False), ('TMeter', 'e', False)),
-     ((0, ((1, 'urn:din:70121:2012:MsgDataTypes', 'MeterID', 'MeterID', 61, 1),)),
-      (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'MeterReading', 'MeterReading', 2, 2), (1, 'urn:din:70121:2012:MsgDataTypes', 'SigMeterReading', 'SigMeterReading', 62, 3), (1, 'urn:din:70121:2012:MsgDataTypes', 'MeterStatus', 'MeterStatus', 63, 4), (1, 'urn:din:70121:2012:MsgDataTypes', 'TMeter', 'TMeter', 64, 5), (3, None, None, None, -1, -1))),
-      (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'SigMeterReading', 'SigMeterReading', 62, 3), (1, 'urn:din:70121:2012:MsgDataTypes', 'MeterStatus', 'MeterStatus', 63, 4), (1, 'urn:din:70121:2012:MsgDataTypes', 'TMeter', 'TMeter', 64, 5), (3, None, None, None, -1, -1))),
-      (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'MeterStatus', 'MeterStatus', 63, 4), (1, 'urn:din:70121:2012:MsgDataTypes', 'TMeter', 'TMeter', 64, 5), (3, None, None, None, -1, -1))),
-      (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'TMeter', 'TMeter', 64, 5), (3, None, None, None, -1, -1))),
-      (2, ((3, None, None, None, -1, -1),)),)),  # 60
+    (_din.MeterInfo, 'MeterInfo', (('MeterID', 'e', False), ('MeterReading', 'e', False), ('SigMeterReading', 'e', False), ('MeterStatus', 'e', False), ('TMeter', 'e', False)), (103, 104, 105, 106, 107, 4)),  # 60
     ('simple', 20),  # 61
     ('simple', 24),  # 62
     ('simple', 3),  # 63
     ('simple', 25),  # 64
-    (_din.ContractAuthenticationReq, 'ContractAuthenticationReq', (('Id', 'a', False), ('GenChallenge', 'e', False)),
-     ((0, ((0, '', 'Id', 'Id', 13, 1), (1, 'urn:din:70121:2012:MsgBody', 'GenChallenge', 'GenChallenge', 66, 2), (3, None, None, None, -1, -1))),
-      (1, ((1, 'urn:din:70121:2012:MsgBody', 'GenChallenge', 'GenChallenge', 66, 2), (3, None, None, None, -1, -1))),
-      (2, ((3, None, None, None, -1, -1),)),)),  # 65
+    (_din.ContractAuthenticationReq, 'ContractAuthenticationReq', (('Id', 'a', False), ('GenChallenge', 'e', False)), (112, 113, 4)),  # 65
     ('simple', 26),  # 66
-    (_din.ContractAuthenticationRes, 'ContractAuthenticationRes', (('ResponseCode', 'e', False), ('EVSEProcessing', 'e', False)),
-     ((0, ((1, 'urn:din:70121:2012:MsgBody', 'ResponseCode', 'ResponseCode', 16, 1),)),
-      (2, ((1, 'urn:din:70121:2012:MsgBody', 'EVSEProcessing', 'EVSEProcessing', 20, 2),)),
-      (2, ((3, None, None, None, -1, -1),)),)),  # 67
-    (_din.CurrentDemandReq, 'CurrentDemandReq', (('DC_EVStatus', 'e', False), ('EVTargetCurrent', 'e', False), ('EVMaximumVoltageLimit', 'e', False), ('EVMaximumCurrentLimit', 'e', False), ('EVMaximumPowerLimit', 'e', False), ('BulkChargingComplete', 'e', False), ('ChargingComplete', 'e', False), ('RemainingTimeToFullSoC', 'e', False), ('RemainingTimeToBulkSoC', 'e', False), ('EVTargetVoltage', 'e', False)),
-     ((0, ((1, 'urn:din:70121:2012:MsgBody', 'DC_EVStatus', 'DC_EVStatus', 12, 1),)),
-      (2, ((1, 'urn:din:70121:2012:MsgBody', 'EVTargetCurrent', 'EVTargetCurrent', 2, 2),)),
-      (2, ((1, 'urn:din:70121:2012:MsgBody', 'EVMaximumVoltageLimit', 'EVMaximumVoltageLimit', 2, 3), (1, 'urn:din:70121:2012:MsgBody', 'EVMaximumCurrentLimit', 'EVMaximumCurrentLimit', 2, 4), (1, 'urn:din:70121:2012:MsgBody', 'EVMaximumPowerLimit', 'EVMaximumPowerLimit', 2, 5), (1, 'urn:din:70121:2012:MsgBody', 'BulkChargingComplete', 'BulkChargingComplete', 8, 6), (1, 'urn:din:70121:2012:MsgBody', 'ChargingComplete', 'ChargingComplete', 8, 7))),
-      (2, ((1, 'urn:din:70121:2012:MsgBody', 'EVMaximumCurrentLimit', 'EVMaximumCurrentLimit', 2, 4), (1, 'urn:din:70121:2012:MsgBody', 'EVMaximumPowerLimit', 'EVMaximumPowerLimit', 2, 5), (1, 'urn:din:70121:2012:MsgBody', 'BulkChargingComplete', 'BulkChargingComplete', 8, 6), (1, 'urn:din:70121:2012:MsgBody', 'ChargingComplete', 'ChargingComplete', 8, 7))),
-      (2, ((1, 'urn:din:70121:2012:MsgBody', 'EVMaximumPowerLimit', 'EVMaximumPowerLimit', 2, 5), (1, 'urn:din:70121:2012:MsgBody', 'BulkChargingComplete', 'BulkChargingComplete', 8, 6), (1, 'urn:din:70121:2012:MsgBody', 'ChargingComplete', 'ChargingComplete', 8, 7))),
-      (2, ((1, 'urn:din:70121:2012:MsgBody', 'BulkChargingComplete', 'BulkChargingComplete', 8, 6), (1, 'urn:din:70121:2012:MsgBody', 'ChargingComplete', 'ChargingComplete', 8, 7))),
-      (2, ((1, 'urn:din:70121:2012:MsgBody', 'ChargingComplete', 'ChargingComplete', 8, 7),)),
-      (2, ((1, 'urn:din:70121:2012:MsgBody', 'RemainingTimeToFullSoC', 'RemainingTimeToFullSoC', 2, 8), (1, 'urn:din:70121:2012:MsgBody', 'RemainingTimeToBulkSoC', 'RemainingTimeToBulkSoC', 2, 9), (1, 'urn:din:70121:2012:MsgBody', 'EVTargetVoltage', 'EVTargetVoltage', 2, 10))),
-      (2, ((1, 'urn:din:70121:2012:MsgBody', 'RemainingTimeToBulkSoC', 'RemainingTimeToBulkSoC', 2, 9), (1, 'urn:din:70121:2012:MsgBody', 'EVTargetVoltage', 'EVTargetVoltage', 2, 10))),
-      (2, ((1, 'urn:din:70121:2012:MsgBody', 'EVTargetVoltage', 'EVTargetVoltage', 2, 10),)),
-      (2, ((3, None, None, None, -1, -1),)),)),  # 68
-    (_din.CurrentDemandRes, 'CurrentDemandRes', (('ResponseCode', 'e', False), ('DC_EVSEStatus', 'e', False), ('EVSEPresentVoltage', 'e', False), ('EVSEPresentCurrent', 'e', False), ('EVSECurrentLimitAchieved', 'e', False), ('EVSEVoltageLimitAchieved', 'e', False), ('EVSEPowerLimitAchieved', 'e', False), ('EVSEMaximumVoltageLimit', 'e', False), ('EVSEMaximumCurrentLimit', 'e', False), ('EVSEMaximumPowerLimit', 'e', False)),
-     ((0, ((1, 'urn:din:70121:2012:MsgBody', 'ResponseCode', 'ResponseCode', 16, 1),)),
-      (2, ((1, 'urn:din:70121:2012:MsgBody', 'DC_EVSEStatus', 'DC_EVSEStatus', 17, 2),)),
-      (2, ((1, 'urn:din:70121:2012:MsgBody', 'EVSEPresentVoltage', 'EVSEPresentVoltage', 2, 3),)),
-      (2, ((1, 'urn:din:70121:2012:MsgBody', 'EVSEPresentCurrent', 'EVSEPresentCurrent', 2, 4),)),
-      (2, ((1, 'urn:din:70121:2012:MsgBody', 'EVSECurrentLimitAchieved', 'EVSECurrentLimitAchieved', 8, 5),)),
-      (2, ((1, 'urn:din:70121:2012:MsgBody', 'EVSEVoltageLimitAchieved', 'EVSEVoltageLimitAchieved', 8, 6),)),
-      (2, ((1, 'urn:din:70121:2012:MsgBody', 'EVSEPowerLimitAchieved', 'EVSEPowerLimitAchieved', 8, 7),)),
-      (2, ((1, 'urn:din:70121:2012:MsgBody', 'EVSEMaximumVoltageLimit', 'EVSEMaximumVoltageLimit', 2, 8), (1, 'urn:din:70121:2012:MsgBody', 'EVSEMaximumCurrentLimit', 'EVSEMaximumCurrentLimit', 2, 9), (1, 'urn:din:70121:2012:MsgBody', 'EVSEMaximumPowerLimit', 'EVSEMaximumPowerLimit', 2, 10), (3, None, None, None, -1, -1))),
-      (2, ((1, 'urn:din:70121:2012:MsgBody', 'EVSEMaximumCurrentLimit', 'EVSEMaximumCurrentLimit', 2, 9), (1, 'urn:din:70121:2012:MsgBody', 'EVSEMaximumPowerLimit', 'EVSEMaximumPowerLimit', 2, 10), (3, None, None, None, -1, -1))),
-      (2, ((1, 'urn:din:70121:2012:MsgBody', 'EVSEMaximumPowerLimit', 'EVSEMaximumPowerLimit', 2, 10), (3, None, None, None, -1, -1))),
-      (2, ((3, None, None, None, -1, -1),)),)),  # 69
-    (_din.DC_EVPowerDeliveryParameter, 'DC_EVPowerDeliveryParameter', (('DC_EVStatus', 'e', False), ('BulkChargingComplete', 'e', False), ('ChargingComplete', 'e', False)),
-     ((0, ((1, 'urn:din:70121:2012:MsgDataTypes', 'DC_EVStatus', 'DC_EVStatus', 12, 1),)),
-      (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'BulkChargingComplete', 'BulkChargingComplete', 8, 2), (1, 'urn:din:70121:2012:MsgDataTypes', 'ChargingComplete', 'ChargingComplete', 8, 3))),
-      (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'ChargingComplete', 'ChargingComplete', 8, 3),)),
-      (2, ((3, None, None, None, -1, -1),)),)),  # 70
-    (_xmldsig.DSAKeyValue, 'DSAKeyValue', (('P', 'e', False), ('Q', 'e', False), ('G', 'e', False), ('Y', 'e', False), ('J', 'e', False), ('Seed', 'e', False), ('PgenCounter', 'e', False)),
-     ((0, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'P', 'P', 72, 1), (1, 'http://www.w3.org/2000/09/xmldsig#', 'G', 'G', 72, 2), (1, 'http://www.w3.org/2000/09/xmldsig#', 'Y', 'Y', 72, 3))),
-      (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'Q', 'Q', 72, 4),)),
-      (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'Y', 'Y', 72, 3),)),
-      (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'J', 'J', 72, 5), (1, 'http://www.w3.org/2000/09/xmldsig#', 'Seed', 'Seed', 72, 6), (3, None, None, None, -1, -1))),
-      (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'G', 'G', 72, 2), (1, 'http://www.w3.org/2000/09/xmldsig#', 'Y', 'Y', 72, 3))),
-      (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'Seed', 'Seed', 72, 6), (3, None, None, None, -1, -1))),
-      (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'PgenCounter', 'PgenCounter', 72, 7),)),
-      (2, ((3, None, None, None, -1, -1),)),)),  # 71
+    (_din.ContractAuthenticationRes, 'ContractAuthenticationRes', (('ResponseCode', 'e', False), ('EVSEProcessing', 'e', False)), (24, 28, 4)),  # 67
+    (_din.CurrentDemandReq, 'CurrentDemandReq', (('DC_EVStatus', 'e', False), ('EVTargetCurrent', 'e', False), ('EVMaximumVoltageLimit', 'e', False), ('EVMaximumCurrentLimit', 'e', False), ('EVMaximumPowerLimit', 'e', False), ('BulkChargingComplete', 'e', False), ('ChargingComplete', 'e', False), ('RemainingTimeToFullSoC', 'e', False), ('RemainingTimeToBulkSoC', 'e', False), ('EVTargetVoltage', 'e', False)), (23, 114, 115, 116, 117, 118, 119, 120, 121, 122, 4)),  # 68
+    (_din.CurrentDemandRes, 'CurrentDemandRes', (('ResponseCode', 'e', False), ('DC_EVSEStatus', 'e', False), ('EVSEPresentVoltage', 'e', False), ('EVSEPresentCurrent', 'e', False), ('EVSECurrentLimitAchieved', 'e', False), ('EVSEVoltageLimitAchieved', 'e', False), ('EVSEPowerLimitAchieved', 'e', False), ('EVSEMaximumVoltageLimit', 'e', False), ('EVSEMaximumCurrentLimit', 'e', False), ('EVSEMaximumPowerLimit', 'e', False)), (24, 27, 123, 124, 125, 126, 127, 128, 129, 130, 4)),  # 69
+    (_din.DC_EVPowerDeliveryParameter, 'DC_EVPowerDeliveryParameter', (('DC_EVStatus', 'e', False), ('BulkChargingComplete', 'e', False), ('ChargingComplete', 'e', False)), (52, 131, 132, 4)),  # 70
+    (_xmldsig.DSAKeyValue, 'DSAKeyValue', (('P', 'e', False), ('Q', 'e', False), ('G', 'e', False), ('Y', 'e', False), ('J', 'e', False), ('Seed', 'e', False), ('PgenCounter', 'e', False)), (133, 134, 135, 136, 137, 138, 139, 4)),  # 71
     ('simple', 27),  # 72
-    (_xmldsig.DigestMethod, 'DigestMethod', (('Algorithm', 'a', False),),
-     ((0, ((0, '', 'Algorithm', 'Algorithm', 12, 1),)),
-      (1, ((2, None, None, None, -1, 2), (3, None, None, None, -1, -1), (4, None, None, None, -1, 1))),
-      (2, ((2, None, None, None, -1, 2), (3, None, None, None, -1, -1), (4, None, None, None, -1, 2))),)),  # 73
+    (_xmldsig.DigestMethod, 'DigestMethod', (('Algorithm', 'a', False),), (29, 30, 31)),  # 73
     ('simple', 27),  # 74
-    (_din.EVPowerDeliveryParameter, 'EVPowerDeliveryParameter', (),
-     ((0, ((3, None, None, None, -1, -1),)),)),  # 75
-    (_din.EVSEStatus, 'EVSEStatus', (),
-     ((0, ((3, None, None, None, -1, -1),)),)),  # 76
-    (_din.EVStatus, 'EVStatus', (),
-     ((0, ((3, None, None, None, -1, -1),)),)),  # 77
-    (_din.Entry, 'Entry', (('RelativeTimeInterval', 'e', False), ('TimeInterval', 'e', False)),
-     ((0, ((1, 'urn:din:70121:2012:MsgDataTypes', 'RelativeTimeInterval', 'RelativeTimeInterval', 44, 1), (1, 'urn:din:70121:2012:MsgDataTypes', 'TimeInterval', 'TimeInterval', 45, 1))),
-      (2, ((3, None, None, None, -1, -1),)),)),  # 78
-    (_xmldsig.KeyInfo, 'KeyInfo', (('Id', 'a', False), ('KeyName', 'e', True), ('KeyValue', 'e', True), ('RetrievalMethod', 'e', True), ('X509Data', 'e', True), ('PGPData', 'e', True), ('SPKIData', 'e', True), ('MgmtData', 'e', True)),
-     ((0, ((0, '', 'Id', 'Id', 28, 1), (1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyName', 'KeyName', 80, 2), (1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyValue', 'KeyValue', 81, 3), (1, 'http://www.w3.org/2000/09/xmldsig#', 'RetrievalMethod', 'RetrievalMethod', 83, 4), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509Data', 'X509Data', 86, 5), (1, 'http://www.w3.org/2000/09/xmldsig#', 'PGPData', 'PGPData', 90, 6), (1, 'http://www.w3.org/2000/09/xmldsig#', 'SPKIData', 'SPKIData', 91, 7), (1, 'http://www.w3.org/2000/09/xmldsig#', 'MgmtData', 'MgmtData', 80, 8), (2, None, None, None, -1, 9), (4, None, None, None, -1, 0))),
-      (1, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyName', 'KeyName', 80, 2), (1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyValue', 'KeyValue', 81, 3), (1, 'http://www.w3.org/2000/09/xmldsig#', 'RetrievalMethod', 'RetrievalMethod', 83, 4), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509Data', 'X509Data', 86, 5), (1, 'http://www.w3.org/2000/09/xmldsig#', 'PGPData', 'PGPData', 90, 6), (1, 'http://www.w3.org/2000/09/xmldsig#', 'SPKIData', 'SPKIData', 91, 7), (1, 'http://www.w3.org/2000/09/xmldsig#', 'MgmtData', 'MgmtData', 80, 8), (2, None, None, None, -1, 9), (4, None, None, None, -1, 1))),
-      (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyName', 'KeyName', 80, 10), (1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyValue', 'KeyValue', 81, 11), (1, 'http://www.w3.org/2000/09/xmldsig#', 'RetrievalMethod', 'RetrievalMethod', 83, 12), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509Data', 'X509Data', 86, 13), (1, 'http://www.w3.org/2000/09/xmldsig#', 'PGPData', 'PGPData', 90, 14), (1, 'http://www.w3.org/2000/09/xmldsig#', 'SPKIData', 'SPKIData', 91, 15), (1, 'http://www.w3.org/2000/09/xmldsig#', 'MgmtData', 'MgmtData', 80, 16), (2, None, None, None, -1, 17), (3, None, None, None, -1, -1), (4, None, None, None, -1, 2))),
-      (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyName', 'KeyName', 80, 10), (1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyValue', 'KeyValue', 81, 11), (1, 'http://www.w3.org/2000/09/xmldsig#', 'RetrievalMethod', 'RetrievalMethod', 83, 12), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509Data', 'X509Data', 86, 13), (1, 'http://www.w3.org/2000/09/xmldsig#', 'PGPData', 'PGPData', 90, 14), (1, 'http://www.w3.org/2000/09/xmldsig#', 'SPKIData', 'SPKIData', 91, 15), (1, 'http://www.w3.org/2000/09/xmldsig#', 'MgmtData', 'MgmtData', 80, 16), (2, None, None, None, -1, 17), (3, None, None, None, -1, -1), (4, None, None, None, -1, 3))),
-      (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyName', 'KeyName', 80, 10), (1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyValue', 'KeyValue', 81, 11), (1, 'http://www.w3.org/2000/09/xmldsig#', 'RetrievalMethod', 'RetrievalMethod', 83, 12), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509Data', 'X509Data', 86, 13), (1, 'http://www.w3.org/2000/09/xmldsig#', 'PGPData', 'PGPData', 90, 14), (1, 'http://www.w3.org/2000/09/xmldsig#', 'SPKIData', 'SPKIData', 91, 15), (1, 'http://www.w3.org/2000/09/xmldsig#', 'MgmtData', 'MgmtData', 80, 16), (2, None, None, None, -1, 17), (3, None, None, None, -1, -1), (4, None, None, None, -1, 4))),
-      (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyName', 'KeyName', 80, 10), (1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyValue', 'KeyValue', 81, 11), (1, 'http://www.w3.org/2000/09/xmldsig#', 'RetrievalMethod', 'RetrievalMethod', 83, 12), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509Data', 'X509Data', 86, 13), (1, 'http://www.w3.org/2000/09/xmldsig#', 'PGPData', 'PGPData', 90, 14), (1, 'http://www.w3.org/2000/09/xmldsig#', 'SPKIData', 'SPKIData', 91, 15), (1, 'http://www.w3.org/2000/09/xmldsig#', 'MgmtData', 'MgmtData', 80, 16), (2, None, None, None, -1, 17), (3, None, None, None, -1, -1), (4, None, None, None, -1, 5))),
-      (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyName', 'KeyName', 80, 10), (1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyValue', 'KeyValue', 81, 11), (1, 'http://www.w3.org/2000/09/xmldsig#', 'RetrievalMethod', 'RetrievalMethod', 83, 12), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509Data', 'X509Data', 86, 13), (1, 'http://www.w3.org/2000/09/xmldsig#', 'PGPData', 'PGPData', 90, 14), (1, 'http://www.w3.org/2000/09/xmldsig#', 'SPKIData', 'SPKIData', 91, 15), (1, 'http://www.w3.org/2000/09/xmldsig#', 'MgmtData', 'MgmtData', 80, 16), (2, None, None, None, -1, 17), (3, None, None, None, -1, -1), (4, None, None, None, -1, 6))),
-      (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyName', 'KeyName', 80, 10), (1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyValue', 'KeyValue', 81, 11), (1, 'http://www.w3.org/2000/09/xmldsig#', 'RetrievalMethod', 'RetrievalMethod', 83, 12), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509Data', 'X509Data', 86, 13), (1, 'http://www.w3.org/2000/09/xmldsig#', 'PGPData', 'PGPData', 90, 14), (1, 'http://www.w3.org/2000/09/xmldsig#', 'SPKIData', 'SPKIData', 91, 15), (1, 'http://www.w3.org/2000/09/xmldsig#', 'MgmtData', 'MgmtData', 80, 16), (2, None, None, None, -1, 17), (3, None, None, None, -1, -1), (4, None, None, None, -1, 7))),
-      (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyName', 'KeyName', 80, 10), (1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyValue', 'KeyValue', 81, 11), (1, 'http://www.w3.org/2000/09/xmldsig#', 'RetrievalMethod', 'RetrievalMethod', 83, 12), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509Data', 'X509Data', 86, 13), (1, 'http://www.w3.org/2000/09/xmldsig#', 'PGPData', 'PGPData', 90, 14), (1, 'http://www.w3.org/2000/09/xmldsig#', 'SPKIData', 'SPKIData', 91, 15), (1, 'http://www.w3.org/2000/09/xmldsig#', 'MgmtData', 'MgmtData', 80, 16), (2, None, None, None, -1, 17), (3, None, None, None, -1, -1), (4, None, None, None, -1, 8))),
-      (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyName', 'KeyName', 80, 10), (1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyValue', 'KeyValue', 81, 11), (1, 'http://www.w3.org/2000/09/xmldsig#', 'RetrievalMethod', 'RetrievalMethod', 83, 12), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509Data', 'X509Data', 86, 13), (1, 'http://www.w3.org/2000/09/xmldsig#', 'PGPData', 'PGPData', 90, 14), (1, 'http://www.w3.org/2000/09/xmldsig#', 'SPKIData', 'SPKIData', 91, 15), (1, 'http://www.w3.org/2000/09/xmldsig#', 'MgmtData', 'MgmtData', 80, 16), (2, None, None, None, -1, 17), (3, None, None, None, -1, -1), (4, None, None, None, -1, 9))),
-      (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyName', 'KeyName', 80, 10), (1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyValue', 'KeyValue', 81, 11), (1, 'http://www.w3.org/2000/09/xmldsig#', 'RetrievalMethod', 'RetrievalMethod', 83, 12), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509Data', 'X509Data', 86, 13), (1, 'http://www.w3.org/2000/09/xmldsig#', 'PGPData', 'PGPData', 90, 14), (1, 'http://www.w3.org/2000/09/xmldsig#', 'SPKIData', 'SPKIData', 91, 15), (1, 'http://www.w3.org/2000/09/xmldsig#', 'MgmtData', 'MgmtData', 80, 16), (2, None, None, None, -1, 17), (3, None, None, None, -1, -1), (4, None, None, None, -1, 10))),
-      (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyName', 'KeyName', 80, 10), (1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyValue', 'KeyValue', 81, 11), (1, 'http://www.w3.org/2000/09/xmldsig#', 'RetrievalMethod', 'RetrievalMethod', 83, 12), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509Data', 'X509Data', 86, 13), (1, 'http://www.w3.org/2000/09/xmldsig#', 'PGPData', 'PGPData', 90, 14), (1, 'http://www.w3.org/2000/09/xmldsig#', 'SPKIData', 'SPKIData', 91, 15), (1, 'http://www.w3.org/2000/09/xmldsig#', 'MgmtData', 'MgmtData', 80, 16), (2, None, None, None, -1, 17), (3, None, None, None, -1, -1), (4, None, None, None, -1, 11))),
-      (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyName', 'KeyName', 80, 10), (1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyValue', 'KeyValue', 81, 11), (1, 'http://www.w3.org/2000/09/xmldsig#', 'RetrievalMethod', 'RetrievalMethod', 83, 12), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509Data', 'X509Data', 86, 13), (1, 'http://www.w3.org/2000/09/xmldsig#', 'PGPData', 'PGPData', 90, 14), (1, 'http://www.w3.org/2000/09/xmldsig#', 'SPKIData', 'SPKIData', 91, 15), (1, 'http://www.w3.org/2000/09/xmldsig#', 'MgmtData', 'MgmtData', 80, 16), (2, None, None, None, -1, 17), (3, None, None, None, -1, -1), (4, None, None, None, -1, 12))),
-      (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyName', 'KeyName', 80, 10), (1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyValue', 'KeyValue', 81, 11), (1, 'http://www.w3.org/2000/09/xmldsig#', 'RetrievalMethod', 'RetrievalMethod', 83, 12), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509Data', 'X509Data', 86, 13), (1, 'http://www.w3.org/2000/09/xmldsig#', 'PGPData', 'PGPData', 90, 14), (1, 'http://www.w3.org/2000/09/xmldsig#', 'SPKIData', 'SPKIData', 91, 15), (1, 'http://www.w3.org/2000/09/xmldsig#', 'MgmtData', 'MgmtData', 80, 16), (2, None, None, None, -1, 17), (3, None, None, None, -1, -1), (4, None, None, None, -1, 13))),
-      (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyName', 'KeyName', 80, 10), (1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyValue', 'KeyValue', 81, 11), (1, 'http://www.w3.org/2000/09/xmldsig#', 'RetrievalMethod', 'RetrievalMethod', 83, 12), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509Data', 'X509Data', 86, 13), (1, 'http://www.w3.org/2000/09/xmldsig#', 'PGPData', 'PGPData', 90, 14), (1, 'http://www.w3.org/2000/09/xmldsig#', 'SPKIData', 'SPKIData', 91, 15), (1, 'http://www.w3.org/2000/09/xmldsig#', 'MgmtData', 'MgmtData', 80, 16), (2, None, None, None, -1, 17), (3, None, None, None, -1, -1), (4, None, None, None, -1, 14))),
-      (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyName', 'KeyName', 80, 10), (1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyValue', 'KeyValue', 81, 11), (1, 'http://www.w3.org/2000/09/xmldsig#', 'RetrievalMethod', 'RetrievalMethod', 83, 12), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509Data', 'X509Data', 86, 13), (1, 'http://www.w3.org/2000/09/xmldsig#', 'PGPData', 'PGPData', 90, 14), (1, 'http://www.w3.org/2000/09/xmldsig#', 'SPKIData', 'SPKIData', 91, 15), (1, 'http://www.w3.org/2000/09/xmldsig#', 'MgmtData', 'MgmtData', 80, 16), (2, None, None, None, -1, 17), (3, None, None, None, -1, -1), (4, None, None, None, -1, 15))),
-      (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyName', 'KeyName', 80, 10), (1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyValue', 'KeyValue', 81, 11), (1, 'http://www.w3.org/2000/09/xmldsig#', 'RetrievalMethod', 'RetrievalMethod', 83, 12), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509Data', 'X509Data', 86, 13), (1, 'http://www.w3.org/2000/09/xmldsig#', 'PGPData', 'PGPData', 90, 14), (1, 'http://www.w3.org/2000/09/xmldsig#', 'SPKIData', 'SPKIData', 91, 15), (1, 'http://www.w3.org/2000/09/xmldsig#', 'MgmtData', 'MgmtData', 80, 16), (2, None, None, None, -1, 17), (3, None, None, None, -1, -1), (4, None, None, None, -1, 16))),
-      (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyName', 'KeyName', 80, 10), (1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyValue', 'KeyValue', 81, 11), (1, 'http://www.w3.org/2000/09/xmldsig#', 'RetrievalMethod', 'RetrievalMethod', 83, 12), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509Data', 'X509Data', 86, 13), (1, 'http://www.w3.org/2000/09/xmldsig#', 'PGPData', 'PGPData', 90, 14), (1, 'http://www.w3.org/2000/09/xmldsig#', 'SPKIData', 'SPKIData', 91, 15), (1, 'http://www.w3.org/2000/09/xmldsig#', 'MgmtData', 'MgmtData', 80, 16), (2, None, None, None, -1, 17), (3, None, None, None, -1, -1), (4, None, None, None, -1, 17))),)),  # 79
+    (_din.EVPowerDeliveryParameter, 'EVPowerDeliveryParameter', (), (17,)),  # 75
+    (_din.EVSEStatus, 'EVSEStatus', (), (17,)),  # 76
+    (_din.EVStatus, 'EVStatus', (), (17,)),  # 77
+    (_din.Entry, 'Entry', (('RelativeTimeInterval', 'e', False), ('TimeInterval', 'e', False)), (65, 4)),  # 78
+    (_xmldsig.KeyInfo, 'KeyInfo', (('Id', 'a', False), ('KeyName', 'e', True), ('KeyValue', 'e', True), ('RetrievalMethod', 'e', True), ('X509Data', 'e', True), ('PGPData', 'e', True), ('SPKIData', 'e', True), ('MgmtData', 'e', True)), (178, 179, 180, 181, 182, 183, 184, 185, 186, 187, 188, 189, 190, 191, 192, 193, 194, 195)),  # 79
     ('simple', 26),  # 80
-    (_xmldsig.KeyValue, 'KeyValue', (('DSAKeyValue', 'e', False), ('RSAKeyValue', 'e', False)),
-     ((0, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'DSAKeyValue', 'DSAKeyValue', 71, 1), (1, 'http://www.w3.org/2000/09/xmldsig#', 'RSAKeyValue', 'RSAKeyValue', 82, 2), (2, None, None, None, -1, 3), (4, None, None, None, -1, 0))),
-      (2, ((3, None, None, None, -1, -1), (4, None, None, None, -1, 1))),
-      (2, ((3, None, None, None, -1, -1), (4, None, None, None, -1, 2))),
-      (2, ((3, None, None, None, -1, -1), (4, None, None, None, -1, 3))),)),  # 81
-    (_xmldsig.RSAKeyValue, 'RSAKeyValue', (('Modulus', 'e', False), ('Exponent', 'e', False)),
-     ((0, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'Modulus', 'Modulus', 72, 1),)),
-      (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'Exponent', 'Exponent', 72, 2),)),
-      (2, ((3, None, None, None, -1, -1),)),)),  # 82
-    (_xmldsig.RetrievalMethod, 'RetrievalMethod', (('Type', 'a', False), ('URI', 'a', False), ('Transforms', 'e', False)),
-     ((0, ((0, '', 'Type', 'Type', 12, 1), (0, '', 'URI', 'URI', 12, 2), (1, 'http://www.w3.org/2000/09/xmldsig#', 'Transforms', 'Transforms', 84, 3), (3, None, None, None, -1, -1))),
-      (1, ((0, '', 'URI', 'URI', 12, 2), (1, 'http://www.w3.org/2000/09/xmldsig#', 'Transforms', 'Transforms', 84, 3), (3, None, None, None, -1, -1))),
-      (1, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'Transforms', 'Transforms', 84, 3), (3, None, None, None, -1, -1))),
-      (2, ((3, None, None, None, -1, -1),)),)),  # 83
-    (_xmldsig.Transforms, 'Transforms', (('Transform', 'e', True),),
-     ((0, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'Transform', 'Transform', 85, 1),)),
-      (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'Transform', 'Transform', 85, 2), (3, None, None, None, -1, -1))),
-      (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'Transform', 'Transform', 85, 2), (3, None, None, None, -1, -1))),)),  # 84
-    (_xmldsig.Transform, 'Transform', (('Algorithm', 'a', False), ('XPath', 'e', True)),
-     ((0, ((0, '', 'Algorithm', 'Algorithm', 12, 1),)),
-      (1, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'XPath', 'XPath', 80, 3), (2, None, None, None, -1, 2), (3, None, None, None, -1, -1), (4, None, None, None, -1, 1))),
-      (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'XPath', 'XPath', 80, 3), (2, None, None, None, -1, 2), (3, None, None, None, -1, -1), (4, None, None, None, -1, 2))),
-      (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'XPath', 'XPath', 80, 3), (2, None, None, None, -1, 2), (3, None, None, None, -1, -1), (4, None, None, None, -1, 3))),)),  # 85
-    (_xmldsig.X509Data, 'X509Data', (('X509IssuerSerial', 'e', True), ('X509SKI', 'e', True), ('X509SubjectName', 'e', True), ('X509Certificate', 'e', True), ('X509CRL', 'e', True)),
-     ((0, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'X509IssuerSerial', 'X509IssuerSerial', 87, 1), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509SKI', 'X509SKI', 89, 2), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509SubjectName', 'X509SubjectName', 80, 3), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509Certificate', 'X509Certificate', 89, 4), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509CRL', 'X509CRL', 89, 5), (2, None, None, None, -1, 6))),
-      (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'X509IssuerSerial', 'X509IssuerSerial', 87, 7), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509SKI', 'X509SKI', 89, 8), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509SubjectName', 'X509SubjectName', 80, 9), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509Certificate', 'X509Certificate', 89, 10), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509CRL', 'X509CRL', 89, 11), (2, None, None, None, -1, 12), (3, None, None, None, -1, -1))),
-      (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'X509IssuerSerial', 'X509IssuerSerial', 87, 7), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509SKI', 'X509SKI', 89, 8), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509SubjectName', 'X509SubjectName', 80, 9), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509Certificate', 'X509Certificate', 89, 10), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509CRL', 'X509CRL', 89, 11), (2, None, None, None, -1, 12), (3, None, None, None, -1, -1))),
-      (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'X509IssuerSerial', 'X509IssuerSerial', 87, 7), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509SKI', 'X509SKI', 89, 8), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509SubjectName', 'X509SubjectName', 80, 9), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509Certificate', 'X509Certificate', 89, 10), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509CRL', 'X509CRL', 89, 11), (2, None, None, None, -1, 12), (3, None, None, None, -1, -1))),
-      (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'X509IssuerSerial', 'X509IssuerSerial', 87, 7), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509SKI', 'X509SKI', 89, 8), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509SubjectName', 'X509SubjectName', 80, 9), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509Certificate', 'X509Certificate', 89, 10), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509CRL', 'X509CRL', 89, 11), (2, None, None, None, -1, 12), (3, None, None, None, -1, -1))),
-      (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'X509IssuerSerial', 'X509IssuerSerial', 87, 7), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509SKI', 'X509SKI', 89, 8), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509SubjectName', 'X509SubjectName', 80, 9), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509Certificate', 'X509Certificate', 89, 10), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509CRL', 'X509CRL', 89, 11), (2, None, None, None, -1, 12), (3, None, None, None, -1, -1))),
-      (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'X509IssuerSerial', 'X509IssuerSerial', 87, 7), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509SKI', 'X509SKI', 89, 8), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509SubjectName', 'X509SubjectName', 80, 9), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509Certificate', 'X509Certificate', 89, 10), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509CRL', 'X509CRL', 89, 11), (2, None, None, None, -1, 12), (3, None, None, None, -1, -1))),
-      (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'X509IssuerSerial', 'X509IssuerSerial', 87, 7), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509SKI', 'X509SKI', 89, 8), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509SubjectName', 'X509SubjectName', 80, 9), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509Certificate', 'X509Certificate', 89, 10), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509CRL', 'X509CRL', 89, 11), (2, None, None, None, -1, 12), (3, None, None, None, -1, -1))),
-      (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'X509IssuerSerial', 'X509IssuerSerial', 87, 7), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509SKI', 'X509SKI', 89, 8), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509SubjectName', 'X509SubjectName', 80, 9), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509Certificate', 'X509Certificate', 89, 10), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509CRL', 'X509CRL', 89, 11), (2, None, None, None, -1, 12), (3, None, None, None, -1, -1))),
-      (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'X509IssuerSerial', 'X509IssuerSerial', 87, 7), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509SKI', 'X509SKI', 89, 8), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509SubjectName', 'X509SubjectName', 80, 9), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509Certificate', 'X509Certificate', 89, 10), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509CRL', 'X509CRL', 89, 11), (2, None, None, None, -1, 12), (3, None, None, None, -1, -1))),
-      (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'X509IssuerSerial', 'X509IssuerSerial', 87, 7), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509SKI', 'X509SKI', 89, 8), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509SubjectName', 'X509SubjectName', 80, 9), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509Certificate', 'X509Certificate', 89, 10), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509CRL', 'X509CRL', 89, 11), (2, None, None, None, -1, 12), (3, None, None, None, -1, -1))),
-      (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'X509IssuerSerial', 'X509IssuerSerial', 87, 7), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509SKI', 'X509SKI', 89, 8), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509SubjectName', 'X509SubjectName', 80, 9), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509Certificate', 'X509Certificate', 89, 10), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509CRL', 'X509CRL', 89, 11), (2, None, None, None, -1, 12), (3, None, None, None, -1, -1))),
-      (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'X509IssuerSerial', 'X509IssuerSerial', 87, 7), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509SKI', 'X509SKI', 89, 8), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509SubjectName', 'X509SubjectName', 80, 9), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509Certificate', 'X509Certificate', 89, 10), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509CRL', 'X509CRL', 89, 11), (2, None, None, None, -1, 12), (3, None, None, None, -1, -1))),)),  # 86
-    (_xmldsig.X509IssuerSerial, 'X509IssuerSerial', (('X509IssuerName', 'e', False), ('X509SerialNumber', 'e', False)),
-     ((0, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'X509IssuerName', 'X509IssuerName', 80, 1),)),
-      (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'X509SerialNumber', 'X509SerialNumber', 88, 2),)),
-      (2, ((3, None, None, None, -1, -1),)),)),  # 87
+    (_xmldsig.KeyValue, 'KeyValue', (('DSAKeyValue', 'e', False), ('RSAKeyValue', 'e', False)), (142, 143, 143, 143)),  # 81
+    (_xmldsig.RSAKeyValue, 'RSAKeyValue', (('Modulus', 'e', False), ('Exponent', 'e', False)), (140, 141, 4)),  # 82
+    (_xmldsig.RetrievalMethod, 'RetrievalMethod', (('Type', 'a', False), ('URI', 'a', False), ('Transforms', 'e', False)), (150, 151, 152, 4)),  # 83
+    (_xmldsig.Transforms, 'Transforms', (('Transform', 'e', True),), (147, 148, 149)),  # 84
+    (_xmldsig.Transform, 'Transform', (('Algorithm', 'a', False), ('XPath', 'e', True)), (29, 144, 145, 146)),  # 85
+    (_xmldsig.X509Data, 'X509Data', (('X509IssuerSerial', 'e', True), ('X509SKI', 'e', True), ('X509SubjectName', 'e', True), ('X509Certificate', 'e', True), ('X509CRL', 'e', True)), (155, 156, 157, 158, 159, 160, 161, 162, 163, 164, 165, 166, 167)),  # 86
+    (_xmldsig.X509IssuerSerial, 'X509IssuerSerial', (('X509IssuerName', 'e', False), ('X509SerialNumber', 'e', False)), (153, 154, 4)),  # 87
     ('simple', 29),  # 88
     ('simple', 27),  # 89
-    (_xmldsig.PGPData, 'PGPData', (('PGPKeyID', 'e', False), ('PGPKeyPacket', 'e', True)),
-     ((0, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'PGPKeyID', 'PGPKeyID', 89, 1), (1, 'http://www.w3.org/2000/09/xmldsig#', 'PGPKeyPacket', 'PGPKeyPacket', 89, 2))),
-      (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'PGPKeyPacket', 'PGPKeyPacket', 89, 3), (2, None, None, None, -1, 4), (3, None, None, None, -1, -1))),
-      (2, ((2, None, None, None, -1, 5), (3, None, None, None, -1, -1))),
-      (2, ((2, None, None, None, -1, 4), (3, None, None, None, -1, -1))),
-      (2, ((2, None, None, None, -1, 4), (3, None, None, None, -1, -1))),
-      (2, ((2, None, None, None, -1, 5), (3, None, None, None, -1, -1))),)),  # 90
-    (_xmldsig.SPKIData, 'SPKIData', (('SPKISexp', 'e', True),),
-     ((0, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'SPKISexp', 'SPKISexp', 89, 1),)),
-      (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'SPKISexp', 'SPKISexp', 89, 3), (2, None, None, None, -1, 2), (3, None, None, None, -1, -1))),
-      (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'SPKISexp', 'SPKISexp', 89, 3), (3, None, None, None, -1, -1))),
-      (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'SPKISexp', 'SPKISexp', 89, 3), (2, None, None, None, -1, 4), (3, None, None, None, -1, -1))),
-      (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'SPKISexp', 'SPKISexp', 89, 3), (3, None, None, None, -1, -1))),)),  # 91
-    (_xmldsig.Manifest, 'Manifest', (('Id', 'a', False), ('Reference', 'e', True)),
-     ((0, ((0, '', 'Id', 'Id', 28, 1), (1, 'http://www.w3.org/2000/09/xmldsig#', 'Reference', 'Reference', 93, 2))),
-      (1, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'Reference', 'Reference', 93, 2),)),
-      (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'Reference', 'Reference', 93, 3), (3, None, None, None, -1, -1))),
-      (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'Reference', 'Reference', 93, 3), (3, None, None, None, -1, -1))),)),  # 92
-    (_xmldsig.Reference, 'Reference', (('Id', 'a', False), ('Type', 'a', False), ('URI', 'a', False), ('Transforms', 'e', False), ('DigestMethod', 'e', False), ('DigestValue', 'e', False)),
-     ((0, ((0, '', 'Id', 'Id', 28, 1), (0, '', 'Type', 'Type', 12, 2), (0, '', 'URI', 'URI', 12, 3), (1, 'http://www.w3.org/2000/09/xmldsig#', 'Transforms', 'Transforms', 84, 4), (1, 'http://www.w3.org/2000/09/xmldsig#', 'DigestMethod', 'DigestMethod', 73, 5))),
-      (1, ((0, '', 'Type', 'Type', 12, 2), (0, '', 'URI', 'URI', 12, 3), (1, 'http://www.w3.org/2000/09/xmldsig#', 'Transforms', 'Transforms', 84, 4), (1, 'http://www.w3.org/2000/09/xmldsig#', 'DigestMethod', 'DigestMethod', 73, 5))),
-      (1, ((0, '', 'URI', 'URI', 12, 3), (1, 'http://www.w3.org/2000/09/xmldsig#', 'Transforms', 'Transforms', 84, 4), (1, 'http://www.w3.org/2000/09/xmldsig#', 'DigestMethod', 'DigestMethod', 73, 5))),
-      (1, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'Transforms', 'Transforms', 84, 4), (1, 'http://www.w3.org/2000/09/xmldsig#', 'DigestMethod', 'DigestMethod', 73, 5))),
-      (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'DigestMethod', 'DigestMethod', 73, 5),)),
-      (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'DigestValue', 'DigestValue', 74, 6),)),
-      (2, ((3, None, None, None, -1, -1),)),)),  # 93
-    (_din.MeteringReceiptReq, 'MeteringReceiptReq', (('Id', 'a', False), ('SessionID', 'e', False), ('SAScheduleTupleID', 'e', False), ('MeterInfo', 'e', False)),
-     ((0, ((0, '', 'Id', 'Id', 13, 1), (1, 'urn:din:70121:2012:MsgBody', 'SessionID', 'SessionID', 95, 2))),
-      (1, ((1, 'urn:din:70121:2012:MsgBody', 'SessionID', 'SessionID', 95, 2),)),
-      (2, ((1, 'urn:din:70121:2012:MsgBody', 'SAScheduleTupleID', 'SAScheduleTupleID', 41, 3), (1, 'urn:din:70121:2012:MsgBody', 'MeterInfo', 'MeterInfo', 60, 4))),
-      (2, ((1, 'urn:din:70121:2012:MsgBody', 'MeterInfo', 'MeterInfo', 60, 4),)),
-      (2, ((3, None, None, None, -1, -1),)),)),  # 94
+    (_xmldsig.PGPData, 'PGPData', (('PGPKeyID', 'e', False), ('PGPKeyPacket', 'e', True)), (168, 169, 170, 171, 172, 172)),  # 90
+    (_xmldsig.SPKIData, 'SPKIData', (('SPKISexp', 'e', True),), (173, 174, 175, 176, 177)),  # 91
+    (_xmldsig.Manifest, 'Manifest', (('Id', 'a', False), ('Reference', 'e', True)), (202, 203, 204, 205)),  # 92
+    (_xmldsig.Reference, 'Reference', (('Id', 'a', False), ('Type', 'a', False), ('URI', 'a', False), ('Transforms', 'e', False), ('DigestMethod', 'e', False), ('DigestValue', 'e', False)), (196, 197, 198, 199, 200, 201, 4)),  # 93
+    (_din.MeteringReceiptReq, 'MeteringReceiptReq', (('Id', 'a', False), ('SessionID', 'e', False), ('SAScheduleTupleID', 'e', False), ('MeterInfo', 'e', False)), (206, 207, 208, 209, 4)),  # 94
     ('simple', 30),  # 95
-    (_din.MeteringReceiptRes, 'MeteringReceiptRes', (('ResponseCode', 'e', False), ('AC_EVSEStatus', 'e', False)),
-     ((0, ((1, 'urn:din:70121:2012:MsgBody', 'ResponseCode', 'ResponseCode', 16, 1),)),
-      (2, ((1, 'urn:din:70121:2012:MsgBody', 'AC_EVSEStatus', 'AC_EVSEStatus', 7, 2),)),
-      (2, ((3, None, None, None, -1, -1),)),)),  # 96
-    (_xmldsig.Object, 'Object', (('Encoding', 'a', False), ('Id', 'a', False), ('MimeType', 'a', False)),
-     ((0, ((0, '', 'Encoding', 'Encoding', 12, 1), (0, '', 'Id', 'Id', 28, 2), (0, '', 'MimeType', 'MimeType', 26, 3), (2, None, None, None, -1, 4), (3, None, None, None, -1, -1), (4, None, None, None, -1, 0))),
-      (1, ((0, '', 'Id', 'Id', 28, 2), (0, '', 'MimeType', 'MimeType', 26, 3), (2, None, None, None, -1, 4), (3, None, None, None, -1, -1), (4, None, None, None, -1, 1))),
-      (1, ((0, '', 'MimeType', 'MimeType', 26, 3), (2, None, None, None, -1, 4), (3, None, None, None, -1, -1), (4, None, None, None, -1, 2))),
-      (1, ((2, None, None, None, -1, 4), (3, None, None, None, -1, -1), (4, None, None, None, -1, 3))),
-      (2, ((2, None, None, None, -1, 4), (3, None, None, None, -1, -1), (4, None, None, None, -1, 4))),)),  # 97
-    (_din.PaymentDetailsReq, 'PaymentDetailsReq', (('ContractID', 'e', False), ('ContractSignatureCertChain', 'e', False)),
-     ((0, ((1, 'urn:din:70121:2012:MsgBody', 'ContractID', 'ContractID', 31, 1),)),
-      (2, ((1, 'urn:din:70121:2012:MsgBody', 'ContractSignatureCertChain', 'ContractSignatureCertChain', 28, 2),)),
-      (2, ((3, None, None, None, -1, -1),)),)),  # 98
-    (_din.PaymentDetailsRes, 'PaymentDetailsRes', (('ResponseCode', 'e', False), ('GenChallenge', 'e', False), ('DateTimeNow', 'e', False)),
-     ((0, ((1, 'urn:din:70121:2012:MsgBody', 'ResponseCode', 'ResponseCode', 16, 1),)),
-      (2, ((1, 'urn:din:70121:2012:MsgBody', 'GenChallenge', 'GenChallenge', 66, 2),)),
-      (2, ((1, 'urn:din:70121:2012:MsgBody', 'DateTimeNow', 'DateTimeNow', 64, 3),)),
-      (2, ((3, None, None, None, -1, -1),)),)),  # 99
-    (_din.PowerDeliveryReq, 'PowerDeliveryReq', (('ReadyToChargeState', 'e', False), ('ChargingProfile', 'e', False), ('DC_EVPowerDeliveryParameter', 'e', False), ('EVPowerDeliveryParameter', 'e', False)),
-     ((0, ((1, 'urn:din:70121:2012:MsgBody', 'ReadyToChargeState', 'ReadyToChargeState', 8, 1),)),
-      (2, ((1, 'urn:din:70121:2012:MsgBody', 'ChargingProfile', 'ChargingProfile', 101, 2), (1, 'urn:din:70121:2012:MsgDataTypes', 'DC_EVPowerDeliveryParameter', 'DC_EVPowerDeliveryParameter', 70, 3), (1, 'urn:din:70121:2012:MsgDataTypes', 'EVPowerDeliveryParameter', 'EVPowerDeliveryParameter', 75, 3), (3, None, None, None, -1, -1))),
-      (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'DC_EVPowerDeliveryParameter', 'DC_EVPowerDeliveryParameter', 70, 3), (1, 'urn:din:70121:2012:MsgDataTypes', 'EVPowerDeliveryParameter', 'EVPowerDeliveryParameter', 75, 3), (3, None, None, None, -1, -1))),
-      (2, ((3, None, None, None, -1, -1),)),)),  # 100
-    (_din.ChargingProfile, 'ChargingProfile', (('SAScheduleTupleID', 'e', False), ('ProfileEntry', 'e', True)),
-     ((0, ((1, 'urn:din:70121:2012:MsgDataTypes', 'SAScheduleTupleID', 'SAScheduleTupleID', 41, 1),)),
-      (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'ProfileEntry', 'ProfileEntry', 102, 2),)),
-      (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'ProfileEntry', 'ProfileEntry', 102, 3), (3, None, None, None, -1, -1))),
-      (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'ProfileEntry', 'ProfileEntry', 102, 3), (3, None, None, None, -1, -1))),)),  # 101
-    (_din.ProfileEntry, 'ProfileEntry', (('ChargingProfileEntryStart', 'e', False), ('ChargingProfileEntryMaxPower', 'e', False)),
-     ((0, ((1, 'urn:din:70121:2012:MsgDataTypes', 'ChargingProfileEntryStart', 'ChargingProfileEntryStart', 1, 1),)),
-      (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'ChargingProfileEntryMaxPower', 'ChargingProfileEntryMaxPower', 46, 2),)),
-      (2, ((3, None, None, None, -1, -1),)),)),  # 102
-    (_din.PowerDeliveryRes, 'PowerDeliveryRes', (('ResponseCode', 'e', False), ('AC_EVSEStatus', 'e', False), ('DC_EVSEStatus', 'e', False), ('EVSEStatus', 'e', False)),
-     ((0, ((1, 'urn:din:70121:2012:MsgBody', 'ResponseCode', 'ResponseCode', 16, 1),)),
-      (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'AC_EVSEStatus', 'AC_EVSEStatus', 7, 2), (1, 'urn:din:70121:2012:MsgDataTypes', 'DC_EVSEStatus', 'DC_EVSEStatus', 17, 2), (1, 'urn:din:70121:2012:MsgDataTypes', 'EVSEStatus', 'EVSEStatus', 76, 2))),
-      (2, ((3, None, None, None, -1, -1),)),)),  # 103
-    (_din.PreChargeReq, 'PreChargeReq', (('DC_EVStatus', 'e', False), ('EVTargetVoltage', 'e', False), ('EVTargetCurrent', 'e', False)),
-     ((0, ((1, 'urn:din:70121:2012:MsgBody', 'DC_EVStatus', 'DC_EVStatus', 12, 1),)),
-      (2, ((1, 'urn:din:70121:2012:MsgBody', 'EVTargetVoltage', 'EVTargetVoltage', 2, 2),)),
-      (2, ((1, 'urn:din:70121:2012:MsgBody', 'EVTargetCurrent', 'EVTargetCurrent', 2, 3),)),
-      (2, ((3, None, None, None, -1, -1),)),)),  # 104
-    (_din.PreChargeRes, 'PreChargeRes', (('ResponseCode', 'e', False), ('DC_EVSEStatus', 'e', False), ('EVSEPresentVoltage', 'e', False)),
-     ((0, ((1, 'urn:din:70121:2012:MsgBody', 'ResponseCode', 'ResponseCode', 16, 1),)),
-      (2, ((1, 'urn:din:70121:2012:MsgBody', 'DC_EVSEStatus', 'DC_EVSEStatus', 17, 2),)),
-      (2, ((1, 'urn:din:70121:2012:MsgBody', 'EVSEPresentVoltage', 'EVSEPresentVoltage', 2, 3),)),
-      (2, ((3, None, None, None, -1, -1),)),)),  # 105
-    (_din.ServiceCharge, 'ServiceCharge', (('ServiceTag', 'e', False), ('FreeService', 'e', False), ('EnergyTransferType', 'e', False)),
-     ((0, ((1, 'urn:din:70121:2012:MsgDataTypes', 'ServiceTag', 'ServiceTag', 107, 1),)),
-      (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'FreeService', 'FreeService', 8, 2),)),
-      (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'EnergyTransferType', 'EnergyTransferType', 112, 3),)),
-      (2, ((3, None, None, None, -1, -1),)),)),  # 106
-    (_din.ServiceTag, 'ServiceTag', (('ServiceID', 'e', False), ('ServiceName', 'e', False), ('ServiceCategory', 'e', False), ('ServiceScope', 'e', False)),
-     ((0, ((1, 'urn:din:70121:2012:MsgDataTypes', 'ServiceID', 'ServiceID', 108, 1),)),
-      (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'ServiceName', 'ServiceName', 109, 2), (1, 'urn:din:70121:2012:MsgDataTypes', 'ServiceCategory', 'ServiceCategory', 110, 3))),
-      (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'ServiceCategory', 'ServiceCategory', 110, 3),)),
-      (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'ServiceScope', 'ServiceScope', 111, 4), (3, None, None, None, -1, -1))),
-      (2, ((3, None, None, None, -1, -1),)),)),  # 107
+    (_din.MeteringReceiptRes, 'MeteringReceiptRes', (('ResponseCode', 'e', False), ('AC_EVSEStatus', 'e', False)), (24, 111, 4)),  # 96
+    (_xmldsig.Object, 'Object', (('Encoding', 'a', False), ('Id', 'a', False), ('MimeType', 'a', False)), (210, 211, 212, 30, 31)),  # 97
+    (_din.PaymentDetailsReq, 'PaymentDetailsReq', (('ContractID', 'e', False), ('ContractSignatureCertChain', 'e', False)), (213, 45, 4)),  # 98
+    (_din.PaymentDetailsRes, 'PaymentDetailsRes', (('ResponseCode', 'e', False), ('GenChallenge', 'e', False), ('DateTimeNow', 'e', False)), (24, 214, 215, 4)),  # 99
+    (_din.PowerDeliveryReq, 'PowerDeliveryReq', (('ReadyToChargeState', 'e', False), ('ChargingProfile', 'e', False), ('DC_EVPowerDeliveryParameter', 'e', False), ('EVPowerDeliveryParameter', 'e', False)), (216, 222, 223, 4)),  # 100
+    (_din.ChargingProfile, 'ChargingProfile', (('SAScheduleTupleID', 'e', False), ('ProfileEntry', 'e', True)), (61, 219, 220, 221)),  # 101
+    (_din.ProfileEntry, 'ProfileEntry', (('ChargingProfileEntryStart', 'e', False), ('ChargingProfileEntryMaxPower', 'e', False)), (217, 218, 4)),  # 102
+    (_din.PowerDeliveryRes, 'PowerDeliveryRes', (('ResponseCode', 'e', False), ('AC_EVSEStatus', 'e', False), ('DC_EVSEStatus', 'e', False), ('EVSEStatus', 'e', False)), (24, 224, 4)),  # 103
+    (_din.PreChargeReq, 'PreChargeReq', (('DC_EVStatus', 'e', False), ('EVTargetVoltage', 'e', False), ('EVTargetCurrent', 'e', False)), (23, 122, 114, 4)),  # 104
+    (_din.PreChargeRes, 'PreChargeRes', (('ResponseCode', 'e', False), ('DC_EVSEStatus', 'e', False), ('EVSEPresentVoltage', 'e', False)), (24, 27, 123, 4)),  # 105
+    (_din.ServiceCharge, 'ServiceCharge', (('ServiceTag', 'e', False), ('FreeService', 'e', False), ('EnergyTransferType', 'e', False)), (229, 230, 231, 4)),  # 106
+    (_din.ServiceTag, 'ServiceTag', (('ServiceID', 'e', False), ('ServiceName', 'e', False), ('ServiceCategory', 'e', False), ('ServiceScope', 'e', False)), (225, 226, 227, 228, 4)),  # 107
     ('simple', 31),  # 108
     ('simple', 20),  # 109
     ('simple', 32),  # 110
     ('simple', 20),  # 111
     ('simple', 33),  # 112
-    (_din.ServiceDetailReq, 'ServiceDetailReq', (('ServiceID', 'e', False),),
-     ((0, ((1, 'urn:din:70121:2012:MsgBody', 'ServiceID', 'ServiceID', 108, 1),)),
-      (2, ((3, None, None, None, -1, -1),)),)),  # 113
-    (_din.ServiceDetailRes, 'ServiceDetailRes', (('ResponseCode', 'e', False), ('ServiceID', 'e', False), ('ServiceParameterList', 'e', False)),
-     ((0, ((1, 'urn:din:70121:2012:MsgBody', 'ResponseCode', 'ResponseCode', 16, 1),)),
-      (2, ((1, 'urn:din:70121:2012:MsgBody', 'ServiceID', 'ServiceID', 108, 2),)),
-      (2, ((1, 'urn:din:70121:2012:MsgBody', 'ServiceParameterList', 'ServiceParameterList', 115, 3), (3, None, None, None, -1, -1))),
-      (2, ((3, None, None, None, -1, -1),)),)),  # 114
-    (_din.ServiceParameterList, 'ServiceParameterList', (('ParameterSet', 'e', True),),
-     ((0, ((1, 'urn:din:70121:2012:MsgDataTypes', 'ParameterSet', 'ParameterSet', 116, 1),)),
-      (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'ParameterSet', 'ParameterSet', 116, 2), (3, None, None, None, -1, -1))),
-      (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'ParameterSet', 'ParameterSet', 116, 2), (3, None, None, None, -1, -1))),)),  # 115
-    (_din.ParameterSet, 'ParameterSet', (('ParameterSetID', 'e', False), ('Parameter', 'e', True)),
-     ((0, ((1, 'urn:din:70121:2012:MsgDataTypes', 'ParameterSetID', 'ParameterSetID', 5, 1),)),
-      (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'Parameter', 'Parameter', 117, 2),)),
-      (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'Parameter', 'Parameter', 117, 3), (3, None, None, None, -1, -1))),
-      (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'Parameter', 'Parameter', 117, 3), (3, None, None, None, -1, -1))),)),  # 116
-    (_din.Parameter, 'Parameter', (('Name', 'a', False), ('ValueType', 'a', False), ('boolValue', 'e', False), ('byteValue', 'e', False), ('shortValue', 'e', False), ('intValue', 'e', False), ('physicalValue', 'e', False), ('stringValue', 'e', False)),
-     ((0, ((0, '', 'Name', 'Name', 26, 1),)),
-      (1, ((0, '', 'ValueType', 'ValueType', 34, 2),)),
-      (1, ((1, 'urn:din:70121:2012:MsgDataTypes', 'boolValue', 'boolValue', 8, 3), (1, 'urn:din:70121:2012:MsgDataTypes', 'byteValue', 'byteValue', 118, 4), (1, 'urn:din:70121:2012:MsgDataTypes', 'shortValue', 'shortValue', 5, 5), (1, 'urn:din:70121:2012:MsgDataTypes', 'intValue', 'intValue', 119, 6), (1, 'urn:din:70121:2012:MsgDataTypes', 'physicalValue', 'physicalValue', 2, 7), (1, 'urn:din:70121:2012:MsgDataTypes', 'stringValue', 'stringValue', 80, 8))),
-      (2, ((3, None, None, None, -1, -1),)),
-      (2, ((3, None, None, None, -1, -1),)),
-      (2, ((3, None, None, None, -1, -1),)),
-      (2, ((3, None, None, None, -1, -1),)),
-      (2, ((3, None, None, None, -1, -1),)),
-      (2, ((3, None, None, None, -1, -1),)),)),  # 117
+    (_din.ServiceDetailReq, 'ServiceDetailReq', (('ServiceID', 'e', False),), (232, 4)),  # 113
+    (_din.ServiceDetailRes, 'ServiceDetailRes', (('ResponseCode', 'e', False), ('ServiceID', 'e', False), ('ServiceParameterList', 'e', False)), (24, 233, 244, 4)),  # 114
+    (_din.ServiceParameterList, 'ServiceParameterList', (('ParameterSet', 'e', True),), (241, 242, 243)),  # 115
+    (_din.ParameterSet, 'ParameterSet', (('ParameterSetID', 'e', False), ('Parameter', 'e', True)), (234, 238, 239, 240)),  # 116
+    (_din.Parameter, 'Parameter', (('Name', 'a', False), ('ValueType', 'a', False), ('boolValue', 'e', False), ('byteValue', 'e', False), ('shortValue', 'e', False), ('intValue', 'e', False), ('physicalValue', 'e', False), ('stringValue', 'e', False)), (235, 236, 237, 4, 4, 4, 4, 4, 4)),  # 117
     ('simple', 35),  # 118
     ('simple', 36),  # 119
-    (_din.ServiceDiscoveryReq, 'ServiceDiscoveryReq', (('ServiceScope', 'e', False), ('ServiceCategory', 'e', False)),
-     ((0, ((1, 'urn:din:70121:2012:MsgBody', 'ServiceScope', 'ServiceScope', 111, 1), (1, 'urn:din:70121:2012:MsgBody', 'ServiceCategory', 'ServiceCategory', 110, 2), (3, None, None, None, -1, -1))),
-      (2, ((1, 'urn:din:70121:2012:MsgBody', 'ServiceCategory', 'ServiceCategory', 110, 2), (3, None, None, None, -1, -1))),
-      (2, ((3, None, None, None, -1, -1),)),)),  # 120
-    (_din.ServiceDiscoveryRes, 'ServiceDiscoveryRes', (('ResponseCode', 'e', False), ('PaymentOptions', 'e', False), ('ChargeService', 'e', False), ('ServiceList', 'e', False)),
-     ((0, ((1, 'urn:din:70121:2012:MsgBody', 'ResponseCode', 'ResponseCode', 16, 1),)),
-      (2, ((1, 'urn:din:70121:2012:MsgBody', 'PaymentOptions', 'PaymentOptions', 122, 2),)),
-      (2, ((1, 'urn:din:70121:2012:MsgBody', 'ChargeService', 'ChargeService', 106, 3),)),
-      (2, ((1, 'urn:din:70121:2012:MsgBody', 'ServiceList', 'ServiceList', 124, 4), (3, None, None, None, -1, -1))),
-      (2, ((3, None, None, None, -1, -1),)),)),  # 121
-    (_din.PaymentOptions, 'PaymentOptions', (('PaymentOption', 'e', True),),
-     ((0, ((1, 'urn:din:70121:2012:MsgDataTypes', 'PaymentOption', 'PaymentOption', 123, 1),)),
-      (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'PaymentOption', 'PaymentOption', 123, 2), (3, None, None, None, -1, -1))),
-      (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'PaymentOption', 'PaymentOption', 123, 2), (3, None, None, None, -1, -1))),)),  # 122
+    (_din.ServiceDiscoveryReq, 'ServiceDiscoveryReq', (('ServiceScope', 'e', False), ('ServiceCategory', 'e', False)), (245, 246, 4)),  # 120
+    (_din.ServiceDiscoveryRes, 'ServiceDiscoveryRes', (('ResponseCode', 'e', False), ('PaymentOptions', 'e', False), ('ChargeService', 'e', False), ('ServiceList', 'e', False)), (24, 250, 251, 255, 4)),  # 121
+    (_din.PaymentOptions, 'PaymentOptions', (('PaymentOption', 'e', True),), (247, 248, 249)),  # 122
     ('simple', 37),  # 123
-    (_din.ServiceTagList, 'ServiceTagList', (('Service', 'e', True),),
-     ((0, ((1, 'urn:din:70121:2012:MsgDataTypes', 'Service', 'Service', 125, 1),)),
-      (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'Service', 'Service', 125, 2), (3, None, None, None, -1, -1))),
-      (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'Service', 'Service', 125, 2), (3, None, None, None, -1, -1))),)),  # 124
-    (_din.Service, 'Service', (('ServiceTag', 'e', False), ('FreeService', 'e', False)),
-     ((0, ((1, 'urn:din:70121:2012:MsgDataTypes', 'ServiceTag', 'ServiceTag', 107, 1),)),
-      (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'FreeService', 'FreeService', 8, 2),)),
-      (2, ((3, None, None, None, -1, -1),)),)),  # 125
-    (_din.ServicePaymentSelectionReq, 'ServicePaymentSelectionReq', (('SelectedPaymentOption', 'e', False), ('SelectedServiceList', 'e', False)),
-     ((0, ((1, 'urn:din:70121:2012:MsgBody', 'SelectedPaymentOption', 'SelectedPaymentOption', 123, 1),)),
-      (2, ((1, 'urn:din:70121:2012:MsgBody', 'SelectedServiceList', 'SelectedServiceList', 127, 2),)),
-      (2, ((3, None, None, None, -1, -1),)),)),  # 126
-    (_din.SelectedServiceList, 'SelectedServiceList', (('SelectedService', 'e', True),),
-     ((0, ((1, 'urn:din:70121:2012:MsgDataTypes', 'SelectedService', 'SelectedService', 128, 1),)),
-      (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'SelectedService', 'SelectedService', 128, 2), (3, None, None, None, -1, -1))),
-      (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'SelectedService', 'SelectedService', 128, 2), (3, None, None, None, -1, -1))),)),  # 127
-    (_din.SelectedService, 'SelectedService', (('ServiceID', 'e', False), ('ParameterSetID', 'e', False)),
-     ((0, ((1, 'urn:din:70121:2012:MsgDataTypes', 'ServiceID', 'ServiceID', 108, 1),)),
-      (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'ParameterSetID', 'ParameterSetID', 5, 2), (3, None, None, None, -1, -1))),
-      (2, ((3, None, None, None, -1, -1),)),)),  # 128
-    (_din.ServicePaymentSelectionRes, 'ServicePaymentSelectionRes', (('ResponseCode', 'e', False),),
-     ((0, ((1, 'urn:din:70121:2012:MsgBody', 'ResponseCode', 'ResponseCode', 16, 1),)),
-      (2, ((3, None, None, None, -1, -1),)),)),  # 129
-    (_din.SessionSetupReq, 'SessionSetupReq', (('EVCCID', 'e', False),),
-     ((0, ((1, 'urn:din:70121:2012:MsgBody', 'EVCCID', 'EVCCID', 131, 1),)),
-      (2, ((3, None, None, None, -1, -1),)),)),  # 130
+    (_din.ServiceTagList, 'ServiceTagList', (('Service', 'e', True),), (252, 253, 254)),  # 124
+    (_din.Service, 'Service', (('ServiceTag', 'e', False), ('FreeService', 'e', False)), (229, 230, 4)),  # 125
+    (_din.ServicePaymentSelectionReq, 'ServicePaymentSelectionReq', (('SelectedPaymentOption', 'e', False), ('SelectedServiceList', 'e', False)), (256, 261, 4)),  # 126
+    (_din.SelectedServiceList, 'SelectedServiceList', (('SelectedService', 'e', True),), (258, 259, 260)),  # 127
+    (_din.SelectedService, 'SelectedService', (('ServiceID', 'e', False), ('ParameterSetID', 'e', False)), (225, 257, 4)),  # 128
+    (_din.ServicePaymentSelectionRes, 'ServicePaymentSelectionRes', (('ResponseCode', 'e', False),), (24, 4)),  # 129
+    (_din.SessionSetupReq, 'SessionSetupReq', (('EVCCID', 'e', False),), (262, 4)),  # 130
     ('simple', 30),  # 131
-    (_din.SessionSetupRes, 'SessionSetupRes', (('ResponseCode', 'e', False), ('EVSEID', 'e', False), ('DateTimeNow', 'e', False)),
-     ((0, ((1, 'urn:din:70121:2012:MsgBody', 'ResponseCode', 'ResponseCode', 16, 1),)),
-      (2, ((1, 'urn:din:70121:2012:MsgBody', 'EVSEID', 'EVSEID', 59, 2),)),
-      (2, ((1, 'urn:din:70121:2012:MsgBody', 'DateTimeNow', 'DateTimeNow', 64, 3), (3, None, None, None, -1, -1))),
-      (2, ((3, None, None, None, -1, -1),)),)),  # 132
-    (_din.SessionStop, 'SessionStop', (),
-     ((0, ((3, None, None, None, -1, -1),)),)),  # 133
-    (_din.SessionStopRes, 'SessionStopRes', (('ResponseCode', 'e', False),),
-     ((0, ((1, 'urn:din:70121:2012:MsgBody', 'ResponseCode', 'ResponseCode', 16, 1),)),
-      (2, ((3, None, None, None, -1, -1),)),)),  # 134
-    (_xmldsig.Signature, 'Signature', (('Id', 'a', False), ('SignedInfo', 'e', False), ('SignatureValue', 'e', False), ('KeyInfo', 'e', False), ('Object', 'e', True)),
-     ((0, ((0, '', 'Id', 'Id', 28, 1), (1, 'http://www.w3.org/2000/09/xmldsig#', 'SignedInfo', 'SignedInfo', 136, 2))),
-      (1, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'SignedInfo', 'SignedInfo', 136, 2),)),
-      (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'SignatureValue', 'SignatureValue', 139, 3),)),
-      (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyInfo', 'KeyInfo', 79, 4), (1, 'http://www.w3.org/2000/09/xmldsig#', 'Object', 'Object', 97, 5), (3, None, None, None, -1, -1))),
-      (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'Object', 'Object', 97, 5), (3, None, None, None, -1, -1))),
-      (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'Object', 'Object', 97, 5), (3, None, None, None, -1, -1))),)),  # 135
-    (_xmldsig.SignedInfo, 'SignedInfo', (('Id', 'a', False), ('CanonicalizationMethod', 'e', False), ('SignatureMethod', 'e', False), ('Reference', 'e', True)),
-     ((0, ((0, '', 'Id', 'Id', 28, 1), (1, 'http://www.w3.org/2000/09/xmldsig#', 'CanonicalizationMethod', 'CanonicalizationMethod', 21, 2))),
-      (1, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'CanonicalizationMethod', 'CanonicalizationMethod', 21, 2),)),
-      (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'SignatureMethod', 'SignatureMethod', 137, 3),)),
-      (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'Reference', 'Reference', 93, 4),)),
-      (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'Reference', 'Reference', 93, 5), (3, None, None, None, -1, -1))),
-      (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'Reference', 'Reference', 93, 5), (3, None, None, None, -1, -1))),)),  # 136
-    (_xmldsig.SignatureMethod, 'SignatureMethod', (('Algorithm', 'a', False), ('HMACOutputLength', 'e', False)),
-     ((0, ((0, '', 'Algorithm', 'Algorithm', 12, 1),)),
-      (1, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'HMACOutputLength', 'HMACOutputLength', 138, 2), (2, None, None, None, -1, 3), (3, None, None, None, -1, -1), (4, None, None, None, -1, 1))),
-      (2, ((2, None, None, None, -1, 3), (3, None, None, None, -1, -1), (4, None, None, None, -1, 2))),
-      (2, ((2, None, None, None, -1, 3), (3, None, None, None, -1, -1), (4, None, None, None, -1, 3))),)),  # 137
+    (_din.SessionSetupRes, 'SessionSetupRes', (('ResponseCode', 'e', False), ('EVSEID', 'e', False), ('DateTimeNow', 'e', False)), (24, 101, 263, 4)),  # 132
+    (_din.SessionStop, 'SessionStop', (), (17,)),  # 133
+    (_din.SessionStopRes, 'SessionStopRes', (('ResponseCode', 'e', False),), (24, 4)),  # 134
+    (_xmldsig.Signature, 'Signature', (('Id', 'a', False), ('SignedInfo', 'e', False), ('SignatureValue', 'e', False), ('KeyInfo', 'e', False), ('Object', 'e', True)), (270, 271, 274, 275, 276, 277)),  # 135
+    (_xmldsig.SignedInfo, 'SignedInfo', (('Id', 'a', False), ('CanonicalizationMethod', 'e', False), ('SignatureMethod', 'e', False), ('Reference', 'e', True)), (264, 265, 268, 269, 204, 205)),  # 136
+    (_xmldsig.SignatureMethod, 'SignatureMethod', (('Algorithm', 'a', False), ('HMACOutputLength', 'e', False)), (29, 266, 267, 31)),  # 137
     ('simple', 29),  # 138
-    (_xmldsig.SignatureValue, 'SignatureValue', (('Id', 'a', False), ('value', 'v', False)),
-     ((0, ((0, '', 'Id', 'Id', 28, 1), (4, None, None, 'value', 27, 2))),
-      (1, ((4, None, None, 'value', 27, 2),)),
-      (2, ((3, None, None, None, -1, -1),)),)),  # 139
-    (_xmldsig.SignatureProperties, 'SignatureProperties', (('Id', 'a', False), ('SignatureProperty', 'e', True)),
-     ((0, ((0, '', 'Id', 'Id', 28, 1), (1, 'http://www.w3.org/2000/09/xmldsig#', 'SignatureProperty', 'SignatureProperty', 141, 2))),
-      (1, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'SignatureProperty', 'SignatureProperty', 141, 2),)),
-      (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'SignatureProperty', 'SignatureProperty', 141, 3), (3, None, None, None, -1, -1))),
-      (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'SignatureProperty', 'SignatureProperty', 141, 3), (3, None, None, None, -1, -1))),)),  # 140
-    (_xmldsig.SignatureProperty, 'SignatureProperty', (('Id', 'a', False), ('Target', 'a', False)),
-     ((0, ((0, '', 'Id', 'Id', 28, 1), (0, '', 'Target', 'Target', 12, 2))),
-      (1, ((0, '', 'Target', 'Target', 12, 2),)),
-      (1, ((2, None, None, None, -1, 3), (4, None, None, None, -1, 2))),
-      (2, ((2, None, None, None, -1, 4), (3, None, None, None, -1, -1), (4, None, None, None, -1, 3))),
-      (2, ((2, None, None, None, -1, 4), (3, None, None, None, -1, -1), (4, None, None, None, -1, 4))),)),  # 141
-    (_din.V2G_Message, 'V2G_Message', (('Header', 'e', False), ('Body', 'e', False)),
-     ((0, ((1, 'urn:din:70121:2012:MsgDef', 'Header', 'Header', 143, 1),)),
-      (2, ((1, 'urn:din:70121:2012:MsgDef', 'Body', 'Body', 147, 2),)),
-      (2, ((3, None, None, None, -1, -1),)),)),  # 142
-    (_din.MessageHeader, 'MessageHeader', (('SessionID', 'e', False), ('Notification', 'e', False), ('Signature', 'e', False)),
-     ((0, ((1, 'urn:din:70121:2012:MsgHeader', 'SessionID', 'SessionID', 95, 1),)),
-      (2, ((1, 'urn:din:70121:2012:MsgHeader', 'Notification', 'Notification', 144, 2), (1, 'http://www.w3.org/2000/09/xmldsig#', 'Signature', 'Signature', 135, 3), (3, None, None, None, -1, -1))),
-      (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'Signature', 'Signature', 135, 3), (3, None, None, None, -1, -1))),
-      (2, ((3, None, None, None, -1, -1),)),)),  # 143
-    (_din.Notification, 'Notification', (('FaultCode', 'e', False), ('FaultMsg', 'e', False)),
-     ((0, ((1, 'urn:din:70121:2012:MsgDataTypes', 'FaultCode', 'FaultCode', 145, 1),)),
-      (2, ((1, 'urn:din:70121:2012:MsgDataTypes', 'FaultMsg', 'FaultMsg', 146, 2), (3, None, None, None, -1, -1))),
-      (2, ((3, None, None, None, -1, -1),)),)),  # 144
+    (_xmldsig.SignatureValue, 'SignatureValue', (('Id', 'a', False), ('value', 'v', False)), (272, 273, 4)),  # 139
+    (_xmldsig.SignatureProperties, 'SignatureProperties', (('Id', 'a', False), ('SignatureProperty', 'e', True)), (281, 282, 283, 284)),  # 140
+    (_xmldsig.SignatureProperty, 'SignatureProperty', (('Id', 'a', False), ('Target', 'a', False)), (278, 279, 280, 267, 31)),  # 141
+    (_din.V2G_Message, 'V2G_Message', (('Header', 'e', False), ('Body', 'e', False)), (290, 292, 4)),  # 142
+    (_din.MessageHeader, 'MessageHeader', (('SessionID', 'e', False), ('Notification', 'e', False), ('Signature', 'e', False)), (285, 288, 289, 4)),  # 143
+    (_din.Notification, 'Notification', (('FaultCode', 'e', False), ('FaultMsg', 'e', False)), (286, 287, 4)),  # 144
     ('simple', 38),  # 145
     ('simple', 39),  # 146
-    (_din.Body, 'Body', (('BodyElement', 'e', False), ('CableCheckReq', 'e', False), ('CableCheckRes', 'e', False), ('CertificateInstallationReq', 'e', False), ('CertificateInstallationRes', 'e', False), ('CertificateUpdateReq', 'e', False), ('CertificateUpdateRes', 'e', False), ('ChargeParameterDiscoveryReq', 'e', False), ('ChargeParameterDiscoveryRes', 'e', False), ('ChargingStatusReq', 'e', False), ('ChargingStatusRes', 'e', False), ('ContractAuthenticationReq', 'e', False), ('ContractAuthenticationRes', 'e', False), ('CurrentDemandReq', 'e', False), ('CurrentDemandRes', 'e', False), ('MeteringReceiptReq', 'e', False), ('MeteringReceiptRes', 'e', False), ('PaymentDetailsReq', 'e', False), ('PaymentDetailsRes', 'e', False), ('PowerDeliveryReq', 'e', False), ('PowerDeliveryRes', 'e', False), ('PreChargeReq', 'e', False), ('PreChargeRes', 'e', False), ('ServiceDetailReq', 'e', False), ('ServiceDetailRes', 'e', False), ('ServiceDiscoveryReq', 'e', False), ('ServiceDiscoveryRes', 'e', False), ('ServicePaymentSelectionReq', 'e', False), ('ServicePaymentSelectionRes', 'e', False), ('SessionSetupReq', 'e', False), ('SessionSetupRes', 'e', False), ('SessionStopReq', 'e', False), ('SessionStopRes', 'e', False), ('WeldingDetectionReq', 'e', False), ('WeldingDetectionRes', 'e', False)),
-     ((0, ((1, 'urn:din:70121:2012:MsgDef', 'BodyElement', 'BodyElement', 10, 1), (1, 'urn:din:70121:2012:MsgBody', 'CableCheckReq', 'CableCheckReq', 11, 1), (1, 'urn:din:70121:2012:MsgBody', 'CableCheckRes', 'CableCheckRes', 15, 1), (1, 'urn:din:70121:2012:MsgBody', 'CertificateInstallationReq', 'CertificateInstallationReq', 22, 1), (1, 'urn:din:70121:2012:MsgBody', 'CertificateInstallationRes', 'CertificateInstallationRes', 27, 1), (1, 'urn:din:70121:2012:MsgBody', 'CertificateUpdateReq', 'CertificateUpdateReq', 32, 1), (1, 'urn:din:70121:2012:MsgBody', 'CertificateUpdateRes', 'CertificateUpdateRes', 33, 1), (1, 'urn:din:70121:2012:MsgBody', 'ChargeParameterDiscoveryReq', 'ChargeParameterDiscoveryReq', 34, 1), (1, 'urn:din:70121:2012:MsgBody', 'ChargeParameterDiscoveryRes', 'ChargeParameterDiscoveryRes', 38, 1), (1, 'urn:din:70121:2012:MsgBody', 'ChargingStatusReq', 'ChargingStatusReq', 57, 1), (1, 'urn:din:70121:2012:MsgBody', 'ChargingStatusRes', 'ChargingStatusRes', 58, 1), (1, 'urn:din:70121:2012:MsgBody', 'ContractAuthenticationReq', 'ContractAuthenticationReq', 65, 1), (1, 'urn:din:70121:2012:MsgBody', 'ContractAuthenticationRes', 'ContractAuthenticationRes', 67, 1), (1, 'urn:din:70121:2012:MsgBody', 'CurrentDemandReq', 'CurrentDemandReq', 68, 1), (1, 'urn:din:70121:2012:MsgBody', 'CurrentDemandRes', 'CurrentDemandRes', 69, 1), (1, 'urn:din:70121:2012:MsgBody', 'MeteringReceiptReq', 'MeteringReceiptReq', 94, 1), (1, 'urn:din:70121:2012:MsgBody', 'MeteringReceiptRes', 'MeteringReceiptRes', 96, 1), (1, 'urn:din:70121:2012:MsgBody', 'PaymentDetailsReq', 'PaymentDetailsReq', 98, 1), (1, 'urn:din:70121:2012:MsgBody', 'PaymentDetailsRes', 'PaymentDetailsRes', 99, 1), (1, 'urn:din:70121:2012:MsgBody', 'PowerDeliveryReq', 'PowerDeliveryReq', 100, 1), (1, 'urn:din:70121:2012:MsgBody', 'PowerDeliveryRes', 'PowerDeliveryRes', 103, 1), (1, 'urn:din:70121:2012:MsgBody', 'PreChargeReq', 'PreChargeReq', 104, 1), (1, 'urn:din:70121:2012:MsgBody', 'PreChargeRes', 'PreChargeRes', 105, 1), (1, 'urn:din:70121:2012:MsgBody', 'ServiceDetailReq', 'ServiceDetailReq', 113, 1), (1, 'urn:din:70121:2012:MsgBody', 'ServiceDetailRes', 'ServiceDetailRes', 114, 1), (1, 'urn:din:70121:2012:MsgBody', 'ServiceDiscoveryReq', 'ServiceDiscoveryReq', 120, 1), (1, 'urn:din:70121:2012:MsgBody', 'ServiceDiscoveryRes', 'ServiceDiscoveryRes', 121, 1), (1, 'urn:din:70121:2012:MsgBody', 'ServicePaymentSelectionReq', 'ServicePaymentSelectionReq', 126, 1), (1, 'urn:din:70121:2012:MsgBody', 'ServicePaymentSelectionRes', 'ServicePaymentSelectionRes', 129, 1), (1, 'urn:din:70121:2012:MsgBody', 'SessionSetupReq', 'SessionSetupReq', 130, 1), (1, 'urn:din:70121:2012:MsgBody', 'SessionSetupRes', 'SessionSetupRes', 132, 1), (1, 'urn:din:70121:2012:MsgBody', 'SessionStopReq', 'SessionStopReq', 133, 1), (1, 'urn:din:70121:2012:MsgBody', 'SessionStopRes', 'SessionStopRes', 134, 1), (1, 'urn:din:70121:2012:MsgBody', 'WeldingDetectionReq', 'WeldingDetectionReq', 148, 1), (1, 'urn:din:70121:2012:MsgBody', 'WeldingDetectionRes', 'WeldingDetectionRes', 149, 1), (3, None, None, None, -1, -1))),
-      (2, ((3, None, None, None, -1, -1),)),)),  # 147
-    (_din.WeldingDetectionReq, 'WeldingDetectionReq', (('DC_EVStatus', 'e', False),),
-     ((0, ((1, 'urn:din:70121:2012:MsgBody', 'DC_EVStatus', 'DC_EVStatus', 12, 1),)),
-      (2, ((3, None, None, None, -1, -1),)),)),  # 148
-    (_din.WeldingDetectionRes, 'WeldingDetectionRes', (('ResponseCode', 'e', False), ('DC_EVSEStatus', 'e', False), ('EVSEPresentVoltage', 'e', False)),
-     ((0, ((1, 'urn:din:70121:2012:MsgBody', 'ResponseCode', 'ResponseCode', 16, 1),)),
-      (2, ((1, 'urn:din:70121:2012:MsgBody', 'DC_EVSEStatus', 'DC_EVSEStatus', 17, 2),)),
-      (2, ((1, 'urn:din:70121:2012:MsgBody', 'EVSEPresentVoltage', 'EVSEPresentVoltage', 2, 3),)),
-      (2, ((3, None, None, None, -1, -1),)),)),  # 149
+    (_din.Body, 'Body', (('BodyElement', 'e', False), ('CableCheckReq', 'e', False), ('CableCheckRes', 'e', False), ('CertificateInstallationReq', 'e', False), ('CertificateInstallationRes', 'e', False), ('CertificateUpdateReq', 'e', False), ('CertificateUpdateRes', 'e', False), ('ChargeParameterDiscoveryReq', 'e', False), ('ChargeParameterDiscoveryRes', 'e', False), ('ChargingStatusReq', 'e', False), ('ChargingStatusRes', 'e', False), ('ContractAuthenticationReq', 'e', False), ('ContractAuthenticationRes', 'e', False), ('CurrentDemandReq', 'e', False), ('CurrentDemandRes', 'e', False), ('MeteringReceiptReq', 'e', False), ('MeteringReceiptRes', 'e', False), ('PaymentDetailsReq', 'e', False), ('PaymentDetailsRes', 'e', False), ('PowerDeliveryReq', 'e', False), ('PowerDeliveryRes', 'e', False), ('PreChargeReq', 'e', False), ('PreChargeRes', 'e', False), ('ServiceDetailReq', 'e', False), ('ServiceDetailRes', 'e', False), ('ServiceDiscoveryReq', 'e', False), ('ServiceDiscoveryRes', 'e', False), ('ServicePaymentSelectionReq', 'e', False), ('ServicePaymentSelectionRes', 'e', False), ('SessionSetupReq', 'e', False), ('SessionSetupRes', 'e', False), ('SessionStopReq', 'e', False), ('SessionStopRes', 'e', False), ('WeldingDetectionReq', 'e', False), ('WeldingDetectionRes', 'e', False)), (291, 4)),  # 147
+    (_din.WeldingDetectionReq, 'WeldingDetectionReq', (('DC_EVStatus', 'e', False),), (23, 4)),  # 148
+    (_din.WeldingDetectionRes, 'WeldingDetectionRes', (('ResponseCode', 'e', False), ('DC_EVSEStatus', 'e', False), ('EVSEPresentVoltage', 'e', False)), (24, 27, 123, 4)),  # 149
 )

@@ -199,363 +199,271 @@ DATATYPES = (
     ('b64', 0, 64),
     ('uint', 1, 4294967295),
 )
-# complex: (class, name, fields (name, a|e|v, is_list) in encoding order, states (kind, productions))
-# production: (event, uri, local, field, grammar or datatype, target state)
+# state rows: (kind, productions); production: (event, uri, local, field, grammar or datatype,
+# target state relative to the current one)
+ROWS = (
+    (0, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'SessionID', 'SessionID', 2, 1),)),
+    (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'TimeStamp', 'TimeStamp', 3, 1),)),
+    (0, ((0, '', 'Algorithm', 'Algorithm', 3, 1),)),
+    (1, ((2, None, None, None, -1, 1), (3, None, None, None, -1, 0), (4, None, None, None, -1, 0))),
+    (2, ((2, None, None, None, -1, 0), (3, None, None, None, -1, 0), (4, None, None, None, -1, 0))),
+    (0, ((0, '', 'Id', 'Id', 2, 1), (1, 'http://www.w3.org/2000/09/xmldsig#', 'CanonicalizationMethod', 'CanonicalizationMethod', 6, 2))),
+    (1, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'CanonicalizationMethod', 'CanonicalizationMethod', 6, 1),)),
+    (1, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'HMACOutputLength', 'HMACOutputLength', 8, 1), (2, None, None, None, -1, 2), (3, None, None, None, -1, 0), (4, None, None, None, -1, 0))),
+    (2, ((2, None, None, None, -1, 1), (3, None, None, None, -1, 0), (4, None, None, None, -1, 0))),
+    (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'SignatureMethod', 'SignatureMethod', 7, 1),)),
+    (1, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'XPath', 'XPath', 12, 2), (2, None, None, None, -1, 1), (3, None, None, None, -1, 0), (4, None, None, None, -1, 0))),
+    (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'XPath', 'XPath', 12, 1), (2, None, None, None, -1, 0), (3, None, None, None, -1, 0), (4, None, None, None, -1, 0))),
+    (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'XPath', 'XPath', 12, 0), (2, None, None, None, -1, -1), (3, None, None, None, -1, 0), (4, None, None, None, -1, 0))),
+    (0, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'Transform', 'Transform', 11, 1),)),
+    (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'Transform', 'Transform', 11, 1), (3, None, None, None, -1, 0))),
+    (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'Transform', 'Transform', 11, 0), (3, None, None, None, -1, 0))),
+    (0, ((0, '', 'Id', 'Id', 2, 1), (0, '', 'Type', 'Type', 3, 2), (0, '', 'URI', 'URI', 3, 3), (1, 'http://www.w3.org/2000/09/xmldsig#', 'Transforms', 'Transforms', 10, 4), (1, 'http://www.w3.org/2000/09/xmldsig#', 'DigestMethod', 'DigestMethod', 13, 5))),
+    (1, ((0, '', 'Type', 'Type', 3, 1), (0, '', 'URI', 'URI', 3, 2), (1, 'http://www.w3.org/2000/09/xmldsig#', 'Transforms', 'Transforms', 10, 3), (1, 'http://www.w3.org/2000/09/xmldsig#', 'DigestMethod', 'DigestMethod', 13, 4))),
+    (1, ((0, '', 'URI', 'URI', 3, 1), (1, 'http://www.w3.org/2000/09/xmldsig#', 'Transforms', 'Transforms', 10, 2), (1, 'http://www.w3.org/2000/09/xmldsig#', 'DigestMethod', 'DigestMethod', 13, 3))),
+    (1, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'Transforms', 'Transforms', 10, 1), (1, 'http://www.w3.org/2000/09/xmldsig#', 'DigestMethod', 'DigestMethod', 13, 2))),
+    (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'DigestMethod', 'DigestMethod', 13, 1),)),
+    (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'DigestValue', 'DigestValue', 14, 1),)),
+    (2, ((3, None, None, None, -1, 0),)),
+    (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'Reference', 'Reference', 9, 1),)),
+    (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'Reference', 'Reference', 9, 1), (3, None, None, None, -1, 0))),
+    (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'Reference', 'Reference', 9, 0), (3, None, None, None, -1, 0))),
+    (0, ((0, '', 'Id', 'Id', 2, 1), (1, 'http://www.w3.org/2000/09/xmldsig#', 'SignedInfo', 'SignedInfo', 5, 2))),
+    (1, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'SignedInfo', 'SignedInfo', 5, 1),)),
+    (0, ((0, '', 'Id', 'Id', 2, 1), (4, None, None, 'value', 6, 2))),
+    (1, ((4, None, None, 'value', 6, 1),)),
+    (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'SignatureValue', 'SignatureValue', 15, 1),)),
+    (0, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'P', 'P', 19, 1), (1, 'http://www.w3.org/2000/09/xmldsig#', 'G', 'G', 19, 2), (1, 'http://www.w3.org/2000/09/xmldsig#', 'Y', 'Y', 19, 3))),
+    (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'Q', 'Q', 19, 3),)),
+    (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'Y', 'Y', 19, 1),)),
+    (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'J', 'J', 19, 2), (1, 'http://www.w3.org/2000/09/xmldsig#', 'Seed', 'Seed', 19, 3), (3, None, None, None, -1, 0))),
+    (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'G', 'G', 19, -2), (1, 'http://www.w3.org/2000/09/xmldsig#', 'Y', 'Y', 19, -1))),
+    (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'Seed', 'Seed', 19, 1), (3, None, None, None, -1, 0))),
+    (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'PgenCounter', 'PgenCounter', 19, 1),)),
+    (0, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'Modulus', 'Modulus', 19, 1),)),
+    (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'Exponent', 'Exponent', 19, 1),)),
+    (0, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'DSAKeyValue', 'DSAKeyValue', 18, 1), (1, 'http://www.w3.org/2000/09/xmldsig#', 'RSAKeyValue', 'RSAKeyValue', 20, 2), (2, None, None, None, -1, 3), (4, None, None, None, -1, 0))),
+    (2, ((3, None, None, None, -1, 0), (4, None, None, None, -1, 0))),
+    (0, ((0, '', 'Type', 'Type', 3, 1), (0, '', 'URI', 'URI', 3, 2), (1, 'http://www.w3.org/2000/09/xmldsig#', 'Transforms', 'Transforms', 10, 3), (3, None, None, None, -1, 0))),
+    (1, ((0, '', 'URI', 'URI', 3, 1), (1, 'http://www.w3.org/2000/09/xmldsig#', 'Transforms', 'Transforms', 10, 2), (3, None, None, None, -1, 0))),
+    (1, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'Transforms', 'Transforms', 10, 1), (3, None, None, None, -1, 0))),
+    (0, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'X509IssuerName', 'X509IssuerName', 12, 1),)),
+    (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'X509SerialNumber', 'X509SerialNumber', 24, 1),)),
+    (0, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'X509IssuerSerial', 'X509IssuerSerial', 23, 1), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509SKI', 'X509SKI', 25, 2), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509SubjectName', 'X509SubjectName', 12, 3), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509Certificate', 'X509Certificate', 25, 4), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509CRL', 'X509CRL', 25, 5), (2, None, None, None, -1, 6))),
+    (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'X509IssuerSerial', 'X509IssuerSerial', 23, 6), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509SKI', 'X509SKI', 25, 7), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509SubjectName', 'X509SubjectName', 12, 8), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509Certificate', 'X509Certificate', 25, 9), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509CRL', 'X509CRL', 25, 10), (2, None, None, None, -1, 11), (3, None, None, None, -1, 0))),
+    (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'X509IssuerSerial', 'X509IssuerSerial', 23, 5), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509SKI', 'X509SKI', 25, 6), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509SubjectName', 'X509SubjectName', 12, 7), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509Certificate', 'X509Certificate', 25, 8), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509CRL', 'X509CRL', 25, 9), (2, None, None, None, -1, 10), (3, None, None, None, -1, 0))),
+    (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'X509IssuerSerial', 'X509IssuerSerial', 23, 4), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509SKI', 'X509SKI', 25, 5), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509SubjectName', 'X509SubjectName', 12, 6), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509Certificate', 'X509Certificate', 25, 7), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509CRL', 'X509CRL', 25, 8), (2, None, None, None, -1, 9), (3, None, None, None, -1, 0))),
+    (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'X509IssuerSerial', 'X509IssuerSerial', 23, 3), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509SKI', 'X509SKI', 25, 4), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509SubjectName', 'X509SubjectName', 12, 5), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509Certificate', 'X509Certificate', 25, 6), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509CRL', 'X509CRL', 25, 7), (2, None, None, None, -1, 8), (3, None, None, None, -1, 0))),
+    (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'X509IssuerSerial', 'X509IssuerSerial', 23, 2), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509SKI', 'X509SKI', 25, 3), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509SubjectName', 'X509SubjectName', 12, 4), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509Certificate', 'X509Certificate', 25, 5), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509CRL', 'X509CRL', 25, 6), (2, None, None, None, -1, 7), (3, None, None, None, -1, 0))),
+    (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'X509IssuerSerial', 'X509IssuerSerial', 23, 1), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509SKI', 'X509SKI', 25, 2), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509SubjectName', 'X509SubjectName', 12, 3), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509Certificate', 'X509Certificate', 25, 4), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509CRL', 'X509CRL', 25, 5), (2, None, None, None, -1, 6), (3, None, None, None, -1, 0))),
+    (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'X509IssuerSerial', 'X509IssuerSerial', 23, 0), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509SKI', 'X509SKI', 25, 1), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509SubjectName', 'X509SubjectName', 12, 2), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509Certificate', 'X509Certificate', 25, 3), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509CRL', 'X509CRL', 25, 4), (2, None, None, None, -1, 5), (3, None, None, None, -1, 0))),
+    (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'X509IssuerSerial', 'X509IssuerSerial', 23, -1), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509SKI', 'X509SKI', 25, 0), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509SubjectName', 'X509SubjectName', 12, 1), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509Certificate', 'X509Certificate', 25, 2), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509CRL', 'X509CRL', 25, 3), (2, None, None, None, -1, 4), (3, None, None, None, -1, 0))),
+    (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'X509IssuerSerial', 'X509IssuerSerial', 23, -2), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509SKI', 'X509SKI', 25, -1), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509SubjectName', 'X509SubjectName', 12, 0), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509Certificate', 'X509Certificate', 25, 1), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509CRL', 'X509CRL', 25, 2), (2, None, None, None, -1, 3), (3, None, None, None, -1, 0))),
+    (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'X509IssuerSerial', 'X509IssuerSerial', 23, -3), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509SKI', 'X509SKI', 25, -2), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509SubjectName', 'X509SubjectName', 12, -1), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509Certificate', 'X509Certificate', 25, 0), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509CRL', 'X509CRL', 25, 1), (2, None, None, None, -1, 2), (3, None, None, None, -1, 0))),
+    (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'X509IssuerSerial', 'X509IssuerSerial', 23, -4), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509SKI', 'X509SKI', 25, -3), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509SubjectName', 'X509SubjectName', 12, -2), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509Certificate', 'X509Certificate', 25, -1), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509CRL', 'X509CRL', 25, 0), (2, None, None, None, -1, 1), (3, None, None, None, -1, 0))),
+    (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'X509IssuerSerial', 'X509IssuerSerial', 23, -5), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509SKI', 'X509SKI', 25, -4), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509SubjectName', 'X509SubjectName', 12, -3), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509Certificate', 'X509Certificate', 25, -2), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509CRL', 'X509CRL', 25, -1), (2, None, None, None, -1, 0), (3, None, None, None, -1, 0))),
+    (0, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'PGPKeyID', 'PGPKeyID', 25, 1), (1, 'http://www.w3.org/2000/09/xmldsig#', 'PGPKeyPacket', 'PGPKeyPacket', 25, 2))),
+    (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'PGPKeyPacket', 'PGPKeyPacket', 25, 2), (2, None, None, None, -1, 3), (3, None, None, None, -1, 0))),
+    (2, ((2, None, None, None, -1, 3), (3, None, None, None, -1, 0))),
+    (2, ((2, None, None, None, -1, 1), (3, None, None, None, -1, 0))),
+    (2, ((2, None, None, None, -1, 0), (3, None, None, None, -1, 0))),
+    (0, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'SPKISexp', 'SPKISexp', 25, 1),)),
+    (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'SPKISexp', 'SPKISexp', 25, 2), (2, None, None, None, -1, 1), (3, None, None, None, -1, 0))),
+    (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'SPKISexp', 'SPKISexp', 25, 1), (3, None, None, None, -1, 0))),
+    (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'SPKISexp', 'SPKISexp', 25, 0), (2, None, None, None, -1, 1), (3, None, None, None, -1, 0))),
+    (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'SPKISexp', 'SPKISexp', 25, -1), (3, None, None, None, -1, 0))),
+    (0, ((0, '', 'Id', 'Id', 2, 1), (1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyName', 'KeyName', 12, 2), (1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyValue', 'KeyValue', 17, 3), (1, 'http://www.w3.org/2000/09/xmldsig#', 'RetrievalMethod', 'RetrievalMethod', 21, 4), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509Data', 'X509Data', 22, 5), (1, 'http://www.w3.org/2000/09/xmldsig#', 'PGPData', 'PGPData', 26, 6), (1, 'http://www.w3.org/2000/09/xmldsig#', 'SPKIData', 'SPKIData', 27, 7), (1, 'http://www.w3.org/2000/09/xmldsig#', 'MgmtData', 'MgmtData', 12, 8), (2, None, None, None, -1, 9), (4, None, None, None, -1, 0))),
+    (1, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyName', 'KeyName', 12, 1), (1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyValue', 'KeyValue', 17, 2), (1, 'http://www.w3.org/2000/09/xmldsig#', 'RetrievalMethod', 'RetrievalMethod', 21, 3), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509Data', 'X509Data', 22, 4), (1, 'http://www.w3.org/2000/09/xmldsig#', 'PGPData', 'PGPData', 26, 5), (1, 'http://www.w3.org/2000/09/xmldsig#', 'SPKIData', 'SPKIData', 27, 6), (1, 'http://www.w3.org/2000/09/xmldsig#', 'MgmtData', 'MgmtData', 12, 7), (2, None, None, None, -1, 8), (4, None, None, None, -1, 0))),
+    (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyName', 'KeyName', 12, 8), (1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyValue', 'KeyValue', 17, 9), (1, 'http://www.w3.org/2000/09/xmldsig#', 'RetrievalMethod', 'RetrievalMethod', 21, 10), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509Data', 'X509Data', 22, 11), (1, 'http://www.w3.org/2000/09/xmldsig#', 'PGPData', 'PGPData', 26, 12), (1, 'http://www.w3.org/2000/09/xmldsig#', 'SPKIData', 'SPKIData', 27, 13), (1, 'http://www.w3.org/2000/09/xmldsig#', 'MgmtData', 'MgmtData', 12, 14), (2, None, None, None, -1, 15), (3, None, None, None, -1, 0), (4, None, None, None, -1, 0))),
+    (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyName', 'KeyName', 12, 7), (1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyValue', 'KeyValue', 17, 8), (1, 'http://www.w3.org/2000/09/xmldsig#', 'RetrievalMethod', 'RetrievalMethod', 21, 9), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509Data', 'X509Data', 22, 10), (1, 'http://www.w3.org/2000/09/xmldsig#', 'PGPData', 'PGPData', 26, 11), (1, 'http://www.w3.org/2000/09/xmldsig#', 'SPKIData', 'SPKIData', 27, 12), (1, 'http://www.w3.org/2000/09/xmldsig#', 'MgmtData', 'MgmtData', 12, 13), (2, None, None, None, -1, 14), (3, None, None, None, -1, 0), (4, None, None, None, -1, 0))),
+    (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyName', 'KeyName', 12, 6), (1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyValue', 'KeyValue', 17, 7), (1, 'http://www.w3.org/2000/09/xmldsig#', 'RetrievalMethod', 'RetrievalMethod', 21, 8), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509Data', 'X509Data', 22, 9), (1, 'http://www.w3.org/2000/09/xmldsig#', 'PGPData', 'PGPData', 26, 10), (1, 'http://www.w3.org/2000/09/xmldsig#', 'SPKIData', 'SPKIData', 27, 11), (1, 'http://www.w3.org/2000/09/xmldsig#', 'MgmtData', 'MgmtData', 12, 12), (2, None, None, None, -1, 13), (3, None, None, None, -1, 0), (4, None, None, None, -1, 0))),
+    (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyName', 'KeyName', 12, 5), (1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyValue', 'KeyValue', 17, 6), (1, 'http://www.w3.org/2000/09/xmldsig#', 'RetrievalMethod', 'RetrievalMethod', 21, 7), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509Data', 'X509Data', 22, 8), (1, 'http://www.w3.org/2000/09/xmldsig#', 'PGPData', 'PGPData', 26, 9), (1, 'http://www.w3.org/2000/09/xmldsig#', 'SPKIData', 'SPKIData', 27, 10), (1, 'http://www.w3.org/2000/09/xmldsig#', 'MgmtData', 'MgmtData', 12, 11), (2, None, None, None, -1, 12), (3, None, None, None, -1, 0), (4, None, None, None, -1, 0))),
+    (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyName', 'KeyName', 12, 4), (1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyValue', 'KeyValue', 17, 5), (1, 'http://www.w3.org/2000/09/xmldsig#', 'RetrievalMethod', 'RetrievalMethod', 21, 6), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509Data', 'X509Data', 22, 7), (1, 'http://www.w3.org/2000/09/xmldsig#', 'PGPData', 'PGPData', 26, 8), (1, 'http://www.w3.org/2000/09/xmldsig#', 'SPKIData', 'SPKIData', 27, 9), (1, 'http://www.w3.org/2000/09/xmldsig#', 'MgmtData', 'MgmtData', 12, 10), (2, None, None, None, -1, 11), (3, None, None, None, -1, 0), (4, None, None, None, -1, 0))),
+    (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyName', 'KeyName', 12, 3), (1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyValue', 'KeyValue', 17, 4), (1, 'http://www.w3.org/2000/09/xmldsig#', 'RetrievalMethod', 'RetrievalMethod', 21, 5), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509Data', 'X509Data', 22, 6), (1, 'http://www.w3.org/2000/09/xmldsig#', 'PGPData', 'PGPData', 26, 7), (1, 'http://www.w3.org/2000/09/xmldsig#', 'SPKIData', 'SPKIData', 27, 8), (1, 'http://www.w3.org/2000/09/xmldsig#', 'MgmtData', 'MgmtData', 12, 9), (2, None, None, None, -1, 10), (3, None, None, None, -1, 0), (4, None, None, None, -1, 0))),
+    (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyName', 'KeyName', 12, 2), (1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyValue', 'KeyValue', 17, 3), (1, 'http://www.w3.org/2000/09/xmldsig#', 'RetrievalMethod', 'RetrievalMethod', 21, 4), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509Data', 'X509Data', 22, 5), (1, 'http://www.w3.org/2000/09/xmldsig#', 'PGPData', 'PGPData', 26, 6), (1, 'http://www.w3.org/2000/09/xmldsig#', 'SPKIData', 'SPKIData', 27, 7), (1, 'http://www.w3.org/2000/09/xmldsig#', 'MgmtData', 'MgmtData', 12, 8), (2, None, None, None, -1, 9), (3, None, None, None, -1, 0), (4, None, None, None, -1, 0))),
+    (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyName', 'KeyName', 12, 1), (1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyValue', 'KeyValue', 17, 2), (1, 'http://www.w3.org/2000/09/xmldsig#', 'RetrievalMethod', 'RetrievalMethod', 21, 3), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509Data', 'X509Data', 22, 4), (1, 'http://www.w3.org/2000/09/xmldsig#', 'PGPData', 'PGPData', 26, 5), (1, 'http://www.w3.org/2000/09/xmldsig#', 'SPKIData', 'SPKIData', 27, 6), (1, 'http://www.w3.org/2000/09/xmldsig#', 'MgmtData', 'MgmtData', 12, 7), (2, None, None, None, -1, 8), (3, None, None, None, -1, 0), (4, None, None, None, -1, 0))),
+    (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyName', 'KeyName', 12, 0), (1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyValue', 'KeyValue', 17, 1), (1, 'http://www.w3.org/2000/09/xmldsig#', 'RetrievalMethod', 'RetrievalMethod', 21, 2), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509Data', 'X509Data', 22, 3), (1, 'http://www.w3.org/2000/09/xmldsig#', 'PGPData', 'PGPData', 26, 4), (1, 'http://www.w3.org/2000/09/xmldsig#', 'SPKIData', 'SPKIData', 27, 5), (1, 'http://www.w3.org/2000/09/xmldsig#', 'MgmtData', 'MgmtData', 12, 6), (2, None, None, None, -1, 7), (3, None, None, None, -1, 0), (4, None, None, None, -1, 0))),
+    (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyName', 'KeyName', 12, -1), (1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyValue', 'KeyValue', 17, 0), (1, 'http://www.w3.org/2000/09/xmldsig#', 'RetrievalMethod', 'RetrievalMethod', 21, 1), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509Data', 'X509Data', 22, 2), (1, 'http://www.w3.org/2000/09/xmldsig#', 'PGPData', 'PGPData', 26, 3), (1, 'http://www.w3.org/2000/09/xmldsig#', 'SPKIData', 'SPKIData', 27, 4), (1, 'http://www.w3.org/2000/09/xmldsig#', 'MgmtData', 'MgmtData', 12, 5), (2, None, None, None, -1, 6), (3, None, None, None, -1, 0), (4, None, None, None, -1, 0))),
+    (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyName', 'KeyName', 12, -2), (1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyValue', 'KeyValue', 17, -1), (1, 'http://www.w3.org/2000/09/xmldsig#', 'RetrievalMethod', 'RetrievalMethod', 21, 0), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509Data', 'X509Data', 22, 1), (1, 'http://www.w3.org/2000/09/xmldsig#', 'PGPData', 'PGPData', 26, 2), (1, 'http://www.w3.org/2000/09/xmldsig#', 'SPKIData', 'SPKIData', 27, 3), (1, 'http://www.w3.org/2000/09/xmldsig#', 'MgmtData', 'MgmtData', 12, 4), (2, None, None, None, -1, 5), (3, None, None, None, -1, 0), (4, None, None, None, -1, 0))),
+    (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyName', 'KeyName', 12, -3), (1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyValue', 'KeyValue', 17, -2), (1, 'http://www.w3.org/2000/09/xmldsig#', 'RetrievalMethod', 'RetrievalMethod', 21, -1), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509Data', 'X509Data', 22, 0), (1, 'http://www.w3.org/2000/09/xmldsig#', 'PGPData', 'PGPData', 26, 1), (1, 'http://www.w3.org/2000/09/xmldsig#', 'SPKIData', 'SPKIData', 27, 2), (1, 'http://www.w3.org/2000/09/xmldsig#', 'MgmtData', 'MgmtData', 12, 3), (2, None, None, None, -1, 4), (3, None, None, None, -1, 0), (4, None, None, None, -1, 0))),
+    (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyName', 'KeyName', 12, -4), (1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyValue', 'KeyValue', 17, -3), (1, 'http://www.w3.org/2000/09/xmldsig#', 'RetrievalMethod', 'RetrievalMethod', 21, -2), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509Data', 'X509Data', 22, -1), (1, 'http://www.w3.org/2000/09/xmldsig#', 'PGPData', 'PGPData', 26, 0), (1, 'http://www.w3.org/2000/09/xmldsig#', 'SPKIData', 'SPKIData', 27, 1), (1, 'http://www.w3.org/2000/09/xmldsig#', 'MgmtData', 'MgmtData', 12, 2), (2, None, None, None, -1, 3), (3, None, None, None, -1, 0), (4, None, None, None, -1, 0))),
+    (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyName', 'KeyName', 12, -5), (1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyValue', 'KeyValue', 17, -4), (1, 'http://www.w3.org/2000/09/xmldsig#', 'RetrievalMethod', 'RetrievalMethod', 21, -3), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509Data', 'X509Data', 22, -2), (1, 'http://www.w3.org/2000/09/xmldsig#', 'PGPData', 'PGPData', 26, -1), (1, 'http://www.w3.org/2000/09/xmldsig#', 'SPKIData', 'SPKIData', 27, 0), (1, 'http://www.w3.org/2000/09/xmldsig#', 'MgmtData', 'MgmtData', 12, 1), (2, None, None, None, -1, 2), (3, None, None, None, -1, 0), (4, None, None, None, -1, 0))),
+    (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyName', 'KeyName', 12, -6), (1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyValue', 'KeyValue', 17, -5), (1, 'http://www.w3.org/2000/09/xmldsig#', 'RetrievalMethod', 'RetrievalMethod', 21, -4), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509Data', 'X509Data', 22, -3), (1, 'http://www.w3.org/2000/09/xmldsig#', 'PGPData', 'PGPData', 26, -2), (1, 'http://www.w3.org/2000/09/xmldsig#', 'SPKIData', 'SPKIData', 27, -1), (1, 'http://www.w3.org/2000/09/xmldsig#', 'MgmtData', 'MgmtData', 12, 0), (2, None, None, None, -1, 1), (3, None, None, None, -1, 0), (4, None, None, None, -1, 0))),
+    (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyName', 'KeyName', 12, -7), (1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyValue', 'KeyValue', 17, -6), (1, 'http://www.w3.org/2000/09/xmldsig#', 'RetrievalMethod', 'RetrievalMethod', 21, -5), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509Data', 'X509Data', 22, -4), (1, 'http://www.w3.org/2000/09/xmldsig#', 'PGPData', 'PGPData', 26, -3), (1, 'http://www.w3.org/2000/09/xmldsig#', 'SPKIData', 'SPKIData', 27, -2), (1, 'http://www.w3.org/2000/09/xmldsig#', 'MgmtData', 'MgmtData', 12, -1), (2, None, None, None, -1, 0), (3, None, None, None, -1, 0), (4, None, None, None, -1, 0))),
+    (0, ((0, '', 'Encoding', 'Encoding', 3, 1), (0, '', 'Id', 'Id', 2, 2), (0, '', 'MimeType', 'MimeType', 5, 3), (2, None, None, None, -1, 4), (3, None, None, None, -1, 0), (4, None, None, None, -1, 0))),
+    (1, ((0, '', 'Id', 'Id', 2, 1), (0, '', 'MimeType', 'MimeType', 5, 2), (2, None, None, None, -1, 3), (3, None, None, None, -1, 0), (4, None, None, None, -1, 0))),
+    (1, ((0, '', 'MimeType', 'MimeType', 5, 1), (2, None, None, None, -1, 2), (3, None, None, None, -1, 0), (4, None, None, None, -1, 0))),
+    (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyInfo', 'KeyInfo', 16, 1), (1, 'http://www.w3.org/2000/09/xmldsig#', 'Object', 'Object', 28, 2), (3, None, None, None, -1, 0))),
+    (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'Object', 'Object', 28, 1), (3, None, None, None, -1, 0))),
+    (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'Object', 'Object', 28, 0), (3, None, None, None, -1, 0))),
+    (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'Signature', 'Signature', 4, 1), (3, None, None, None, -1, 0))),
+    (0, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'Header', 'Header', 1, 1),)),
+    (2, ((1, 'urn:iso:std:iso:15118:-20:ACDP', 'EVElectricalChargingDeviceStatus', 'EVElectricalChargingDeviceStatus', 29, 1),)),
+    (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'ResponseCode', 'ResponseCode', 31, 1),)),
+    (2, ((1, 'urn:iso:std:iso:15118:-20:ACDP', 'EVSEProcessing', 'EVSEProcessing', 32, 1),)),
+    (2, ((1, 'urn:iso:std:iso:15118:-20:ACDP', 'EVSEElectricalChargingDeviceStatus', 'EVSEElectricalChargingDeviceStatus', 29, 1),)),
+    (2, ((1, 'urn:iso:std:iso:15118:-20:ACDP', 'EVSEMechanicalChargingDeviceStatus', 'EVSEMechanicalChargingDeviceStatus', 33, 1),)),
+    (0, ((1, 'urn:iso:std:iso:15118:-20:ACDP', 'EVReadyToCharge', 'EVReadyToCharge', 36, 1),)),
+    (2, ((1, 'urn:iso:std:iso:15118:-20:ACDP', 'EVImmobilizationRequest', 'EVImmobilizationRequest', 36, 1),)),
+    (0, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'Exponent', 'Exponent', 38, 1),)),
+    (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'Value', 'Value', 39, 1),)),
+    (2, ((1, 'urn:iso:std:iso:15118:-20:ACDP', 'EVImmobilized', 'EVImmobilized', 36, 1), (1, 'urn:iso:std:iso:15118:-20:ACDP', 'EVWLANStrength', 'EVWLANStrength', 37, 2), (1, 'urn:iso:std:iso:15118:-20:ACDP', 'EVCPStatus', 'EVCPStatus', 40, 3), (1, 'urn:iso:std:iso:15118:-20:ACDP', 'EVSOC', 'EVSOC', 41, 4), (1, 'urn:iso:std:iso:15118:-20:ACDP', 'EVErrorCode', 'EVErrorCode', 42, 5), (1, 'urn:iso:std:iso:15118:-20:ACDP', 'EVTimeout', 'EVTimeout', 36, 6), (3, None, None, None, -1, 0))),
+    (2, ((1, 'urn:iso:std:iso:15118:-20:ACDP', 'EVWLANStrength', 'EVWLANStrength', 37, 1), (1, 'urn:iso:std:iso:15118:-20:ACDP', 'EVCPStatus', 'EVCPStatus', 40, 2), (1, 'urn:iso:std:iso:15118:-20:ACDP', 'EVSOC', 'EVSOC', 41, 3), (1, 'urn:iso:std:iso:15118:-20:ACDP', 'EVErrorCode', 'EVErrorCode', 42, 4), (1, 'urn:iso:std:iso:15118:-20:ACDP', 'EVTimeout', 'EVTimeout', 36, 5), (3, None, None, None, -1, 0))),
+    (2, ((1, 'urn:iso:std:iso:15118:-20:ACDP', 'EVCPStatus', 'EVCPStatus', 40, 1), (1, 'urn:iso:std:iso:15118:-20:ACDP', 'EVSOC', 'EVSOC', 41, 2), (1, 'urn:iso:std:iso:15118:-20:ACDP', 'EVErrorCode', 'EVErrorCode', 42, 3), (1, 'urn:iso:std:iso:15118:-20:ACDP', 'EVTimeout', 'EVTimeout', 36, 4), (3, None, None, None, -1, 0))),
+    (2, ((1, 'urn:iso:std:iso:15118:-20:ACDP', 'EVSOC', 'EVSOC', 41, 1), (1, 'urn:iso:std:iso:15118:-20:ACDP', 'EVErrorCode', 'EVErrorCode', 42, 2), (1, 'urn:iso:std:iso:15118:-20:ACDP', 'EVTimeout', 'EVTimeout', 36, 3), (3, None, None, None, -1, 0))),
+    (2, ((1, 'urn:iso:std:iso:15118:-20:ACDP', 'EVErrorCode', 'EVErrorCode', 42, 1), (1, 'urn:iso:std:iso:15118:-20:ACDP', 'EVTimeout', 'EVTimeout', 36, 2), (3, None, None, None, -1, 0))),
+    (2, ((1, 'urn:iso:std:iso:15118:-20:ACDP', 'EVTimeout', 'EVTimeout', 36, 1), (3, None, None, None, -1, 0))),
+    (2, ((1, 'urn:iso:std:iso:15118:-20:ACDP', 'EVTechnicalStatus', 'EVTechnicalStatus', 35, 1),)),
+    (2, ((1, 'urn:iso:std:iso:15118:-20:ACDP', 'EVSEReadyToCharge', 'EVSEReadyToCharge', 36, 1),)),
+    (2, ((1, 'urn:iso:std:iso:15118:-20:ACDP', 'EVSEIsolationStatus', 'EVSEIsolationStatus', 44, 1),)),
+    (2, ((1, 'urn:iso:std:iso:15118:-20:ACDP', 'EVSEDisabled', 'EVSEDisabled', 36, 1),)),
+    (2, ((1, 'urn:iso:std:iso:15118:-20:ACDP', 'EVSEUtilityInterruptEvent', 'EVSEUtilityInterruptEvent', 36, 1),)),
+    (2, ((1, 'urn:iso:std:iso:15118:-20:ACDP', 'EVSEEmergencyShutdown', 'EVSEEmergencyShutdown', 36, 1),)),
+    (2, ((1, 'urn:iso:std:iso:15118:-20:ACDP', 'EVSEMalfunction', 'EVSEMalfunction', 36, 1),)),
+    (2, ((1, 'urn:iso:std:iso:15118:-20:ACDP', 'EVInChargePosition', 'EVInChargePosition', 36, 1),)),
+    (2, ((1, 'urn:iso:std:iso:15118:-20:ACDP', 'EVAssociationStatus', 'EVAssociationStatus', 36, 1),)),
+    (2, ((1, 'urn:iso:std:iso:15118:-20:ACDP', 'EVMobilityStatus', 'EVMobilityStatus', 36, 1),)),
+    (2, ((1, 'urn:iso:std:iso:15118:-20:ACDP', 'EVPositioningSupport', 'EVPositioningSupport', 36, 1),)),
+    (2, ((1, 'urn:iso:std:iso:15118:-20:ACDP', 'EVSEPositioningSupport', 'EVSEPositioningSupport', 36, 1),)),
+    (2, ((1, 'urn:iso:std:iso:15118:-20:ACDP', 'EVRelativeXDeviation', 'EVRelativeXDeviation', 39, 1),)),
+    (2, ((1, 'urn:iso:std:iso:15118:-20:ACDP', 'EVRelativeYDeviation', 'EVRelativeYDeviation', 39, 1),)),
+    (2, ((1, 'urn:iso:std:iso:15118:-20:ACDP', 'ContactWindowXc', 'ContactWindowXc', 39, 1),)),
+    (2, ((1, 'urn:iso:std:iso:15118:-20:ACDP', 'ContactWindowYc', 'ContactWindowYc', 39, 1),)),
+    (0, ((3, None, None, None, -1, 0),)),
+    (0, ((0, '', 'Id', 'Id', 2, 1), (1, 'http://www.w3.org/2000/09/xmldsig#', 'Reference', 'Reference', 9, 2))),
+    (1, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'Reference', 'Reference', 9, 1),)),
+    (0, ((0, '', 'Id', 'Id', 2, 1), (0, '', 'Target', 'Target', 3, 2))),
+    (1, ((0, '', 'Target', 'Target', 3, 1),)),
+    (1, ((2, None, None, None, -1, 1), (4, None, None, None, -1, 0))),
+    (0, ((0, '', 'Id', 'Id', 2, 1), (1, 'http://www.w3.org/2000/09/xmldsig#', 'SignatureProperty', 'SignatureProperty', 51, 2))),
+    (1, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'SignatureProperty', 'SignatureProperty', 51, 1),)),
+    (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'SignatureProperty', 'SignatureProperty', 51, 1), (3, None, None, None, -1, 0))),
+    (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'SignatureProperty', 'SignatureProperty', 51, 0), (3, None, None, None, -1, 0))),
+    (0, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'Amount', 'Amount', 37, 1),)),
+    (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'CostPerUnit', 'CostPerUnit', 37, 1),)),
+    (0, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'PresentSOC', 'PresentSOC', 41, 1), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'MinimumSOC', 'MinimumSOC', 41, 2), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'TargetSOC', 'TargetSOC', 41, 3), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'MaximumSOC', 'MaximumSOC', 41, 4), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'RemainingTimeToMinimumSOC', 'RemainingTimeToMinimumSOC', 54, 5), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'RemainingTimeToTargetSOC', 'RemainingTimeToTargetSOC', 54, 6), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'RemainingTimeToMaximumSOC', 'RemainingTimeToMaximumSOC', 54, 7), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'ChargingComplete', 'ChargingComplete', 36, 8), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'BatteryEnergyCapacity', 'BatteryEnergyCapacity', 37, 9), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'InletHot', 'InletHot', 36, 10), (3, None, None, None, -1, 0))),
+    (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'MinimumSOC', 'MinimumSOC', 41, 1), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'TargetSOC', 'TargetSOC', 41, 2), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'MaximumSOC', 'MaximumSOC', 41, 3), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'RemainingTimeToMinimumSOC', 'RemainingTimeToMinimumSOC', 54, 4), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'RemainingTimeToTargetSOC', 'RemainingTimeToTargetSOC', 54, 5), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'RemainingTimeToMaximumSOC', 'RemainingTimeToMaximumSOC', 54, 6), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'ChargingComplete', 'ChargingComplete', 36, 7), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'BatteryEnergyCapacity', 'BatteryEnergyCapacity', 37, 8), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'InletHot', 'InletHot', 36, 9), (3, None, None, None, -1, 0))),
+    (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'TargetSOC', 'TargetSOC', 41, 1), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'MaximumSOC', 'MaximumSOC', 41, 2), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'RemainingTimeToMinimumSOC', 'RemainingTimeToMinimumSOC', 54, 3), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'RemainingTimeToTargetSOC', 'RemainingTimeToTargetSOC', 54, 4), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'RemainingTimeToMaximumSOC', 'RemainingTimeToMaximumSOC', 54, 5), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'ChargingComplete', 'ChargingComplete', 36, 6), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'BatteryEnergyCapacity', 'BatteryEnergyCapacity', 37, 7), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'InletHot', 'InletHot', 36, 8), (3, None, None, None, -1, 0))),
+    (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'MaximumSOC', 'MaximumSOC', 41, 1), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'RemainingTimeToMinimumSOC', 'RemainingTimeToMinimumSOC', 54, 2), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'RemainingTimeToTargetSOC', 'RemainingTimeToTargetSOC', 54, 3), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'RemainingTimeToMaximumSOC', 'RemainingTimeToMaximumSOC', 54, 4), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'ChargingComplete', 'ChargingComplete', 36, 5), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'BatteryEnergyCapacity', 'BatteryEnergyCapacity', 37, 6), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'InletHot', 'InletHot', 36, 7), (3, None, None, None, -1, 0))),
+    (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'RemainingTimeToMinimumSOC', 'RemainingTimeToMinimumSOC', 54, 1), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'RemainingTimeToTargetSOC', 'RemainingTimeToTargetSOC', 54, 2), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'RemainingTimeToMaximumSOC', 'RemainingTimeToMaximumSOC', 54, 3), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'ChargingComplete', 'ChargingComplete', 36, 4), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'BatteryEnergyCapacity', 'BatteryEnergyCapacity', 37, 5), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'InletHot', 'InletHot', 36, 6), (3, None, None, None, -1, 0))),
+    (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'RemainingTimeToTargetSOC', 'RemainingTimeToTargetSOC', 54, 1), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'RemainingTimeToMaximumSOC', 'RemainingTimeToMaximumSOC', 54, 2), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'ChargingComplete', 'ChargingComplete', 36, 3), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'BatteryEnergyCapacity', 'BatteryEnergyCapacity', 37, 4), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'InletHot', 'InletHot', 36, 5), (3, None, None, None, -1, 0))),
+    (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'RemainingTimeToMaximumSOC', 'RemainingTimeToMaximumSOC', 54, 1), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'ChargingComplete', 'ChargingComplete', 36, 2), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'BatteryEnergyCapacity', 'BatteryEnergyCapacity', 37, 3), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'InletHot', 'InletHot', 36, 4), (3, None, None, None, -1, 0))),
+    (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'ChargingComplete', 'ChargingComplete', 36, 1), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'BatteryEnergyCapacity', 'BatteryEnergyCapacity', 37, 2), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'InletHot', 'InletHot', 36, 3), (3, None, None, None, -1, 0))),
+    (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'BatteryEnergyCapacity', 'BatteryEnergyCapacity', 37, 1), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'InletHot', 'InletHot', 36, 2), (3, None, None, None, -1, 0))),
+    (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'InletHot', 'InletHot', 36, 1), (3, None, None, None, -1, 0))),
+    (0, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'NotificationMaxDelay', 'NotificationMaxDelay', 52, 1),)),
+    (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'EVSENotification', 'EVSENotification', 56, 1),)),
+    (0, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'MeterID', 'MeterID', 58, 1),)),
+    (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'ChargedEnergyReadingWh', 'ChargedEnergyReadingWh', 3, 1),)),
+    (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'BPT_DischargedEnergyReadingWh', 'BPT_DischargedEnergyReadingWh', 3, 1), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'CapacitiveEnergyReadingVARh', 'CapacitiveEnergyReadingVARh', 3, 2), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'BPT_InductiveEnergyReadingVARh', 'BPT_InductiveEnergyReadingVARh', 3, 3), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'MeterSignature', 'MeterSignature', 60, 4), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'MeterStatus', 'MeterStatus', 39, 5), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'MeterTimestamp', 'MeterTimestamp', 3, 6), (3, None, None, None, -1, 0))),
+    (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'CapacitiveEnergyReadingVARh', 'CapacitiveEnergyReadingVARh', 3, 1), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'BPT_InductiveEnergyReadingVARh', 'BPT_InductiveEnergyReadingVARh', 3, 2), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'MeterSignature', 'MeterSignature', 60, 3), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'MeterStatus', 'MeterStatus', 39, 4), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'MeterTimestamp', 'MeterTimestamp', 3, 5), (3, None, None, None, -1, 0))),
+    (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'BPT_InductiveEnergyReadingVARh', 'BPT_InductiveEnergyReadingVARh', 3, 1), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'MeterSignature', 'MeterSignature', 60, 2), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'MeterStatus', 'MeterStatus', 39, 3), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'MeterTimestamp', 'MeterTimestamp', 3, 4), (3, None, None, None, -1, 0))),
+    (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'MeterSignature', 'MeterSignature', 60, 1), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'MeterStatus', 'MeterStatus', 39, 2), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'MeterTimestamp', 'MeterTimestamp', 3, 3), (3, None, None, None, -1, 0))),
+    (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'MeterStatus', 'MeterStatus', 39, 1), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'MeterTimestamp', 'MeterTimestamp', 3, 2), (3, None, None, None, -1, 0))),
+    (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'MeterTimestamp', 'MeterTimestamp', 3, 1), (3, None, None, None, -1, 0))),
+    (0, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'TimeAnchor', 'TimeAnchor', 3, 1),)),
+    (0, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'TaxRuleID', 'TaxRuleID', 63, 1),)),
+    (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'Amount', 'Amount', 37, 1),)),
+    (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'EnergyCosts', 'EnergyCosts', 53, 1), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'OccupancyCosts', 'OccupancyCosts', 53, 2), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'AdditionalServicesCosts', 'AdditionalServicesCosts', 53, 3), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'OverstayCosts', 'OverstayCosts', 53, 4), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'TaxCosts', 'TaxCosts', 62, 5), (3, None, None, None, -1, 0))),
+    (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'OccupancyCosts', 'OccupancyCosts', 53, 1), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'AdditionalServicesCosts', 'AdditionalServicesCosts', 53, 2), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'OverstayCosts', 'OverstayCosts', 53, 3), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'TaxCosts', 'TaxCosts', 62, 4), (3, None, None, None, -1, 0))),
+    (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'AdditionalServicesCosts', 'AdditionalServicesCosts', 53, 1), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'OverstayCosts', 'OverstayCosts', 53, 2), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'TaxCosts', 'TaxCosts', 62, 3), (3, None, None, None, -1, 0))),
+    (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'OverstayCosts', 'OverstayCosts', 53, 1), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'TaxCosts', 'TaxCosts', 62, 2), (3, None, None, None, -1, 0))),
+    (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'TaxCosts', 'TaxCosts', 62, 1), (3, None, None, None, -1, 0))),
+    (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'DisplayParameters', 'DisplayParameters', 55, 1), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'MeterInfoRequested', 'MeterInfoRequested', 36, 2))),
+    (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'MeterInfoRequested', 'MeterInfoRequested', 36, 1),)),
+    (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'EVSEStatus', 'EVSEStatus', 57, 1), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'MeterInfo', 'MeterInfo', 59, 2), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'Receipt', 'Receipt', 61, 3), (3, None, None, None, -1, 0))),
+    (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'MeterInfo', 'MeterInfo', 59, 1), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'Receipt', 'Receipt', 61, 2), (3, None, None, None, -1, 0))),
+    (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'Receipt', 'Receipt', 61, 1), (3, None, None, None, -1, 0))),
+    (0, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'DepartureTime', 'DepartureTime', 54, 1), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'EVTargetEnergyRequest', 'EVTargetEnergyRequest', 37, 2))),
+    (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'EVTargetEnergyRequest', 'EVTargetEnergyRequest', 37, 1),)),
+    (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'EVMaximumEnergyRequest', 'EVMaximumEnergyRequest', 37, 1),)),
+    (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'EVMinimumEnergyRequest', 'EVMinimumEnergyRequest', 37, 1),)),
+    (0, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'DepartureTime', 'DepartureTime', 54, 1), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'MinimumSOC', 'MinimumSOC', 41, 2), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'TargetSOC', 'TargetSOC', 41, 3), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'AckMaxDelay', 'AckMaxDelay', 52, 4), (3, None, None, None, -1, 0))),
+    (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'MinimumSOC', 'MinimumSOC', 41, 1), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'TargetSOC', 'TargetSOC', 41, 2), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'AckMaxDelay', 'AckMaxDelay', 52, 3), (3, None, None, None, -1, 0))),
+    (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'TargetSOC', 'TargetSOC', 41, 1), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'AckMaxDelay', 'AckMaxDelay', 52, 2), (3, None, None, None, -1, 0))),
+    (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'AckMaxDelay', 'AckMaxDelay', 52, 1), (3, None, None, None, -1, 0))),
+    (0, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'RootCertificateID', 'RootCertificateID', 23, 1),)),
+    (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'RootCertificateID', 'RootCertificateID', 23, 1), (3, None, None, None, -1, 0))),
+    (0, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'EVTargetEnergyRequest', 'EVTargetEnergyRequest', 37, 1), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'EVMaximumEnergyRequest', 'EVMaximumEnergyRequest', 37, 2), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'EVMinimumEnergyRequest', 'EVMinimumEnergyRequest', 37, 3), (3, None, None, None, -1, 0))),
+    (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'EVMaximumEnergyRequest', 'EVMaximumEnergyRequest', 37, 1), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'EVMinimumEnergyRequest', 'EVMinimumEnergyRequest', 37, 2), (3, None, None, None, -1, 0))),
+    (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'EVMinimumEnergyRequest', 'EVMinimumEnergyRequest', 37, 1), (3, None, None, None, -1, 0))),
+)
+# complex: (class, name, fields (name, a|e|v, is_list) in encoding order, state rows)
 GRAMMARS = (
-    (_iso20_acdp.ACDP_ConnectReq, 'ACDP_ConnectReq', (('Header', 'e', False), ('EVElectricalChargingDeviceStatus', 'e', False)),
-     ((0, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'Header', 'Header', 1, 1),)),
-      (2, ((1, 'urn:iso:std:iso:15118:-20:ACDP', 'EVElectricalChargingDeviceStatus', 'EVElectricalChargingDeviceStatus', 29, 2),)),
-      (2, ((3, None, None, None, -1, -1),)),)),  # 0
-    (_iso20_types.MessageHeader, 'MessageHeader', (('SessionID', 'e', False), ('TimeStamp', 'e', False), ('Signature', 'e', False)),
-     ((0, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'SessionID', 'SessionID', 2, 1),)),
-      (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'TimeStamp', 'TimeStamp', 3, 2),)),
-      (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'Signature', 'Signature', 4, 3), (3, None, None, None, -1, -1))),
-      (2, ((3, None, None, None, -1, -1),)),)),  # 1
+    (_iso20_acdp.ACDP_ConnectReq, 'ACDP_ConnectReq', (('Header', 'e', False), ('EVElectricalChargingDeviceStatus', 'e', False)), (95, 96, 22)),  # 0
+    (_iso20_types.MessageHeader, 'MessageHeader', (('SessionID', 'e', False), ('TimeStamp', 'e', False), ('Signature', 'e', False)), (0, 1, 94, 22)),  # 1
     ('simple', 0),  # 2
     ('simple', 1),  # 3
-    (_xmldsig.Signature, 'Signature', (('Id', 'a', False), ('SignedInfo', 'e', False), ('SignatureValue', 'e', False), ('KeyInfo', 'e', False), ('Object', 'e', True)),
-     ((0, ((0, '', 'Id', 'Id', 2, 1), (1, 'http://www.w3.org/2000/09/xmldsig#', 'SignedInfo', 'SignedInfo', 5, 2))),
-      (1, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'SignedInfo', 'SignedInfo', 5, 2),)),
-      (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'SignatureValue', 'SignatureValue', 15, 3),)),
-      (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyInfo', 'KeyInfo', 16, 4), (1, 'http://www.w3.org/2000/09/xmldsig#', 'Object', 'Object', 28, 5), (3, None, None, None, -1, -1))),
-      (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'Object', 'Object', 28, 5), (3, None, None, None, -1, -1))),
-      (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'Object', 'Object', 28, 5), (3, None, None, None, -1, -1))),)),  # 4
-    (_xmldsig.SignedInfo, 'SignedInfo', (('Id', 'a', False), ('CanonicalizationMethod', 'e', False), ('SignatureMethod', 'e', False), ('Reference', 'e', True)),
-     ((0, ((0, '', 'Id', 'Id', 2, 1), (1, 'http://www.w3.org/2000/09/xmldsig#', 'CanonicalizationMethod', 'CanonicalizationMethod', 6, 2))),
-      (1, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'CanonicalizationMethod', 'CanonicalizationMethod', 6, 2),)),
-      (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'SignatureMethod', 'SignatureMethod', 7, 3),)),
-      (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'Reference', 'Reference', 9, 4),)),
-      (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'Reference', 'Reference', 9, 5), (3, None, None, None, -1, -1))),
-      (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'Reference', 'Reference', 9, 5), (3, None, None, None, -1, -1))),)),  # 5
-    (_xmldsig.CanonicalizationMethod, 'CanonicalizationMethod', (('Algorithm', 'a', False),),
-     ((0, ((0, '', 'Algorithm', 'Algorithm', 3, 1),)),
-      (1, ((2, None, None, None, -1, 2), (3, None, None, None, -1, -1), (4, None, None, None, -1, 1))),
-      (2, ((2, None, None, None, -1, 2), (3, None, None, None, -1, -1), (4, None, None, None, -1, 2))),)),  # 6
-    (_xmldsig.SignatureMethod, 'SignatureMethod', (('Algorithm', 'a', False), ('HMACOutputLength', 'e', False)),
-     ((0, ((0, '', 'Algorithm', 'Algorithm', 3, 1),)),
-      (1, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'HMACOutputLength', 'HMACOutputLength', 8, 2), (2, None, None, None, -1, 3), (3, None, None, None, -1, -1), (4, None, None, None, -1, 1))),
-      (2, ((2, None, None, None, -1, 3), (3, None, None, None, -1, -1), (4, None, None, None, -1, 2))),
-      (2, ((2, None, None, None, -1, 3), (3, None, None, None, -1, -1), (4, None, None, None, -1, 3))),)),  # 7
+    (_xmldsig.Signature, 'Signature', (('Id', 'a', False), ('SignedInfo', 'e', False), ('SignatureValue', 'e', False), ('KeyInfo', 'e', False), ('Object', 'e', True)), (26, 27, 30, 91, 92, 93)),  # 4
+    (_xmldsig.SignedInfo, 'SignedInfo', (('Id', 'a', False), ('CanonicalizationMethod', 'e', False), ('SignatureMethod', 'e', False), ('Reference', 'e', True)), (5, 6, 9, 23, 24, 25)),  # 5
+    (_xmldsig.CanonicalizationMethod, 'CanonicalizationMethod', (('Algorithm', 'a', False),), (2, 3, 4)),  # 6
+    (_xmldsig.SignatureMethod, 'SignatureMethod', (('Algorithm', 'a', False), ('HMACOutputLength', 'e', False)), (2, 7, 8, 4)),  # 7
     ('simple', 4),  # 8
-    (_xmldsig.Reference, 'Reference', (('Id', 'a', False), ('Type', 'a', False), ('URI', 'a', False), ('Transforms', 'e', False), ('DigestMethod', 'e', False), ('DigestValue', 'e', False)),
-     ((0, ((0, '', 'Id', 'Id', 2, 1), (0, '', 'Type', 'Type', 3, 2), (0, '', 'URI', 'URI', 3, 3), (1, 'http://www.w3.org/2000/09/xmldsig#', 'Transforms', 'Transforms', 10, 4), (1, 'http://www.w3.org/2000/09/xmldsig#', 'DigestMethod', 'DigestMethod', 13, 5))),
-      (1, ((0, '', 'Type', 'Type', 3, 2), (0, '', 'URI', 'URI', 3, 3), (1, 'http://www.w3.org/2000/09/xmldsig#', 'Transforms', 'Transforms', 10, 4), (1, 'http://www.w3.org/2000/09/xmldsig#', 'DigestMethod', 'DigestMethod', 13, 5))),
-      (1, ((0, '', 'URI', 'URI', 3, 3), (1, 'http://www.w3.org/2000/09/xmldsig#', 'Transforms', 'Transforms', 10, 4), (1, 'http://www.w3.org/2000/09/xmldsig#', 'DigestMethod', 'DigestMethod', 13, 5))),
-      (1, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'Transforms', 'Transforms', 10, 4), (1, 'http://www.w3.org/2000/09/xmldsig#', 'DigestMethod', 'DigestMethod', 13, 5))),
-      (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'DigestMethod', 'DigestMethod', 13, 5),)),
-      (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'DigestValue', 'DigestValue', 14, 6),)),
-      (2, ((3, None, None, None, -1, -1),)),)),  # 9
-    (_xmldsig.Transforms, 'Transforms', (('Transform', 'e', True),),
-     ((0, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'Transform', 'Transform', 11, 1),)),
-      (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'Transform', 'Transform', 11, 2), (3, None, None, None, -1, -1))),
-      (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'Transform', 'Transform', 11, 2), (3, None, None, None, -1, -1))),)),  # 10
-    (_xmldsig.Transform, 'Transform', (('Algorithm', 'a', False), ('XPath', 'e', True)),
-     ((0, ((0, '', 'Algorithm', 'Algorithm', 3, 1),)),
-      (1, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'XPath', 'XPath', 12, 3), (2, None, None, None, -1, 2), (3, None, None, None, -1, -1), (4, None, None, None, -1, 1))),
-      (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'XPath', 'XPath', 12, 3), (2, None, None, None, -1, 2), (3, None, None, None, -1, -1), (4, None, None, None, -1, 2))),
-      (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'XPath', 'XPath', 12, 3), (2, None, None, None, -1, 2), (3, None, None, None, -1, -1), (4, None, None, None, -1, 3))),)),  # 11
+    (_xmldsig.Reference, 'Reference', (('Id', 'a', False), ('Type', 'a', False), ('URI', 'a', False), ('Transforms', 'e', False), ('DigestMethod', 'e', False), ('DigestValue', 'e', False)), (16, 17, 18, 19, 20, 21, 22)),  # 9
+    (_xmldsig.Transforms, 'Transforms', (('Transform', 'e', True),), (13, 14, 15)),  # 10
+    (_xmldsig.Transform, 'Transform', (('Algorithm', 'a', False), ('XPath', 'e', True)), (2, 10, 11, 12)),  # 11
     ('simple', 5),  # 12
-    (_xmldsig.DigestMethod, 'DigestMethod', (('Algorithm', 'a', False),),
-     ((0, ((0, '', 'Algorithm', 'Algorithm', 3, 1),)),
-      (1, ((2, None, None, None, -1, 2), (3, None, None, None, -1, -1), (4, None, None, None, -1, 1))),
-      (2, ((2, None, None, None, -1, 2), (3, None, None, None, -1, -1), (4, None, None, None, -1, 2))),)),  # 13
+    (_xmldsig.DigestMethod, 'DigestMethod', (('Algorithm', 'a', False),), (2, 3, 4)),  # 13
     ('simple', 6),  # 14
-    (_xmldsig.SignatureValue, 'SignatureValue', (('Id', 'a', False), ('value', 'v', False)),
-     ((0, ((0, '', 'Id', 'Id', 2, 1), (4, None, None, 'value', 6, 2))),
-      (1, ((4, None, None, 'value', 6, 2),)),
-      (2, ((3, None, None, None, -1, -1),)),)),  # 15
-    (_xmldsig.KeyInfo, 'KeyInfo', (('Id', 'a', False), ('KeyName', 'e', True), ('KeyValue', 'e', True), ('RetrievalMethod', 'e', True), ('X509Data', 'e', True), ('PGPData', 'e', True), ('SPKIData', 'e', True), ('MgmtData', 'e', True)),
-     ((0, ((0, '', 'Id', 'Id', 2, 1), (1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyName', 'KeyName', 12, 2), (1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyValue', 'KeyValue', 17, 3), (1, 'http://www.w3.org/2000/09/xmldsig#', 'RetrievalMethod', 'RetrievalMethod', 21, 4), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509Data', 'X509Data', 22, 5), (1, 'http://www.w3.org/2000/09/xmldsig#', 'PGPData', 'PGPData', 26, 6), (1, 'http://www.w3.org/2000/09/xmldsig#', 'SPKIData', 'SPKIData', 27, 7), (1, 'http://www.w3.org/2000/09/xmldsig#', 'MgmtData', 'MgmtData', 12, 8), (2, None, None, None, -1, 9), (4, None, None, None, -1, 0))),
-      (1, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyName', 'KeyName', 12, 2), (1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyValue', 'KeyValue', 17, 3), (1, 'http://www.w3.org/2000/09/xmldsig#', 'RetrievalMethod', 'RetrievalMethod', 21, 4), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509Data', 'X509Data', 22, 5), (1, 'http://www.w3.org/2000/09/xmldsig#', 'PGPData', 'PGPData', 26, 6), (1, 'http://www.w3.org/2000/09/xmldsig#', 'SPKIData', 'SPKIData', 27, 7), (1, 'http://www.w3.org/2000/09/xmldsig#', 'MgmtData', 'MgmtData', 12, 8), (2, None, None, None, -1, 9), (4, None, None, None, -1, 1))),
-      (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyName', 'KeyName', 12, 10), (1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyValue', 'KeyValue', 17, 11), (1, 'http://www.w3.org/2000/09/xmldsig#', 'RetrievalMethod', 'RetrievalMethod', 21, 12), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509Data', 'X509Data', 22, 13), (1, 'http://www.w3.org/2000/09/xmldsig#', 'PGPData', 'PGPData', 26, 14), (1, 'http://www.w3.org/2000/09/xmldsig#', 'SPKIData', 'SPKIData', 27, 15), (1, 'http://www.w3.org/2000/09/xmldsig#', 'MgmtData', 'MgmtData', 12, 16), (2, None, None, None, -1, 17), (3, None, None, None, -1, -1), (4, None, None, None, -1, 2))),
-      (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyName', 'KeyName', 12, 10), (1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyValue', 'KeyValue', 17, 11), (1, 'http://www.w3.org/2000/09/xmldsig#', 'RetrievalMethod', 'RetrievalMethod', 21, 12), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509Data', 'X509Data', 22, 13), (1, 'http://www.w3.org/2000/09/xmldsig#', 'PGPData', 'PGPData', 26, 14), (1, 'http://www.w3.org/2000/09/xmldsig#', 'SPKIData', 'SPKIData', 27, 15), (1, 'http://www.w3.org/2000/09/xmldsig#', 'MgmtData', 'MgmtData', 12, 16), (2, None, None, None, -1, 17), (3, None, None, None, -1, -1), (4, None, None, None, -1, 3))),
-      (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyName', 'KeyName', 12, 10), (1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyValue', 'KeyValue', 17, 11), (1, 'http://www.w3.org/2000/09/xmldsig#', 'RetrievalMethod', 'RetrievalMethod', 21, 12), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509Data', 'X509Data', 22, 13), (1, 'http://www.w3.org/2000/09/xmldsig#', 'PGPData', 'PGPData', 26, 14), (1, 'http://www.w3.org/2000/09/xmldsig#', 'SPKIData', 'SPKIData', 27, 15), (1, 'http://www.w3.org/2000/09/xmldsig#', 'MgmtData', 'MgmtData', 12, 16), (2, None, None, None, -1, 17), (3, None, None, None, -1, -1), (4, None, None, None, -1, 4))),
-      (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyName', 'KeyName', 12, 10), (1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyValue', 'KeyValue', 17, 11), (1, 'http://www.w3.org/2000/09/xmldsig#', 'RetrievalMethod', 'RetrievalMethod', 21, 12), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509Data', 'X509Data', 22, 13), (1, 'http://www.w3.org/2000/09/xmldsig#', 'PGPData', 'PGPData', 26, 14), (1, 'http://www.w3.org/2000/09/xmldsig#', 'SPKIData', 'SPKIData', 27, 15), (1, 'http://www.w3.org/2000/09/xmldsig#', 'MgmtData', 'MgmtData', 12, 16), (2, None, None, None, -1, 17), (3, None, None, None, -1, -1), (4, None, None, None, -1, 5))),
-      (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyName', 'KeyName', 12, 10), (1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyValue', 'KeyValue', 17, 11), (1, 'http://www.w3.org/2000/09/xmldsig#', 'RetrievalMethod', 'RetrievalMethod', 21, 12), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509Data', 'X509Data', 22, 13), (1, 'http://www.w3.org/2000/09/xmldsig#', 'PGPData', 'PGPData', 26, 14), (1, 'http://www.w3.org/2000/09/xmldsig#', 'SPKIData', 'SPKIData', 27, 15), (1, 'http://www.w3.org/2000/09/xmldsig#', 'MgmtData', 'MgmtData', 12, 16), (2, None, None, None, -1, 17), (3, None, None, None, -1, -1), (4, None, None, None, -1, 6))),
-      (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyName', 'KeyName', 12, 10), (1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyValue', 'KeyValue', 17, 11), (1, 'http://www.w3.org/2000/09/xmldsig#', 'RetrievalMethod', 'RetrievalMethod', 21, 12), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509Data', 'X509Data', 22, 13), (1, 'http://www.w3.org/2000/09/xmldsig#', 'PGPData', 'PGPData', 26, 14), (1, 'http://www.w3.org/2000/09/xmldsig#', 'SPKIData', 'SPKIData', 27, 15), (1, 'http://www.w3.org/2000/09/xmldsig#', 'MgmtData', 'MgmtData', 12, 16), (2, None, None, None, -1, 17), (3, None, None, None, -1, -1), (4, None, None, None, -1, 7))),
-      (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyName', 'KeyName', 12, 10), (1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyValue', 'KeyValue', 17, 11), (1, 'http://www.w3.org/2000/09/xmldsig#', 'RetrievalMethod', 'RetrievalMethod', 21, 12), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509Data', 'X509Data', 22, 13), (1, 'http://www.w3.org/2000/09/xmldsig#', 'PGPData', 'PGPData', 26, 14), (1, 'http://www.w3.org/2000/09/xmldsig#', 'SPKIData', 'SPKIData', 27, 15), (1, 'http://www.w3.org/2000/09/xmldsig#', 'MgmtData', 'MgmtData', 12, 16), (2, None, None, None, -1, 17), (3, None, None, None, -1, -1), (4, None, None, None, -1, 8))),
-      (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyName', 'KeyName', 12, 10), (1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyValue', 'KeyValue', 17, 11), (1, 'http://www.w3.org/2000/09/xmldsig#', 'RetrievalMethod', 'RetrievalMethod', 21, 12), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509Data', 'X509Data', 22, 13), (1, 'http://www.w3.org/2000/09/xmldsig#', 'PGPData', 'PGPData', 26, 14), (1, 'http://www.w3.org/2000/09/xmldsig#', 'SPKIData', 'SPKIData', 27, 15), (1, 'http://www.w3.org/2000/09/xmldsig#', 'MgmtData', 'MgmtData', 12, 16), (2, None, None, None, -1, 17), (3, None, None, None, -1, -1), (4, None, None, None, -1, 9))),
-      (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyName', 'KeyName', 12, 10), (1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyValue', 'KeyValue', 17, 11), (1, 'http://www.w3.org/2000/09/xmldsig#', 'RetrievalMethod', 'RetrievalMethod', 21, 12), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509Data', 'X509Data', 22, 13), (1, 'http://www.w3.org/2000/09/xmldsig#', 'PGPData', 'PGPData', 26, 14), (1, 'http://www.w3.org/2000/09/xmldsig#', 'SPKIData', 'SPKIData', 27, 15), (1, 'http://www.w3.org/2000/09/xmldsig#', 'MgmtData', 'MgmtData', 12, 16), (2, None, None, None, -1, 17), (3, None, None, None, -1, -1), (4, None, None, None, -1, 10))),
-      (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyName', 'KeyName', 12, 10), (1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyValue', 'KeyValue', 17, 11), (1, 'http://www.w3.org/2000/09/xmldsig#', 'RetrievalMethod', 'RetrievalMethod', 21, 12), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509Data', 'X509Data', 22, 13), (1, 'http://www.w3.org/2000/09/xmldsig#', 'PGPData', 'PGPData', 26, 14), (1, 'http://www.w3.org/2000/09/xmldsig#', 'SPKIData', 'SPKIData', 27, 15), (1, 'http://www.w3.org/2000/09/xmldsig#', 'MgmtData', 'MgmtData', 12, 16), (2, None, None, None, -1, 17), (3, None, None, None, -1, -1), (4, None, None, None, -1, 11))),
-      (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyName', 'KeyName', 12, 10), (1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyValue', 'KeyValue', 17, 11), (1, 'http://www.w3.org/2000/09/xmldsig#', 'RetrievalMethod', 'RetrievalMethod', 21, 12), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509Data', 'X509Data', 22, 13), (1, 'http://www.w3.org/2000/09/xmldsig#', 'PGPData', 'PGPData', 26, 14), (1, 'http://www.w3.org/2000/09/xmldsig#', 'SPKIData', 'SPKIData', 27, 15), (1, 'http://www.w3.org/2000/09/xmldsig#', 'MgmtData', 'MgmtData', 12, 16), (2, None, None, None, -1, 17), (3, None, None, None, -1, -1), (4, None, None, None, -1, 12))),
-      (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyName', 'KeyName', 12, 10), (1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyValue', 'KeyValue', 17, 11), (1, 'http://www.w3.org/2000/09/xmldsig#', 'RetrievalMethod', 'RetrievalMethod', 21, 12), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509Data', 'X509Data', 22, 13), (1, 'http://www.w3.org/2000/09/xmldsig#', 'PGPData', 'PGPData', 26, 14), (1, 'http://www.w3.org/2000/09/xmldsig#', 'SPKIData', 'SPKIData', 27, 15), (1, 'http://www.w3.org/2000/09/xmldsig#', 'MgmtData', 'MgmtData', 12, 16), (2, None, None, None, -1, 17), (3, None, None, None, -1, -1), (4, None, None, None, -1, 13))),
-      (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyName', 'KeyName', 12, 10), (1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyValue', 'KeyValue', 17, 11), (1, 'http://www.w3.org/2000/09/xmldsig#', 'RetrievalMethod', 'RetrievalMethod', 21, 12), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509Data', 'X509Data', 22, 13), (1, 'http://www.w3.org/2000/09/xmldsig#', 'PGPData', 'PGPData', 26, 14), (1, 'http://www.w3.org/2000/09/xmldsig#', 'SPKIData', 'SPKIData', 27, 15), (1, 'http://www.w3.org/2000/09/xmldsig#', 'MgmtData', 'MgmtData', 12, 16), (2, None, None, None, -1, 17), (3, None, None, None, -1, -1), (4, None, None, None, -1, 14))),
-      (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyName', 'KeyName', 12, 10), (1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyValue', 'KeyValue', 17, 11), (1, 'http://www.w3.org/2000/09/xmldsig#', 'RetrievalMethod', 'RetrievalMethod', 21, 12), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509Data', 'X509Data', 22, 13), (1, 'http://www.w3.org/2000/09/xmldsig#', 'PGPData', 'PGPData', 26, 14), (1, 'http://www.w3.org/2000/09/xmldsig#', 'SPKIData', 'SPKIData', 27, 15), (1, 'http://www.w3.org/2000/09/xmldsig#', 'MgmtData', 'MgmtData', 12, 16), (2, None, None, None, -1, 17), (3, None, None, None, -1, -1), (4, None, None, None, -1, 15))),
-      (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyName', 'KeyName', 12, 10), (1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyValue', 'KeyValue', 17, 11), (1, 'http://www.w3.org/2000/09/xmldsig#', 'RetrievalMethod', 'RetrievalMethod', 21, 12), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509Data', 'X509Data', 22, 13), (1, 'http://www.w3.org/2000/09/xmldsig#', 'PGPData', 'PGPData', 26, 14), (1, 'http://www.w3.org/2000/09/xmldsig#', 'SPKIData', 'SPKIData', 27, 15), (1, 'http://www.w3.org/2000/09/xmldsig#', 'MgmtData', 'MgmtData', 12, 16), (2, None, None, None, -1, 17), (3, None, None, None, -1, -1), (4, None, None, None, -1, 16))),
-      (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyName', 'KeyName', 12, 10), (1, 'http://www.w3.org/2000/09/xmldsig#', 'KeyValue', 'KeyValue', 17, 11), (1, 'http://www.w3.org/2000/09/xmldsig#', 'RetrievalMethod', 'RetrievalMethod', 21, 12), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509Data', 'X509Data', 22, 13), (1, 'http://www.w3.org/2000/09/xmldsig#', 'PGPData', 'PGPData', 26, 14), (1, 'http://www.w3.org/2000/09/xmldsig#', 'SPKIData', 'SPKIData', 27, 15), (1, 'http://www.w3.org/2000/09/xmldsig#', 'MgmtData', 'MgmtData', 12, 16), (2, None, None, None, -1, 17), (3, None, None, None, -1, -1), (4, None, None, None, -1, 17))),)),  # 16
-    (_xmldsig.KeyValue, 'KeyValue', (('DSAKeyValue', 'e', False), ('RSAKeyValue', 'e', False)),
-     ((0, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'DSAKeyValue', 'DSAKeyValue', 18, 1), (1, 'http://www.w3.org/2000/09/xmldsig#', 'RSAKeyValue', 'RSAKeyValue', 20, 2), (2, None, None, None, -1, 3), (4, None, None, None, -1, 0))),
-      (2, ((3, None, None, None, -1, -1), (4, None, None, None, -1, 1))),
-      (2, ((3, None, None, None, -1, -1), (4, None, None, None, -1, 2))),
-      (2, ((3, None, None, None, -1, -1), (4, None, None, None, -1, 3))),)),  # 17
-    (_xmldsig.DSAKeyValue, 'DSAKeyValue', (('P', 'e', False), ('Q', 'e', False), ('G', 'e', False), ('Y', 'e', False), ('J', 'e', False), ('Seed', 'e', False), ('PgenCounter', 'e', False)),
-     ((0, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'P', 'P', 19, 1), (1, 'http://www.w3.org/2000/09/xmldsig#', 'G', 'G', 19, 2), (1, 'http://www.w3.org/2000/09/xmldsig#', 'Y', 'Y', 19, 3))),
-      (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'Q', 'Q', 19, 4),)),
-      (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'Y', 'Y', 19, 3),)),
-      (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'J', 'J', 19, 5), (1, 'http://www.w3.org/2000/09/xmldsig#', 'Seed', 'Seed', 19, 6), (3, None, None, None, -1, -1))),
-      (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'G', 'G', 19, 2), (1, 'http://www.w3.org/2000/09/xmldsig#', 'Y', 'Y', 19, 3))),
-      (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'Seed', 'Seed', 19, 6), (3, None, None, None, -1, -1))),
-      (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'PgenCounter', 'PgenCounter', 19, 7),)),
-      (2, ((3, None, None, None, -1, -1),)),)),  # 18
+    (_xmldsig.SignatureValue, 'SignatureValue', (('Id', 'a', False), ('value', 'v', False)), (28, 29, 22)),  # 15
+    (_xmldsig.KeyInfo, 'KeyInfo', (('Id', 'a', False), ('KeyName', 'e', True), ('KeyValue', 'e', True), ('RetrievalMethod', 'e', True), ('X509Data', 'e', True), ('PGPData', 'e', True), ('SPKIData', 'e', True), ('MgmtData', 'e', True)), (70, 71, 72, 73, 74, 75, 76, 77, 78, 79, 80, 81, 82, 83, 84, 85, 86, 87)),  # 16
+    (_xmldsig.KeyValue, 'KeyValue', (('DSAKeyValue', 'e', False), ('RSAKeyValue', 'e', False)), (40, 41, 41, 41)),  # 17
+    (_xmldsig.DSAKeyValue, 'DSAKeyValue', (('P', 'e', False), ('Q', 'e', False), ('G', 'e', False), ('Y', 'e', False), ('J', 'e', False), ('Seed', 'e', False), ('PgenCounter', 'e', False)), (31, 32, 33, 34, 35, 36, 37, 22)),  # 18
     ('simple', 6),  # 19
-    (_xmldsig.RSAKeyValue, 'RSAKeyValue', (('Modulus', 'e', False), ('Exponent', 'e', False)),
-     ((0, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'Modulus', 'Modulus', 19, 1),)),
-      (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'Exponent', 'Exponent', 19, 2),)),
-      (2, ((3, None, None, None, -1, -1),)),)),  # 20
-    (_xmldsig.RetrievalMethod, 'RetrievalMethod', (('Type', 'a', False), ('URI', 'a', False), ('Transforms', 'e', False)),
-     ((0, ((0, '', 'Type', 'Type', 3, 1), (0, '', 'URI', 'URI', 3, 2), (1, 'http://www.w3.org/2000/09/xmldsig#', 'Transforms', 'Transforms', 10, 3), (3, None, None, None, -1, -1))),
-      (1, ((0, '', 'URI', 'URI', 3, 2), (1, 'http://www.w3.org/2000/09/xmldsig#', 'Transforms', 'Transforms', 10, 3), (3, None, None, None, -1, -1))),
-      (1, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'Transforms', 'Transforms', 10, 3), (3, None, None, None, -1, -1))),
-      (2, ((3, None, None, None, -1, -1),)),)),  # 21
-    (_xmldsig.X509Data, 'X509Data', (('X509IssuerSerial', 'e', True), ('X509SKI', 'e', True), ('X509SubjectName', 'e', True), ('X509Certificate', 'e', True), ('X509CRL', 'e', True)),
-     ((0, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'X509IssuerSerial', 'X509IssuerSerial', 23, 1), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509SKI', 'X509SKI', 25, 2), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509SubjectName', 'X509SubjectName', 12, 3), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509Certificate', 'X509Certificate', 25, 4), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509CRL', 'X509CRL', 25, 5), (2, None, None, None, -1, 6))),
-      (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'X509IssuerSerial', 'X509IssuerSerial', 23, 7), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509SKI', 'X509SKI', 25, 8), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509SubjectName', 'X509SubjectName', 12, 9), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509Certificate', 'X509Certificate', 25, 10), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509CRL', 'X509CRL', 25, 11), (2, None, None, None, -1, 12), (3, None, None, None, -1, -1))),
-      (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'X509IssuerSerial', 'X509IssuerSerial', 23, 7), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509SKI', 'X509SKI', 25, 8), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509SubjectName', 'X509SubjectName', 12, 9), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509Certificate', 'X509Certificate', 25, 10), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509CRL', 'X509CRL', 25, 11), (2, None, None, None, -1, 12), (3, None, None, None, -1, -1))),
-      (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'X509IssuerSerial', 'X509IssuerSerial', 23, 7), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509SKI', 'X509SKI', 25, 8), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509SubjectName', 'X509SubjectName', 12, 9), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509Certificate', 'X509Certificate', 25, 10), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509CRL', 'X509CRL', 25, 11), (2, None, None, None, -1, 12), (3, None, None, None, -1, -1))),
-      (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'X509IssuerSerial', 'X509IssuerSerial', 23, 7), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509SKI', 'X509SKI', 25, 8), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509SubjectName', 'X509SubjectName', 12, 9), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509Certificate', 'X509Certificate', 25, 10), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509CRL', 'X509CRL', 25, 11), (2, None, None, None, -1, 12), (3, None, None, None, -1, -1))),
-      (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'X509IssuerSerial', 'X509IssuerSerial', 23, 7), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509SKI', 'X509SKI', 25, 8), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509SubjectName', 'X509SubjectName', 12, 9), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509Certificate', 'X509Certificate', 25, 10), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509CRL', 'X509CRL', 25, 11), (2, None, None, None, -1, 12), (3, None, None, None, -1, -1))),
-      (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'X509IssuerSerial', 'X509IssuerSerial', 23, 7), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509SKI', 'X509SKI', 25, 8), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509SubjectName', 'X509SubjectName', 12, 9), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509Certificate', 'X509Certificate', 25, 10), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509CRL', 'X509CRL', 25, 11), (2, None, None, None, -1, 12), (3, None, None, None, -1, -1))),
-      (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'X509IssuerSerial', 'X509IssuerSerial', 23, 7), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509SKI', 'X509SKI', 25, 8), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509SubjectName', 'X509SubjectName', 12, 9), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509Certificate', 'X509Certificate', 25, 10), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509CRL', 'X509CRL', 25, 11), (2, None, None, None, -1, 12), (3, None, None, None, -1, -1))),
-      (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'X509IssuerSerial', 'X509IssuerSerial', 23, 7), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509SKI', 'X509SKI', 25, 8), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509SubjectName', 'X509SubjectName', 12, 9), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509Certificate', 'X509Certificate', 25, 10), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509CRL', 'X509CRL', 25, 11), (2, None, None, None, -1, 12), (3, None, None, None, -1, -1))),
-      (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'X509IssuerSerial', 'X509IssuerSerial', 23, 7), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509SKI', 'X509SKI', 25, 8), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509SubjectName', 'X509SubjectName', 12, 9), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509Certificate', 'X509Certificate', 25, 10), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509CRL', 'X509CRL', 25, 11), (2, None, None, None, -1, 12), (3, None, None, None, -1, -1))),
-      (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'X509IssuerSerial', 'X509IssuerSerial', 23, 7), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509SKI', 'X509SKI', 25, 8), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509SubjectName', 'X509SubjectName', 12, 9), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509Certificate', 'X509Certificate', 25, 10), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509CRL', 'X509CRL', 25, 11), (2, None, None, None, -1, 12), (3, None, None, None, -1, -1))),
-      (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'X509IssuerSerial', 'X509IssuerSerial', 23, 7), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509SKI', 'X509SKI', 25, 8), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509SubjectName', 'X509SubjectName', 12, 9), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509Certificate', 'X509Certificate', 25, 10), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509CRL', 'X509CRL', 25, 11), (2, None, None, None, -1, 12), (3, None, None, None, -1, -1))),
-      (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'X509IssuerSerial', 'X509IssuerSerial', 23, 7), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509SKI', 'X509SKI', 25, 8), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509SubjectName', 'X509SubjectName', 12, 9), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509Certificate', 'X509Certificate', 25, 10), (1, 'http://www.w3.org/2000/09/xmldsig#', 'X509CRL', 'X509CRL', 25, 11), (2, None, None, None, -1, 12), (3, None, None, None, -1, -1))),)),  # 22
-    (_xmldsig.X509IssuerSerial, 'X509IssuerSerial', (('X509IssuerName', 'e', False), ('X509SerialNumber', 'e', False)),
-     ((0, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'X509IssuerName', 'X509IssuerName', 12, 1),)),
-      (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'X509SerialNumber', 'X509SerialNumber', 24, 2),)),
-      (2, ((3, None, None, None, -1, -1),)),)),  # 23
+    (_xmldsig.RSAKeyValue, 'RSAKeyValue', (('Modulus', 'e', False), ('Exponent', 'e', False)), (38, 39, 22)),  # 20
+    (_xmldsig.RetrievalMethod, 'RetrievalMethod', (('Type', 'a', False), ('URI', 'a', False), ('Transforms', 'e', False)), (42, 43, 44, 22)),  # 21
+    (_xmldsig.X509Data, 'X509Data', (('X509IssuerSerial', 'e', True), ('X509SKI', 'e', True), ('X509SubjectName', 'e', True), ('X509Certificate', 'e', True), ('X509CRL', 'e', True)), (47, 48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 59)),  # 22
+    (_xmldsig.X509IssuerSerial, 'X509IssuerSerial', (('X509IssuerName', 'e', False), ('X509SerialNumber', 'e', False)), (45, 46, 22)),  # 23
     ('simple', 4),  # 24
     ('simple', 6),  # 25
-    (_xmldsig.PGPData, 'PGPData', (('PGPKeyID', 'e', False), ('PGPKeyPacket', 'e', True)),
-     ((0, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'PGPKeyID', 'PGPKeyID', 25, 1), (1, 'http://www.w3.org/2000/09/xmldsig#', 'PGPKeyPacket', 'PGPKeyPacket', 25, 2))),
-      (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'PGPKeyPacket', 'PGPKeyPacket', 25, 3), (2, None, None, None, -1, 4), (3, None, None, None, -1, -1))),
-      (2, ((2, None, None, None, -1, 5), (3, None, None, None, -1, -1))),
-      (2, ((2, None, None, None, -1, 4), (3, None, None, None, -1, -1))),
-      (2, ((2, None, None, None, -1, 4), (3, None, None, None, -1, -1))),
-      (2, ((2, None, None, None, -1, 5), (3, None, None, None, -1, -1))),)),  # 26
-    (_xmldsig.SPKIData, 'SPKIData', (('SPKISexp', 'e', True),),
-     ((0, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'SPKISexp', 'SPKISexp', 25, 1),)),
-      (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'SPKISexp', 'SPKISexp', 25, 3), (2, None, None, None, -1, 2), (3, None, None, None, -1, -1))),
-      (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'SPKISexp', 'SPKISexp', 25, 3), (3, None, None, None, -1, -1))),
-      (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'SPKISexp', 'SPKISexp', 25, 3), (2, None, None, None, -1, 4), (3, None, None, None, -1, -1))),
-      (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'SPKISexp', 'SPKISexp', 25, 3), (3, None, None, None, -1, -1))),)),  # 27
-    (_xmldsig.Object, 'Object', (('Encoding', 'a', False), ('Id', 'a', False), ('MimeType', 'a', False)),
-     ((0, ((0, '', 'Encoding', 'Encoding', 3, 1), (0, '', 'Id', 'Id', 2, 2), (0, '', 'MimeType', 'MimeType', 5, 3), (2, None, None, None, -1, 4), (3, None, None, None, -1, -1), (4, None, None, None, -1, 0))),
-      (1, ((0, '', 'Id', 'Id', 2, 2), (0, '', 'MimeType', 'MimeType', 5, 3), (2, None, None, None, -1, 4), (3, None, None, None, -1, -1), (4, None, None, None, -1, 1))),
-      (1, ((0, '', 'MimeType', 'MimeType', 5, 3), (2, None, None, None, -1, 4), (3, None, None, None, -1, -1), (4, None, None, None, -1, 2))),
-      (1, ((2, None, None, None, -1, 4), (3, None, None, None, -1, -1), (4, None, None, None, -1, 3))),
-      (2, ((2, None, None, None, -1, 4), (3, None, None, None, -1, -1), (4, None, None, None, -1, 4))),)),  # 28
+    (_xmldsig.PGPData, 'PGPData', (('PGPKeyID', 'e', False), ('PGPKeyPacket', 'e', True)), (60, 61, 62, 63, 64, 64)),  # 26
+    (_xmldsig.SPKIData, 'SPKIData', (('SPKISexp', 'e', True),), (65, 66, 67, 68, 69)),  # 27
+    (_xmldsig.Object, 'Object', (('Encoding', 'a', False), ('Id', 'a', False), ('MimeType', 'a', False)), (88, 89, 90, 3, 4)),  # 28
     ('simple', 7),  # 29
-    (_iso20_acdp.ACDP_ConnectRes, 'ACDP_ConnectRes', (('Header', 'e', False), ('ResponseCode', 'e', False), ('EVSEProcessing', 'e', False), ('EVSEElectricalChargingDeviceStatus', 'e', False), ('EVSEMechanicalChargingDeviceStatus', 'e', False)),
-     ((0, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'Header', 'Header', 1, 1),)),
-      (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'ResponseCode', 'ResponseCode', 31, 2),)),
-      (2, ((1, 'urn:iso:std:iso:15118:-20:ACDP', 'EVSEProcessing', 'EVSEProcessing', 32, 3),)),
-      (2, ((1, 'urn:iso:std:iso:15118:-20:ACDP', 'EVSEElectricalChargingDeviceStatus', 'EVSEElectricalChargingDeviceStatus', 29, 4),)),
-      (2, ((1, 'urn:iso:std:iso:15118:-20:ACDP', 'EVSEMechanicalChargingDeviceStatus', 'EVSEMechanicalChargingDeviceStatus', 33, 5),)),
-      (2, ((3, None, None, None, -1, -1),)),)),  # 30
+    (_iso20_acdp.ACDP_ConnectRes, 'ACDP_ConnectRes', (('Header', 'e', False), ('ResponseCode', 'e', False), ('EVSEProcessing', 'e', False), ('EVSEElectricalChargingDeviceStatus', 'e', False), ('EVSEMechanicalChargingDeviceStatus', 'e', False)), (95, 97, 98, 99, 100, 22)),  # 30
     ('simple', 8),  # 31
     ('simple', 9),  # 32
     ('simple', 10),  # 33
-    (_iso20_acdp.ACDP_SystemStatusReq, 'ACDP_SystemStatusReq', (('Header', 'e', False), ('EVTechnicalStatus', 'e', False)),
-     ((0, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'Header', 'Header', 1, 1),)),
-      (2, ((1, 'urn:iso:std:iso:15118:-20:ACDP', 'EVTechnicalStatus', 'EVTechnicalStatus', 35, 2),)),
-      (2, ((3, None, None, None, -1, -1),)),)),  # 34
-    (_iso20_acdp.EVTechnicalStatus, 'EVTechnicalStatus', (('EVReadyToCharge', 'e', False), ('EVImmobilizationRequest', 'e', False), ('EVImmobilized', 'e', False), ('EVWLANStrength', 'e', False), ('EVCPStatus', 'e', False), ('EVSOC', 'e', False), ('EVErrorCode', 'e', False), ('EVTimeout', 'e', False)),
-     ((0, ((1, 'urn:iso:std:iso:15118:-20:ACDP', 'EVReadyToCharge', 'EVReadyToCharge', 36, 1),)),
-      (2, ((1, 'urn:iso:std:iso:15118:-20:ACDP', 'EVImmobilizationRequest', 'EVImmobilizationRequest', 36, 2),)),
-      (2, ((1, 'urn:iso:std:iso:15118:-20:ACDP', 'EVImmobilized', 'EVImmobilized', 36, 3), (1, 'urn:iso:std:iso:15118:-20:ACDP', 'EVWLANStrength', 'EVWLANStrength', 37, 4), (1, 'urn:iso:std:iso:15118:-20:ACDP', 'EVCPStatus', 'EVCPStatus', 40, 5), (1, 'urn:iso:std:iso:15118:-20:ACDP', 'EVSOC', 'EVSOC', 41, 6), (1, 'urn:iso:std:iso:15118:-20:ACDP', 'EVErrorCode', 'EVErrorCode', 42, 7), (1, 'urn:iso:std:iso:15118:-20:ACDP', 'EVTimeout', 'EVTimeout', 36, 8), (3, None, None, None, -1, -1))),
-      (2, ((1, 'urn:iso:std:iso:15118:-20:ACDP', 'EVWLANStrength', 'EVWLANStrength', 37, 4), (1, 'urn:iso:std:iso:15118:-20:ACDP', 'EVCPStatus', 'EVCPStatus', 40, 5), (1, 'urn:iso:std:iso:15118:-20:ACDP', 'EVSOC', 'EVSOC', 41, 6), (1, 'urn:iso:std:iso:15118:-20:ACDP', 'EVErrorCode', 'EVErrorCode', 42, 7), (1, 'urn:iso:std:iso:15118:-20:ACDP', 'EVTimeout', 'EVTimeout', 36, 8), (3, None, None, None, -1, -1))),
-      (2, ((1, 'urn:iso:std:iso:15118:-20:ACDP', 'EVCPStatus', 'EVCPStatus', 40, 5), (1, 'urn:iso:std:iso:15118:-20:ACDP', 'EVSOC', 'EVSOC', 41, 6), (1, 'urn:iso:std:iso:15118:-20:ACDP', 'EVErrorCode', 'EVErrorCode', 42, 7), (1, 'urn:iso:std:iso:15118:-20:ACDP', 'EVTimeout', 'EVTimeout', 36, 8), (3, None, None, None, -1, -1))),
-      (2, ((1, 'urn:iso:std:iso:15118:-20:ACDP', 'EVSOC', 'EVSOC', 41, 6), (1, 'urn:iso:std:iso:15118:-20:ACDP', 'EVErrorCode', 'EVErrorCode', 42, 7), (1, 'urn:iso:std:iso:15118:-20:ACDP', 'EVTimeout', 'EVTimeout', 36, 8), (3, None, None, None, -1, -1))),
-      (2, ((1, 'urn:iso:std:iso:15118:-20:ACDP', 'EVErrorCode', 'EVErrorCode', 42, 7), (1, 'urn:iso:std:iso:15118:-20:ACDP', 'EVTimeout', 'EVTimeout', 36, 8), (3, None, None, None, -1, -1))),
-      (2, ((1, 'urn:iso:std:iso:15118:-20:ACDP', 'EVTimeout', 'EVTimeout', 36, 8), (3, None, None, None, -1, -1))),
-      (2, ((3, None, None, None, -1, -1),)),)),  # 35
+    (_iso20_acdp.ACDP_SystemStatusReq, 'ACDP_SystemStatusReq', (('Header', 'e', False), ('EVTechnicalStatus', 'e', False)), (95, 111, 22)),  # 34
+    (_iso20_acdp.EVTechnicalStatus, 'EVTechnicalStatus', (('EVReadyToCharge', 'e', False), ('EVImmobilizationRequest', 'e', False), ('EVImmobilized', 'e', False), ('EVWLANStrength', 'e', False), ('EVCPStatus', 'e', False), ('EVSOC', 'e', False), ('EVErrorCode', 'e', False), ('EVTimeout', 'e', False)), (101, 102, 105, 106, 107, 108, 109, 110, 22)),  # 35
     ('simple', 11),  # 36
-    (_iso20_types.RationalNumber, 'RationalNumber', (('Exponent', 'e', False), ('Value', 'e', False)),
-     ((0, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'Exponent', 'Exponent', 38, 1),)),
-      (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'Value', 'Value', 39, 2),)),
-      (2, ((3, None, None, None, -1, -1),)),)),  # 37
+    (_iso20_types.RationalNumber, 'RationalNumber', (('Exponent', 'e', False), ('Value', 'e', False)), (103, 104, 22)),  # 37
     ('simple', 12),  # 38
     ('simple', 13),  # 39
     ('simple', 14),  # 40
     ('simple', 15),  # 41
     ('simple', 16),  # 42
-    (_iso20_acdp.ACDP_SystemStatusRes, 'ACDP_SystemStatusRes', (('Header', 'e', False), ('ResponseCode', 'e', False), ('EVSEMechanicalChargingDeviceStatus', 'e', False), ('EVSEReadyToCharge', 'e', False), ('EVSEIsolationStatus', 'e', False), ('EVSEDisabled', 'e', False), ('EVSEUtilityInterruptEvent', 'e', False), ('EVSEEmergencyShutdown', 'e', False), ('EVSEMalfunction', 'e', False), ('EVInChargePosition', 'e', False), ('EVAssociationStatus', 'e', False)),
-     ((0, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'Header', 'Header', 1, 1),)),
-      (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'ResponseCode', 'ResponseCode', 31, 2),)),
-      (2, ((1, 'urn:iso:std:iso:15118:-20:ACDP', 'EVSEMechanicalChargingDeviceStatus', 'EVSEMechanicalChargingDeviceStatus', 33, 3),)),
-      (2, ((1, 'urn:iso:std:iso:15118:-20:ACDP', 'EVSEReadyToCharge', 'EVSEReadyToCharge', 36, 4),)),
-      (2, ((1, 'urn:iso:std:iso:15118:-20:ACDP', 'EVSEIsolationStatus', 'EVSEIsolationStatus', 44, 5),)),
-      (2, ((1, 'urn:iso:std:iso:15118:-20:ACDP', 'EVSEDisabled', 'EVSEDisabled', 36, 6),)),
-      (2, ((1, 'urn:iso:std:iso:15118:-20:ACDP', 'EVSEUtilityInterruptEvent', 'EVSEUtilityInterruptEvent', 36, 7),)),
-      (2, ((1, 'urn:iso:std:iso:15118:-20:ACDP', 'EVSEEmergencyShutdown', 'EVSEEmergencyShutdown', 36, 8),)),
-      (2, ((1, 'urn:iso:std:iso:15118:-20:ACDP', 'EVSEMalfunction', 'EVSEMalfunction', 36, 9),)),
-      (2, ((1, 'urn:iso:std:iso:15118:-20:ACDP', 'EVInChargePosition', 'EVInChargePosition', 36, 10),)),
-      (2, ((1, 'urn:iso:std:iso:15118:-20:ACDP', 'EVAssociationStatus', 'EVAssociationStatus', 36, 11),)),
-      (2, ((3, None, None, None, -1, -1),)),)),  # 43
+    (_iso20_acdp.ACDP_SystemStatusRes, 'ACDP_SystemStatusRes', (('Header', 'e', False), ('ResponseCode', 'e', False), ('EVSEMechanicalChargingDeviceStatus', 'e', False), ('EVSEReadyToCharge', 'e', False), ('EVSEIsolationStatus', 'e', False), ('EVSEDisabled', 'e', False), ('EVSEUtilityInterruptEvent', 'e', False), ('EVSEEmergencyShutdown', 'e', False), ('EVSEMalfunction', 'e', False), ('EVInChargePosition', 'e', False), ('EVAssociationStatus', 'e', False)), (95, 97, 100, 112, 113, 114, 115, 116, 117, 118, 119, 22)),  # 43
     ('simple', 17),  # 44
-    (_iso20_acdp.ACDP_VehiclePositioningReq, 'ACDP_VehiclePositioningReq', (('Header', 'e', False), ('EVMobilityStatus', 'e', False), ('EVPositioningSupport', 'e', False)),
-     ((0, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'Header', 'Header', 1, 1),)),
-      (2, ((1, 'urn:iso:std:iso:15118:-20:ACDP', 'EVMobilityStatus', 'EVMobilityStatus', 36, 2),)),
-      (2, ((1, 'urn:iso:std:iso:15118:-20:ACDP', 'EVPositioningSupport', 'EVPositioningSupport', 36, 3),)),
-      (2, ((3, None, None, None, -1, -1),)),)),  # 45
-    (_iso20_acdp.ACDP_VehiclePositioningRes, 'ACDP_VehiclePositioningRes', (('Header', 'e', False), ('ResponseCode', 'e', False), ('EVSEProcessing', 'e', False), ('EVSEPositioningSupport', 'e', False), ('EVRelativeXDeviation', 'e', False), ('EVRelativeYDeviation', 'e', False), ('ContactWindowXc', 'e', False), ('ContactWindowYc', 'e', False), ('EVInChargePosition', 'e', False)),
-     ((0, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'Header', 'Header', 1, 1),)),
-      (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'ResponseCode', 'ResponseCode', 31, 2),)),
-      (2, ((1, 'urn:iso:std:iso:15118:-20:ACDP', 'EVSEProcessing', 'EVSEProcessing', 32, 3),)),
-      (2, ((1, 'urn:iso:std:iso:15118:-20:ACDP', 'EVSEPositioningSupport', 'EVSEPositioningSupport', 36, 4),)),
-      (2, ((1, 'urn:iso:std:iso:15118:-20:ACDP', 'EVRelativeXDeviation', 'EVRelativeXDeviation', 39, 5),)),
-      (2, ((1, 'urn:iso:std:iso:15118:-20:ACDP', 'EVRelativeYDeviation', 'EVRelativeYDeviation', 39, 6),)),
-      (2, ((1, 'urn:iso:std:iso:15118:-20:ACDP', 'ContactWindowXc', 'ContactWindowXc', 39, 7),)),
-      (2, ((1, 'urn:iso:std:iso:15118:-20:ACDP', 'ContactWindowYc', 'ContactWindowYc', 39, 8),)),
-      (2, ((1, 'urn:iso:std:iso:15118:-20:ACDP', 'EVInChargePosition', 'EVInChargePosition', 36, 9),)),
-      (2, ((3, None, None, None, -1, -1),)),)),  # 46
-    (_iso20_types.CLReqControlMode, 'CLReqControlMode', (),
-     ((0, ((3, None, None, None, -1, -1),)),)),  # 47
-    (_iso20_types.CLResControlMode, 'CLResControlMode', (),
-     ((0, ((3, None, None, None, -1, -1),)),)),  # 48
-    (_xmldsig.Manifest, 'Manifest', (('Id', 'a', False), ('Reference', 'e', True)),
-     ((0, ((0, '', 'Id', 'Id', 2, 1), (1, 'http://www.w3.org/2000/09/xmldsig#', 'Reference', 'Reference', 9, 2))),
-      (1, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'Reference', 'Reference', 9, 2),)),
-      (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'Reference', 'Reference', 9, 3), (3, None, None, None, -1, -1))),
-      (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'Reference', 'Reference', 9, 3), (3, None, None, None, -1, -1))),)),  # 49
-    (_xmldsig.SignatureProperties, 'SignatureProperties', (('Id', 'a', False), ('SignatureProperty', 'e', True)),
-     ((0, ((0, '', 'Id', 'Id', 2, 1), (1, 'http://www.w3.org/2000/09/xmldsig#', 'SignatureProperty', 'SignatureProperty', 51, 2))),
-      (1, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'SignatureProperty', 'SignatureProperty', 51, 2),)),
-      (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'SignatureProperty', 'SignatureProperty', 51, 3), (3, None, None, None, -1, -1))),
-      (2, ((1, 'http://www.w3.org/2000/09/xmldsig#', 'SignatureProperty', 'SignatureProperty', 51, 3), (3, None, None, None, -1, -1))),)),  # 50
-    (_xmldsig.SignatureProperty, 'SignatureProperty', (('Id', 'a', False), ('Target', 'a', False)),
-     ((0, ((0, '', 'Id', 'Id', 2, 1), (0, '', 'Target', 'Target', 3, 2))),
-      (1, ((0, '', 'Target', 'Target', 3, 2),)),
-      (1, ((2, None, None, None, -1, 3), (4, None, None, None, -1, 2))),
-      (2, ((2, None, None, None, -1, 4), (3, None, None, None, -1, -1), (4, None, None, None, -1, 3))),
-      (2, ((2, None, None, None, -1, 4), (3, None, None, None, -1, -1), (4, None, None, None, -1, 4))),)),  # 51
+    (_iso20_acdp.ACDP_VehiclePositioningReq, 'ACDP_VehiclePositioningReq', (('Header', 'e', False), ('EVMobilityStatus', 'e', False), ('EVPositioningSupport', 'e', False)), (95, 120, 121, 22)),  # 45
+    (_iso20_acdp.ACDP_VehiclePositioningRes, 'ACDP_VehiclePositioningRes', (('Header', 'e', False), ('ResponseCode', 'e', False), ('EVSEProcessing', 'e', False), ('EVSEPositioningSupport', 'e', False), ('EVRelativeXDeviation', 'e', False), ('EVRelativeYDeviation', 'e', False), ('ContactWindowXc', 'e', False), ('ContactWindowYc', 'e', False), ('EVInChargePosition', 'e', False)), (95, 97, 98, 122, 123, 124, 125, 126, 118, 22)),  # 46
+    (_iso20_types.CLReqControlMode, 'CLReqControlMode', (), (127,)),  # 47
+    (_iso20_types.CLResControlMode, 'CLResControlMode', (), (127,)),  # 48
+    (_xmldsig.Manifest, 'Manifest', (('Id', 'a', False), ('Reference', 'e', True)), (128, 129, 24, 25)),  # 49
+    (_xmldsig.SignatureProperties, 'SignatureProperties', (('Id', 'a', False), ('SignatureProperty', 'e', True)), (133, 134, 135, 136)),  # 50
+    (_xmldsig.SignatureProperty, 'SignatureProperty', (('Id', 'a', False), ('Target', 'a', False)), (130, 131, 132, 8, 4)),  # 51
     ('simple', 18),  # 52
-    (_iso20_types.DetailedCost, 'DetailedCost', (('Amount', 'e', False), ('CostPerUnit', 'e', False)),
-     ((0, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'Amount', 'Amount', 37, 1),)),
-      (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'CostPerUnit', 'CostPerUnit', 37, 2),)),
-      (2, ((3, None, None, None, -1, -1),)),)),  # 53
+    (_iso20_types.DetailedCost, 'DetailedCost', (('Amount', 'e', False), ('CostPerUnit', 'e', False)), (137, 138, 22)),  # 53
     ('simple', 19),  # 54
-    (_iso20_types.DisplayParameters, 'DisplayParameters', (('PresentSOC', 'e', False), ('MinimumSOC', 'e', False), ('TargetSOC', 'e', False), ('MaximumSOC', 'e', False), ('RemainingTimeToMinimumSOC', 'e', False), ('RemainingTimeToTargetSOC', 'e', False), ('RemainingTimeToMaximumSOC', 'e', False), ('ChargingComplete', 'e', False), ('BatteryEnergyCapacity', 'e', False), ('InletHot', 'e', False)),
-     ((0, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'PresentSOC', 'PresentSOC', 41, 1), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'MinimumSOC', 'MinimumSOC', 41, 2), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'TargetSOC', 'TargetSOC', 41, 3), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'MaximumSOC', 'MaximumSOC', 41, 4), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'RemainingTimeToMinimumSOC', 'RemainingTimeToMinimumSOC', 54, 5), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'RemainingTimeToTargetSOC', 'RemainingTimeToTargetSOC', 54, 6), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'RemainingTimeToMaximumSOC', 'RemainingTimeToMaximumSOC', 54, 7), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'ChargingComplete', 'ChargingComplete', 36, 8), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'BatteryEnergyCapacity', 'BatteryEnergyCapacity', 37, 9), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'InletHot', 'InletHot', 36, 10), (3, None, None, None, -1, -1))),
-      (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'MinimumSOC', 'MinimumSOC', 41, 2), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'TargetSOC', 'TargetSOC', 41, 3), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'MaximumSOC', 'MaximumSOC', 41, 4), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'RemainingTimeToMinimumSOC', 'RemainingTimeToMinimumSOC', 54, 5), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'RemainingTimeToTargetSOC', 'RemainingTimeToTargetSOC', 54, 6), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'RemainingTimeToMaximumSOC', 'RemainingTimeToMaximumSOC', 54, 7), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'ChargingComplete', 'ChargingComplete', 36, 8), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'BatteryEnergyCapacity', 'BatteryEnergyCapacity', 37, 9), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'InletHot', 'InletHot', 36, 10), (3, None, None, None, -1, -1))),
-      (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'TargetSOC', 'TargetSOC', 41, 3), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'MaximumSOC', 'MaximumSOC', 41, 4), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'RemainingTimeToMinimumSOC', 'RemainingTimeToMinimumSOC', 54, 5), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'RemainingTimeToTargetSOC', 'RemainingTimeToTargetSOC', 54, 6), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'RemainingTimeToMaximumSOC', 'RemainingTimeToMaximumSOC', 54, 7), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'ChargingComplete', 'ChargingComplete', 36, 8), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'BatteryEnergyCapacity', 'BatteryEnergyCapacity', 37, 9), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'InletHot', 'InletHot', 36, 10), (3, None, None, None, -1, -1))),
-      (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'MaximumSOC', 'MaximumSOC', 41, 4), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'RemainingTimeToMinimumSOC', 'RemainingTimeToMinimumSOC', 54, 5), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'RemainingTimeToTargetSOC', 'RemainingTimeToTargetSOC', 54, 6), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'RemainingTimeToMaximumSOC', 'RemainingTimeToMaximumSOC', 54, 7), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'ChargingComplete', 'ChargingComplete', 36, 8), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'BatteryEnergyCapacity', 'BatteryEnergyCapacity', 37, 9), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'InletHot', 'InletHot', 36, 10), (3, None, None, None, -1, -1))),
-      (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'RemainingTimeToMinimumSOC', 'RemainingTimeToMinimumSOC', 54, 5), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'RemainingTimeToTargetSOC', 'RemainingTimeToTargetSOC', 54, 6), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'RemainingTimeToMaximumSOC', 'RemainingTimeToMaximumSOC', 54, 7), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'ChargingComplete', 'ChargingComplete', 36, 8), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'BatteryEnergyCapacity', 'BatteryEnergyCapacity', 37, 9), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'InletHot', 'InletHot', 36, 10), (3, None, None, None, -1, -1))),
-      (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'RemainingTimeToTargetSOC', 'RemainingTimeToTargetSOC', 54, 6), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'RemainingTimeToMaximumSOC', 'RemainingTimeToMaximumSOC', 54, 7), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'ChargingComplete', 'ChargingComplete', 36, 8), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'BatteryEnergyCapacity', 'BatteryEnergyCapacity', 37, 9), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'InletHot', 'InletHot', 36, 10), (3, None, None, None, -1, -1))),
-      (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'RemainingTimeToMaximumSOC', 'RemainingTimeToMaximumSOC', 54, 7), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'ChargingComplete', 'ChargingComplete', 36, 8), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'BatteryEnergyCapacity', 'BatteryEnergyCapacity', 37, 9), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'InletHot', 'InletHot', 36, 10), (3, None, None, None, -1, -1))),
-      (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'ChargingComplete', 'ChargingComplete', 36, 8), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'BatteryEnergyCapacity', 'BatteryEnergyCapacity', 37, 9), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'InletHot', 'InletHot', 36, 10), (3, None, None, None, -1, -1))),
-      (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'BatteryEnergyCapacity', 'BatteryEnergyCapacity', 37, 9), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'InletHot', 'InletHot', 36, 10), (3, None, None, None, -1, -1))),
-      (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'InletHot', 'InletHot', 36, 10), (3, None, None, None, -1, -1))),
-      (2, ((3, None, None, None, -1, -1),)),)),  # 55
+    (_iso20_types.DisplayParameters, 'DisplayParameters', (('PresentSOC', 'e', False), ('MinimumSOC', 'e', False), ('TargetSOC', 'e', False), ('MaximumSOC', 'e', False), ('RemainingTimeToMinimumSOC', 'e', False), ('RemainingTimeToTargetSOC', 'e', False), ('RemainingTimeToMaximumSOC', 'e', False), ('ChargingComplete', 'e', False), ('BatteryEnergyCapacity', 'e', False), ('InletHot', 'e', False)), (139, 140, 141, 142, 143, 144, 145, 146, 147, 148, 22)),  # 55
     ('simple', 20),  # 56
-    (_iso20_types.EVSEStatus, 'EVSEStatus', (('NotificationMaxDelay', 'e', False), ('EVSENotification', 'e', False)),
-     ((0, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'NotificationMaxDelay', 'NotificationMaxDelay', 52, 1),)),
-      (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'EVSENotification', 'EVSENotification', 56, 2),)),
-      (2, ((3, None, None, None, -1, -1),)),)),  # 57
+    (_iso20_types.EVSEStatus, 'EVSEStatus', (('NotificationMaxDelay', 'e', False), ('EVSENotification', 'e', False)), (149, 150, 22)),  # 57
     ('simple', 21),  # 58
-    (_iso20_types.MeterInfo, 'MeterInfo', (('MeterID', 'e', False), ('ChargedEnergyReadingWh', 'e', False), ('BPT_DischargedEnergyReadingWh', 'e', False), ('CapacitiveEnergyReadingVARh', 'e', False), ('BPT_InductiveEnergyReadingVARh', 'e', False), ('MeterSignature', 'e', False), ('MeterStatus', 'e', False), ('MeterTimestamp', 'e', False)),
-     ((0, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'MeterID', 'MeterID', 58, 1),)),
-      (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'ChargedEnergyReadingWh', 'ChargedEnergyReadingWh', 3, 2),)),
-      (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'BPT_DischargedEnergyReadingWh', 'BPT_DischargedEnergyReadingWh', 3, 3), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'CapacitiveEnergyReadingVARh', 'CapacitiveEnergyReadingVARh', 3, 4), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'BPT_InductiveEnergyReadingVARh', 'BPT_InductiveEnergyReadingVARh', 3, 5), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'MeterSignature', 'MeterSignature', 60, 6), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'MeterStatus', 'MeterStatus', 39, 7), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'MeterTimestamp', 'MeterTimestamp', 3, 8), (3, None, None, None, -1, -1))),
-      (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'CapacitiveEnergyReadingVARh', 'CapacitiveEnergyReadingVARh', 3, 4), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'BPT_InductiveEnergyReadingVARh', 'BPT_InductiveEnergyReadingVARh', 3, 5), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'MeterSignature', 'MeterSignature', 60, 6), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'MeterStatus', 'MeterStatus', 39, 7), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'MeterTimestamp', 'MeterTimestamp', 3, 8), (3, None, None, None, -1, -1))),
-      (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'BPT_InductiveEnergyReadingVARh', 'BPT_InductiveEnergyReadingVARh', 3, 5), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'MeterSignature', 'MeterSignature', 60, 6), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'MeterStatus', 'MeterStatus', 39, 7), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'MeterTimestamp', 'MeterTimestamp', 3, 8), (3, None, None, None, -1, -1))),
-      (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'MeterSignature', 'MeterSignature', 60, 6), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'MeterStatus', 'MeterStatus', 39, 7), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'MeterTimestamp', 'MeterTimestamp', 3, 8), (3, None, None, None, -1, -1))),
-      (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'MeterStatus', 'MeterStatus', 39, 7), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'MeterTimestamp', 'MeterTimestamp', 3, 8), (3, None, None, None, -1, -1))),
-      (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'MeterTimestamp', 'MeterTimestamp', 3, 8), (3, None, None, None, -1, -1))),
-      (2, ((3, None, None, None, -1, -1),)),)),  # 59
+    (_iso20_types.MeterInfo, 'MeterInfo', (('MeterID', 'e', False), ('ChargedEnergyReadingWh', 'e', False), ('BPT_DischargedEnergyReadingWh', 'e', False), ('CapacitiveEnergyReadingVARh', 'e', False), ('BPT_InductiveEnergyReadingVARh', 'e', False), ('MeterSignature', 'e', False), ('MeterStatus', 'e', False), ('MeterTimestamp', 'e', False)), (151, 152, 153, 154, 155, 156, 157, 158, 22)),  # 59
     ('simple', 22),  # 60
-    (_iso20_types.Receipt, 'Receipt', (('TimeAnchor', 'e', False), ('EnergyCosts', 'e', False), ('OccupancyCosts', 'e', False), ('AdditionalServicesCosts', 'e', False), ('OverstayCosts', 'e', False), ('TaxCosts', 'e', True)),
-     ((0, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'TimeAnchor', 'TimeAnchor', 3, 1),)),
-      (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'EnergyCosts', 'EnergyCosts', 53, 2), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'OccupancyCosts', 'OccupancyCosts', 53, 3), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'AdditionalServicesCosts', 'AdditionalServicesCosts', 53, 4), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'OverstayCosts', 'OverstayCosts', 53, 5), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'TaxCosts', 'TaxCosts', 62, 6), (3, None, None, None, -1, -1))),
-      (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'OccupancyCosts', 'OccupancyCosts', 53, 3), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'AdditionalServicesCosts', 'AdditionalServicesCosts', 53, 4), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'OverstayCosts', 'OverstayCosts', 53, 5), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'TaxCosts', 'TaxCosts', 62, 6), (3, None, None, None, -1, -1))),
-      (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'AdditionalServicesCosts', 'AdditionalServicesCosts', 53, 4), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'OverstayCosts', 'OverstayCosts', 53, 5), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'TaxCosts', 'TaxCosts', 62, 6), (3, None, None, None, -1, -1))),
-      (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'OverstayCosts', 'OverstayCosts', 53, 5), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'TaxCosts', 'TaxCosts', 62, 6), (3, None, None, None, -1, -1))),
-      (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'TaxCosts', 'TaxCosts', 62, 6), (3, None, None, None, -1, -1))),
-      (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'TaxCosts', 'TaxCosts', 62, 7), (3, None, None, None, -1, -1))),
-      (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'TaxCosts', 'TaxCosts', 62, 8), (3, None, None, None, -1, -1))),
-      (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'TaxCosts', 'TaxCosts', 62, 9), (3, None, None, None, -1, -1))),
-      (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'TaxCosts', 'TaxCosts', 62, 10), (3, None, None, None, -1, -1))),
-      (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'TaxCosts', 'TaxCosts', 62, 11), (3, None, None, None, -1, -1))),
-      (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'TaxCosts', 'TaxCosts', 62, 12), (3, None, None, None, -1, -1))),
-      (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'TaxCosts', 'TaxCosts', 62, 13), (3, None, None, None, -1, -1))),
-      (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'TaxCosts', 'TaxCosts', 62, 14), (3, None, None, None, -1, -1))),
-      (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'TaxCosts', 'TaxCosts', 62, 15), (3, None, None, None, -1, -1))),
-      (2, ((3, None, None, None, -1, -1),)),)),  # 61
-    (_iso20_types.DetailedTax, 'DetailedTax', (('TaxRuleID', 'e', False), ('Amount', 'e', False)),
-     ((0, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'TaxRuleID', 'TaxRuleID', 63, 1),)),
-      (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'Amount', 'Amount', 37, 2),)),
-      (2, ((3, None, None, None, -1, -1),)),)),  # 62
+    (_iso20_types.Receipt, 'Receipt', (('TimeAnchor', 'e', False), ('EnergyCosts', 'e', False), ('OccupancyCosts', 'e', False), ('AdditionalServicesCosts', 'e', False), ('OverstayCosts', 'e', False), ('TaxCosts', 'e', True)), (159, 162, 163, 164, 165, 166, 166, 166, 166, 166, 166, 166, 166, 166, 166, 22)),  # 61
+    (_iso20_types.DetailedTax, 'DetailedTax', (('TaxRuleID', 'e', False), ('Amount', 'e', False)), (160, 161, 22)),  # 62
     ('simple', 23),  # 63
-    (_iso20_types.ChargeLoopReq, 'ChargeLoopReq', (('Header', 'e', False), ('DisplayParameters', 'e', False), ('MeterInfoRequested', 'e', False)),
-     ((0, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'Header', 'Header', 1, 1),)),
-      (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'DisplayParameters', 'DisplayParameters', 55, 2), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'MeterInfoRequested', 'MeterInfoRequested', 36, 3))),
-      (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'MeterInfoRequested', 'MeterInfoRequested', 36, 3),)),
-      (2, ((3, None, None, None, -1, -1),)),)),  # 64
-    (_iso20_types.ChargeLoopRes, 'ChargeLoopRes', (('Header', 'e', False), ('ResponseCode', 'e', False), ('EVSEStatus', 'e', False), ('MeterInfo', 'e', False), ('Receipt', 'e', False)),
-     ((0, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'Header', 'Header', 1, 1),)),
-      (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'ResponseCode', 'ResponseCode', 31, 2),)),
-      (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'EVSEStatus', 'EVSEStatus', 57, 3), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'MeterInfo', 'MeterInfo', 59, 4), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'Receipt', 'Receipt', 61, 5), (3, None, None, None, -1, -1))),
-      (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'MeterInfo', 'MeterInfo', 59, 4), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'Receipt', 'Receipt', 61, 5), (3, None, None, None, -1, -1))),
-      (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'Receipt', 'Receipt', 61, 5), (3, None, None, None, -1, -1))),
-      (2, ((3, None, None, None, -1, -1),)),)),  # 65
-    (_iso20_types.ChargeParameterDiscoveryReq, 'ChargeParameterDiscoveryReq', (('Header', 'e', False),),
-     ((0, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'Header', 'Header', 1, 1),)),
-      (2, ((3, None, None, None, -1, -1),)),)),  # 66
-    (_iso20_types.ChargeParameterDiscoveryRes, 'ChargeParameterDiscoveryRes', (('Header', 'e', False), ('ResponseCode', 'e', False)),
-     ((0, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'Header', 'Header', 1, 1),)),
-      (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'ResponseCode', 'ResponseCode', 31, 2),)),
-      (2, ((3, None, None, None, -1, -1),)),)),  # 67
-    (_iso20_types.Dynamic_CLReqControlMode, 'Dynamic_CLReqControlMode', (('DepartureTime', 'e', False), ('EVTargetEnergyRequest', 'e', False), ('EVMaximumEnergyRequest', 'e', False), ('EVMinimumEnergyRequest', 'e', False)),
-     ((0, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'DepartureTime', 'DepartureTime', 54, 1), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'EVTargetEnergyRequest', 'EVTargetEnergyRequest', 37, 2))),
-      (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'EVTargetEnergyRequest', 'EVTargetEnergyRequest', 37, 2),)),
-      (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'EVMaximumEnergyRequest', 'EVMaximumEnergyRequest', 37, 3),)),
-      (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'EVMinimumEnergyRequest', 'EVMinimumEnergyRequest', 37, 4),)),
-      (2, ((3, None, None, None, -1, -1),)),)),  # 68
-    (_iso20_types.Dynamic_CLResControlMode, 'Dynamic_CLResControlMode', (('DepartureTime', 'e', False), ('MinimumSOC', 'e', False), ('TargetSOC', 'e', False), ('AckMaxDelay', 'e', False)),
-     ((0, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'DepartureTime', 'DepartureTime', 54, 1), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'MinimumSOC', 'MinimumSOC', 41, 2), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'TargetSOC', 'TargetSOC', 41, 3), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'AckMaxDelay', 'AckMaxDelay', 52, 4), (3, None, None, None, -1, -1))),
-      (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'MinimumSOC', 'MinimumSOC', 41, 2), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'TargetSOC', 'TargetSOC', 41, 3), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'AckMaxDelay', 'AckMaxDelay', 52, 4), (3, None, None, None, -1, -1))),
-      (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'TargetSOC', 'TargetSOC', 41, 3), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'AckMaxDelay', 'AckMaxDelay', 52, 4), (3, None, None, None, -1, -1))),
-      (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'AckMaxDelay', 'AckMaxDelay', 52, 4), (3, None, None, None, -1, -1))),
-      (2, ((3, None, None, None, -1, -1),)),)),  # 69
-    (_iso20_types.ListOfRootCertificateIDs, 'ListOfRootCertificateIDs', (('RootCertificateID', 'e', True),),
-     ((0, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'RootCertificateID', 'RootCertificateID', 23, 1),)),
-      (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'RootCertificateID', 'RootCertificateID', 23, 2), (3, None, None, None, -1, -1))),
-      (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'RootCertificateID', 'RootCertificateID', 23, 3), (3, None, None, None, -1, -1))),
-      (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'RootCertificateID', 'RootCertificateID', 23, 4), (3, None, None, None, -1, -1))),
-      (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'RootCertificateID', 'RootCertificateID', 23, 5), (3, None, None, None, -1, -1))),
-      (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'RootCertificateID', 'RootCertificateID', 23, 6), (3, None, None, None, -1, -1))),
-      (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'RootCertificateID', 'RootCertificateID', 23, 7), (3, None, None, None, -1, -1))),
-      (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'RootCertificateID', 'RootCertificateID', 23, 8), (3, None, None, None, -1, -1))),
-      (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'RootCertificateID', 'RootCertificateID', 23, 9), (3, None, None, None, -1, -1))),
-      (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'RootCertificateID', 'RootCertificateID', 23, 10), (3, None, None, None, -1, -1))),
-      (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'RootCertificateID', 'RootCertificateID', 23, 11), (3, None, None, None, -1, -1))),
-      (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'RootCertificateID', 'RootCertificateID', 23, 12), (3, None, None, None, -1, -1))),
-      (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'RootCertificateID', 'RootCertificateID', 23, 13), (3, None, None, None, -1, -1))),
-      (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'RootCertificateID', 'RootCertificateID', 23, 14), (3, None, None, None, -1, -1))),
-      (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'RootCertificateID', 'RootCertificateID', 23, 15), (3, None, None, None, -1, -1))),
-      (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'RootCertificateID', 'RootCertificateID', 23, 16), (3, None, None, None, -1, -1))),
-      (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'RootCertificateID', 'RootCertificateID', 23, 17), (3, None, None, None, -1, -1))),
-      (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'RootCertificateID', 'RootCertificateID', 23, 18), (3, None, None, None, -1, -1))),
-      (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'RootCertificateID', 'RootCertificateID', 23, 19), (3, None, None, None, -1, -1))),
-      (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'RootCertificateID', 'RootCertificateID', 23, 20), (3, None, None, None, -1, -1))),
-      (2, ((3, None, None, None, -1, -1),)),)),  # 70
-    (_iso20_types.Scheduled_CLReqControlMode, 'Scheduled_CLReqControlMode', (('EVTargetEnergyRequest', 'e', False), ('EVMaximumEnergyRequest', 'e', False), ('EVMinimumEnergyRequest', 'e', False)),
-     ((0, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'EVTargetEnergyRequest', 'EVTargetEnergyRequest', 37, 1), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'EVMaximumEnergyRequest', 'EVMaximumEnergyRequest', 37, 2), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'EVMinimumEnergyRequest', 'EVMinimumEnergyRequest', 37, 3), (3, None, None, None, -1, -1))),
-      (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'EVMaximumEnergyRequest', 'EVMaximumEnergyRequest', 37, 2), (1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'EVMinimumEnergyRequest', 'EVMinimumEnergyRequest', 37, 3), (3, None, None, None, -1, -1))),
-      (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'EVMinimumEnergyRequest', 'EVMinimumEnergyRequest', 37, 3), (3, None, None, None, -1, -1))),
-      (2, ((3, None, None, None, -1, -1),)),)),  # 71
-    (_iso20_types.Scheduled_CLResControlMode, 'Scheduled_CLResControlMode', (),
-     ((0, ((3, None, None, None, -1, -1),)),)),  # 72
-    (_iso20_types.V2GMessage, 'V2GMessage', (('Header', 'e', False),),
-     ((0, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'Header', 'Header', 1, 1),)),
-      (2, ((3, None, None, None, -1, -1),)),)),  # 73
-    (_iso20_types.V2GRequest, 'V2GRequest', (('Header', 'e', False),),
-     ((0, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'Header', 'Header', 1, 1),)),
-      (2, ((3, None, None, None, -1, -1),)),)),  # 74
-    (_iso20_types.V2GResponse, 'V2GResponse', (('Header', 'e', False), ('ResponseCode', 'e', False)),
-     ((0, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'Header', 'Header', 1, 1),)),
-      (2, ((1, 'urn:iso:std:iso:15118:-20:CommonTypes', 'ResponseCode', 'ResponseCode', 31, 2),)),
-      (2, ((3, None, None, None, -1, -1),)),)),  # 75
+    (_iso20_types.ChargeLoopReq, 'ChargeLoopReq', (('Header', 'e', False), ('DisplayParameters', 'e', False), ('MeterInfoRequested', 'e', False)), (95, 167, 168, 22)),  # 64
+    (_iso20_types.ChargeLoopRes, 'ChargeLoopRes', (('Header', 'e', False), ('ResponseCode', 'e', False), ('EVSEStatus', 'e', False), ('MeterInfo', 'e', False), ('Receipt', 'e', False)), (95, 97, 169, 170, 171, 22)),  # 65
+    (_iso20_types.ChargeParameterDiscoveryReq, 'ChargeParameterDiscoveryReq', (('Header', 'e', False),), (95, 22)),  # 66
+    (_iso20_types.ChargeParameterDiscoveryRes, 'ChargeParameterDiscoveryRes', (('Header', 'e', False), ('ResponseCode', 'e', False)), (95, 97, 22)),  # 67
+    (_iso20_types.Dynamic_CLReqControlMode, 'Dynamic_CLReqControlMode', (('DepartureTime', 'e', False), ('EVTargetEnergyRequest', 'e', False), ('EVMaximumEnergyRequest', 'e', False), ('EVMinimumEnergyRequest', 'e', False)), (172, 173, 174, 175, 22)),  # 68
+    (_iso20_types.Dynamic_CLResControlMode, 'Dynamic_CLResControlMode', (('DepartureTime', 'e', False), ('MinimumSOC', 'e', False), ('TargetSOC', 'e', False), ('AckMaxDelay', 'e', False)), (176, 177, 178, 179, 22)),  # 69
+    (_iso20_types.ListOfRootCertificateIDs, 'ListOfRootCertificateIDs', (('RootCertificateID', 'e', True),), (180, 181, 181, 181, 181, 181, 181, 181, 181, 181, 181, 181, 181, 181, 181, 181, 181, 181, 181, 181, 22)),  # 70
+    (_iso20_types.Scheduled_CLReqControlMode, 'Scheduled_CLReqControlMode', (('EVTargetEnergyRequest', 'e', False), ('EVMaximumEnergyRequest', 'e', False), ('EVMinimumEnergyRequest', 'e', False)), (182, 183, 184, 22)),  # 71
+    (_iso20_types.Scheduled_CLResControlMode, 'Scheduled_CLResControlMode', (), (127,)),  # 72
+    (_iso20_types.V2GMessage, 'V2GMessage', (('Header', 'e', False),), (95, 22)),  # 73
+    (_iso20_types.V2GRequest, 'V2GRequest', (('Header', 'e', False),), (95, 22)),  # 74
+    (_iso20_types.V2GResponse, 'V2GResponse', (('Header', 'e', False), ('ResponseCode', 'e', False)), (95, 97, 22)),  # 75
 )

@@ -24,7 +24,8 @@ def _finishable(ss: SchemaSet) -> set:
             for i, s in enumerate(g.states):
                 if (id(g), i) in ok:
                     continue
-                for ev, _f, child, target, _l in s.prods:
+                for ev, _f, child, rel, _l in s.prods:
+                    target = i + rel
                     if ev == EE or (ev in (AT, CH) and child is not None and (id(g), target) in ok) or (
                             ev == SE and (not isinstance(child, ComplexGrammar) or id(child) in built)
                             and (id(g), target) in ok):
@@ -77,18 +78,19 @@ class InstanceStrategies:
         if not isinstance(g, ComplexGrammar):
             return draw(value(g.dt, ids))
         kw = {}
+        i = 0
         st_ = g.states[0]
         steps = 0
         while True:
             options = [p for p in st_.prods if (p[0] == EE) or (
-                p[0] in (AT, SE, CH) and p[1] is not None and (id(g), p[3]) in self.ok and
+                p[0] in (AT, SE, CH) and p[1] is not None and (id(g), i + p[3]) in self.ok and
                 (p[0] != SE or not isinstance(p[2], ComplexGrammar) or
                  ((id(p[2]), 0) in self.ok and not _abstract(p[2]))))]
             ee = [p for p in options if p[0] == EE]
             if ee and (steps > 12 or depth > 6 or draw(st.integers(0, 2)) == 0):
                 return g.cls(**kw)
             choices = [p for p in options if p[0] != EE] or ee
-            ev, field, child, target, is_list = choices[draw(st.integers(0, len(choices) - 1))]
+            ev, field, child, rel, is_list = choices[draw(st.integers(0, len(choices) - 1))]
             if ev == EE:
                 return g.cls(**kw)
             v = self._walk(draw, child, ids, depth + 1) if ev == SE else draw(value(child, ids))
@@ -96,5 +98,6 @@ class InstanceStrategies:
                 kw.setdefault(field, []).append(v)
             else:
                 kw[field] = v
-            st_ = g.states[target]
+            i += rel
+            st_ = g.states[i]
             steps += 1

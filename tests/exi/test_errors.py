@@ -83,7 +83,7 @@ def test_lax_encoder_untyped_value_is_reported_with_the_value():
     with pytest.raises(exi.ExiError) as e:
         exi.decode(w.getvalue(), schema="iso20")
     assert e.value.code == errors.UNTYPED_VALUE and e.value.value == "Stop"
-    assert e.value.bit_offset == 136 and e.value.path == ["ChargingSession"]
+    assert e.value.bit_offset == 136 and e.value.path == ["SessionStopReq", "ChargingSession"]
 
 
 def test_enumeration_index_beyond_the_values_is_out_of_range():
