@@ -1,0 +1,350 @@
+"""OCPP 2.0.1 station client: the asyncio adapter that owns the websocket, timers and the send loop.
+
+One connection at a time (ws:// or wss:// with the station's client certificate, subprotocol
+"ocpp2.0.1"), reconnecting with the RetryBackOff* rules. BootNotification once per process, then
+StatusNotification for every connector (B01) or, after an outage, for all or only the changed ones
+depending on OfflineThreshold (B04); Heartbeat at the interval from Boot. Transaction messages always go
+through the persistent `OfflineQueue` and leave it in order, one in flight (OCPP-J §4.1.1): the head is
+sent, acknowledged on CALLRESULT, retried or discarded on CALLERROR/timeout (E13), kept on connection loss.
+Every send (retries included) gets a fresh message id from the `ocpp` package (uuid4, OCPP-J §4.2).
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+import ssl
+import time
+import uuid
+from collections.abc import Callable, Iterable
+
+import websockets
+from ocpp.exceptions import OCPPError
+from ocpp.routing import on
+from ocpp.v201 import ChargePoint, call, call_result
+from ocpp.v201.enums import Action
+
+from metering.journal import Journal
+from metering.ocpp import messages
+from metering.ocpp.config import OcppConfig
+from metering.ocpp.errors import OcppCallFailed, OcppOffline
+from metering.ocpp.messages import SignedMeterReading
+from metering.ocpp.queue import OfflineQueue, QueuedMessage
+from metering.ocpp.transaction import Transaction, reading_dict
+
+SUBPROTOCOL = "ocpp2.0.1"
+_logger = logging.getLogger("metering.ocpp")
+
+
+def _log(event: str, level: int = logging.INFO, **fields: object) -> None:
+    _logger.log(level, json.dumps({"component": "ocpp", "event": event, **fields}, default=str))
+
+
+class _ConnectionLost(Exception):
+    pass
+
+
+def client_ssl_context(config: OcppConfig) -> ssl.SSLContext | None:
+    """TLS for wss://: verify the CSMS against `ca_file`, present the station certificate (security profile 3)."""
+    if not config.csms_url.startswith("wss://"):
+        return None
+    context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=config.ca_file or None)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    if config.client_cert_file:
+        context.load_cert_chain(config.client_cert_file, config.client_key_file or None)
+    return context
+
+
+class _StationEndpoint(ChargePoint):
+    """The `ocpp` package's endpoint on the station side; answers the CSMS's GetTransactionStatus (E14)."""
+
+    def __init__(self, station_id: str, connection: object, client: OcppClient) -> None:
+        super().__init__(station_id, connection, response_timeout=client.config.message_timeout)
+        self._client = client
+
+    @on(Action.get_transaction_status)
+    def on_get_transaction_status(self, transaction_id: str | None = None, **_: object):
+        queue = self._client.queue
+        if transaction_id is None:
+            return call_result.GetTransactionStatus(messages_in_queue=queue.messages_in_queue() > 0)
+        record = queue.transaction(transaction_id)
+        return call_result.GetTransactionStatus(
+            messages_in_queue=queue.messages_in_queue(transaction_id) > 0,
+            ongoing_indicator=record is not None and not record.ended)
+
+
+class OcppClient:
+    """`async with OcppClient(config, journal) as client:` — see the package docstring for the API."""
+
+    def __init__(self, config: OcppConfig, journal: Journal | None = None, *,
+                 connectors: Iterable[tuple[int, int]] = ((1, 1),), clock: Callable[[], float] = time.time) -> None:
+        self.config = config
+        self.journal = journal or Journal(config.journal_path)
+        self._owns_journal = journal is None
+        self.queue = OfflineQueue(self.journal, config)
+        self._clock = clock
+        self._statuses: dict[tuple[int, int], str] = {key: "Available" for key in connectors}
+        self._changed_offline: set[tuple[int, int]] = set()
+        self._endpoint: _StationEndpoint | None = None
+        self._closed_event: asyncio.Event | None = None
+        self._online = asyncio.Event()
+        self._queue_changed = asyncio.Event()
+        self._booted = False
+        self._offline_since: float | None = None
+        self.heartbeat_interval = config.heartbeat_interval
+        self.connections = 0
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def __aenter__(self) -> OcppClient:
+        self._tasks = [asyncio.create_task(self._connection_loop()), asyncio.create_task(self._send_loop())]
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()
+        self.queue.close()
+        if self._owns_journal:
+            self.journal.close()
+
+    # ---- state ---------------------------------------------------------------------------------------------
+    @property
+    def online(self) -> bool:
+        return self._online.is_set()
+
+    async def wait_online(self, timeout: float | None = None) -> None:
+        async with asyncio.timeout(timeout):
+            await self._online.wait()
+
+    async def wait_idle(self, timeout: float | None = None) -> None:
+        """Until the queue is empty (every queued message delivered or discarded)."""
+        async with asyncio.timeout(timeout):
+            while self.queue.head() is not None:
+                await asyncio.sleep(0.01)
+
+    # ---- transactions --------------------------------------------------------------------------------------------
+    async def start_transaction(self, begin: SignedMeterReading, public_key_der: bytes, *, evse_id: int = 1,
+                                connector_id: int = 1, id_token: dict | None = None, trigger_reason: str = "Authorized",
+                                charging_state: str | None = "Charging", transaction_id: str | None = None) -> Transaction:
+        """Open a transaction and queue Started with the signed begin value (`metering.SignedReading` fits)."""
+        transaction_id = transaction_id or str(uuid.uuid4())  # unique across reboots (§E)
+        stored = reading_dict(begin, public_key_der)
+        self.queue.open_transaction(transaction_id, evse_id, connector_id, stored)
+        tx = Transaction(self, transaction_id, evse_id, connector_id, stored)
+        await self._enqueue_transaction_event(transaction_id, tx.started_payload(trigger_reason, id_token, charging_state))
+        return tx
+
+    def open_transactions(self) -> list[Transaction]:
+        """Transactions left open by an earlier run (restart): end them, e.g. with the meter's recovery seal."""
+        return [Transaction(self, r.transaction_id, r.evse_id, r.connector_id, r.begin_reading)
+                for r in self.queue.open_transactions()]
+
+    async def _enqueue_transaction_event(self, transaction_id: str, payload: dict) -> int:
+        message = self.queue.enqueue_transaction_event(transaction_id, payload, offline=not self.online)
+        self._queue_changed.set()
+        _log("queued", action="TransactionEvent", transaction_id=transaction_id, seq_no=message.payload["seq_no"],
+             event_type=payload["event_type"], offline=not self.online)
+        return message.payload["seq_no"]
+
+    # ---- other messages -------------------------------------------------------------------------------------------
+    async def authorize(self, id_token: dict, certificate_hash_data: list[dict] | None = None) -> dict:
+        """Authorize an EIM token (`messages.id_token("04A1B2C3", "ISO14443")`) or a contract (`"eMAID"` plus the
+        OCSP hash data of the contract chain, `messages.certificate_hash_data`); returns the response as a dict
+        (`id_token_info`, `certificate_status`). Raises OcppOffline / OcppCallFailed."""
+        if not self.online:
+            raise OcppOffline("Authorize needs the CSMS")
+        payload = call.Authorize(id_token=id_token, iso15118_certificate_hash_data=certificate_hash_data)
+        try:
+            result = await self._call(payload)
+        except _ConnectionLost as exc:
+            raise OcppOffline("connection lost during Authorize") from exc
+        except (OCPPError, TimeoutError) as exc:
+            raise OcppCallFailed(f"Authorize failed: {exc}") from exc
+        return {"id_token_info": result.id_token_info, "certificate_status": result.certificate_status}
+
+    async def status_notification(self, evse_id: int, connector_id: int, status: str) -> None:
+        """Connector status (Available, Occupied, Reserved, Unavailable, Faulted)."""
+        key = (evse_id, connector_id)
+        self._statuses[key] = status
+        if self.config.queue_all_messages:
+            self.queue.enqueue("StatusNotification", self._status_payload(key))
+            self._queue_changed.set()
+            return
+        if not self.online:  # also while booting: B04 reports it once the connection is accepted
+            self._changed_offline.add(key)
+            return
+        try:
+            await self._send_direct(call.StatusNotification(**self._status_payload(key)))
+        except _ConnectionLost:
+            self._changed_offline.add(key)  # sent on reconnect (B04)
+
+    async def meter_values(self, evse_id: int, reading: SignedMeterReading, public_key_der: bytes,
+                           context: str = "Sample.Clock") -> None:
+        """Values outside a transaction (evse 0 = main meter); transaction values go in TransactionEvent only."""
+        payload = {"evse_id": evse_id,
+                   "meter_value": [messages.meter_value(reading, context, messages.oca_public_key(public_key_der))]}
+        if self.config.queue_all_messages:
+            self.queue.enqueue("MeterValues", payload)
+            self._queue_changed.set()
+        else:
+            try:
+                await self._send_direct(call.MeterValues(**payload))
+            except _ConnectionLost:
+                _log("dropped_offline", logging.INFO, action="MeterValues")
+
+    def _status_payload(self, key: tuple[int, int]) -> dict:
+        return {"timestamp": messages.timestamp(self._clock()), "connector_status": self._statuses[key],
+                "evse_id": key[0], "connector_id": key[1]}
+
+    async def _send_direct(self, payload: object) -> None:
+        """Send without queueing; a failure is logged, not retried (B04 repeats statuses after an outage)."""
+        try:
+            await self._call(payload)
+        except (OCPPError, TimeoutError) as exc:
+            _log("send_failed", logging.WARNING, code=OcppCallFailed.code, action=type(payload).__name__, error=repr(exc))
+
+    # ---- I/O -----------------------------------------------------------------------------------------------
+    async def _call(self, payload: object) -> object:
+        endpoint, closed = self._endpoint, self._closed_event
+        if endpoint is None or closed is None:
+            raise _ConnectionLost()
+        call_task = asyncio.create_task(endpoint.call(payload, suppress=False))
+        closed_task = asyncio.create_task(closed.wait())
+        done, _ = await asyncio.wait({call_task, closed_task}, return_when=asyncio.FIRST_COMPLETED)
+        closed_task.cancel()
+        if call_task not in done:
+            call_task.cancel()
+            await asyncio.gather(call_task, return_exceptions=True)
+            raise _ConnectionLost()
+        return call_task.result()
+
+    def _backoff(self, failures: int) -> float:
+        doublings = min(failures, self.config.retry_back_off_repeat_times)
+        return (self.config.retry_back_off_wait_minimum * 2 ** doublings
+                + random.uniform(0, self.config.retry_back_off_random_range))
+
+    async def _connection_loop(self) -> None:
+        url = f"{self.config.csms_url.rstrip('/')}/{self.config.station_id}"
+        context = client_ssl_context(self.config)
+        failures = 0
+        while True:
+            try:
+                websocket = await websockets.connect(url, subprotocols=[SUBPROTOCOL], ssl=context,
+                                                     open_timeout=self.config.message_timeout)
+            except (OSError, TimeoutError, websockets.exceptions.WebSocketException) as exc:
+                delay = self._backoff(failures)
+                failures += 1
+                _log("connect_failed", logging.WARNING, code=OcppOffline.code, url=url, error=repr(exc), retry_in=delay)
+                await asyncio.sleep(delay)
+                continue
+            failures = 0
+            await self._serve(websocket)
+
+    async def _serve(self, websocket: websockets.ClientConnection) -> None:
+        self.connections += 1
+        self._endpoint = _StationEndpoint(self.config.station_id, websocket, self)
+        closed = self._closed_event = asyncio.Event()
+        reader = asyncio.create_task(self._endpoint.start())
+        reader.add_done_callback(lambda _: closed.set())
+        heartbeat: asyncio.Task[None] | None = None
+        try:
+            if websocket.subprotocol != SUBPROTOCOL:
+                _log("subprotocol_refused", logging.ERROR, code="ERR_OCPP", got=websocket.subprotocol)
+                return
+            await self._boot()
+            await self._report_statuses()
+            self._online.set()
+            self._offline_since = None
+            self._queue_changed.set()
+            _log("online", connection=self.connections)
+            heartbeat = asyncio.create_task(self._heartbeat_loop())
+            await closed.wait()
+        except _ConnectionLost:
+            pass
+        finally:
+            self._online.clear()
+            self._offline_since = self._clock()
+            self._endpoint = None
+            if heartbeat is not None:
+                heartbeat.cancel()
+            reader.cancel()
+            await websocket.close()
+            await asyncio.gather(reader, *(t for t in [heartbeat] if t), return_exceptions=True)
+            marked = self.queue.mark_offline()
+            _log("offline", queued_marked_offline=marked)
+
+    async def _boot(self) -> None:
+        """BootNotification once per process; Pending/Rejected → retry after the CSMS's interval (B02/B03)."""
+        while not self._booted:
+            request = call.BootNotification(
+                charging_station={"vendor_name": self.config.vendor_name, "model": self.config.model,
+                                  **({"serial_number": self.config.serial_number} if self.config.serial_number else {}),
+                                  "firmware_version": self.config.firmware_version},
+                reason="PowerUp")
+            try:
+                result = await self._call(request)
+            except (OCPPError, TimeoutError) as exc:
+                _log("boot_failed", logging.WARNING, code=OcppCallFailed.code, error=repr(exc))
+                await asyncio.sleep(self._backoff(0))
+                continue
+            if result.status == "Accepted":
+                self._booted = True
+                self.heartbeat_interval = result.interval or self.heartbeat_interval
+                self._changed_offline = set(self._statuses)  # B01: every connector after boot
+            else:
+                await asyncio.sleep(result.interval or self.heartbeat_interval)
+
+    async def _report_statuses(self) -> None:
+        if self.config.queue_all_messages and not self._changed_offline:
+            return
+        offline_for = 0.0 if self._offline_since is None else self._clock() - self._offline_since
+        keys = set(self._statuses) if offline_for > self.config.offline_threshold else self._changed_offline
+        self._changed_offline = set()
+        for key in sorted(keys):
+            await self._send_direct(call.StatusNotification(**self._status_payload(key)))
+
+    async def _heartbeat_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.heartbeat_interval)
+            await self._send_direct(call.Heartbeat())
+
+    async def _send_loop(self) -> None:
+        while True:
+            await self._online.wait()
+            message = self.queue.head()
+            wait = None if message is None else message.next_attempt_at - self._clock()
+            if message is None or wait > 0:
+                self._queue_changed.clear()
+                try:
+                    async with asyncio.timeout(wait):
+                        await self._queue_changed.wait()
+                except TimeoutError:
+                    pass
+                continue
+            await self._send_head(message)
+
+    async def _send_head(self, message: QueuedMessage) -> None:
+        request = getattr(call, message.action)(**message.payload)
+        try:
+            await self._call(request)
+        except _ConnectionLost:
+            await self._online_cleared()
+            return
+        except (OCPPError, TimeoutError) as exc:
+            retry_at = self.queue.failed(message, self._clock())
+            _log("send_failed", logging.WARNING, code=OcppCallFailed.code, action=message.action,
+                 transaction_id=message.transaction_id, seq_no=message.payload.get("seq_no"),
+                 attempt=message.attempts + 1, error=repr(exc), discarded=retry_at is None)
+            return
+        self.queue.delivered(message)
+        _log("delivered", action=message.action, transaction_id=message.transaction_id,
+             seq_no=message.payload.get("seq_no"), offline=message.payload.get("offline", False))
+
+    async def _online_cleared(self) -> None:
+        while self._online.is_set():
+            await asyncio.sleep(0.01)

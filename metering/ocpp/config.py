@@ -1,0 +1,91 @@
+"""OCPP 2.0.1 client configuration: one dataclass, loadable from a JSON or TOML file.
+
+Fields that mirror OCPP 2.0.1 device-model variables carry the variable's name in their metadata
+(`ocpp_variable()` lists them as "Component.Variable[.Instance]"), and a file may use either the Python
+field name or the OCPP variable name (`OfflineThreshold`, `MessageAttemptsTransactionEvent`, ...).
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from metering.ocpp.errors import OcppConfigInvalid
+
+
+def _var(default: object, name: str) -> object:
+    return field(default=default, metadata={"ocpp": name})
+
+
+@dataclass(frozen=True)
+class OcppConfig:
+    csms_url: str = "ws://127.0.0.1:9000"  # the station id is appended as the last path segment
+    station_id: str = "CS001"
+    vendor_name: str = "v2g-stack"
+    model: str = "EVSE"
+    serial_number: str = ""
+    firmware_version: str = "0.1.0"
+    # wss:// (security profile 3): CA bundle for the CSMS certificate, the station's client certificate and key.
+    ca_file: str = ""
+    client_cert_file: str = ""
+    client_key_file: str = ""
+    # The offline queue lives in the metering journal's SQLite file (metering.Journal outbox).
+    journal_path: str = "meter-journal.sqlite"
+    # OCPPCommCtrlr.OfflineThreshold: offline longer than this → StatusNotification for every connector on
+    # reconnect, else only for those that changed (B04).
+    offline_threshold: int = _var(60, "OCPPCommCtrlr.OfflineThreshold")
+    # E13: a TransactionEvent is resent after CALLERROR or timeout while fewer than this many sends failed,
+    # waiting MessageAttemptInterval × sends so far, then discarded.
+    message_attempts_transaction_event: int = _var(3, "OCPPCommCtrlr.MessageAttempts.TransactionEvent")
+    message_attempt_interval_transaction_event: float = _var(60.0, "OCPPCommCtrlr.MessageAttemptInterval.TransactionEvent")
+    # true: StatusNotification and MeterValues go through the persistent queue too; false: transaction
+    # messages only (the others are dropped while offline).
+    queue_all_messages: bool = _var(False, "OCPPCommCtrlr.QueueAllMessages")
+    message_timeout: float = _var(30.0, "OCPPCommCtrlr.MessageTimeout")
+    heartbeat_interval: int = _var(300, "OCPPCommCtrlr.HeartbeatInterval")  # until the CSMS sets one in Boot
+    retry_back_off_wait_minimum: float = _var(1.0, "OCPPCommCtrlr.RetryBackOffWaitMinimum")
+    retry_back_off_random_range: float = _var(2.0, "OCPPCommCtrlr.RetryBackOffRandomRange")
+    retry_back_off_repeat_times: int = _var(2, "OCPPCommCtrlr.RetryBackOffRepeatTimes")
+    # Clock-aligned meter data (AlignedDataCtrlr.Interval, seconds from midnight; 0 = off).
+    aligned_data_interval: int = _var(300, "AlignedDataCtrlr.Interval")
+    public_key_with_signed_meter_value: str = _var("EveryMeterValue", "OCPPCommCtrlr.PublicKeyWithSignedMeterValue")
+
+    def __post_init__(self) -> None:
+        if self.public_key_with_signed_meter_value not in ("Never", "OncePerTransaction", "EveryMeterValue"):
+            raise OcppConfigInvalid(f"PublicKeyWithSignedMeterValue {self.public_key_with_signed_meter_value!r}")
+        if self.message_attempts_transaction_event < 1:
+            raise OcppConfigInvalid("MessageAttemptsTransactionEvent must be at least 1")
+
+    @staticmethod
+    def ocpp_variables() -> dict[str, str]:
+        """OCPP device-model name → field name."""
+        return {f.metadata["ocpp"]: f.name for f in dataclasses.fields(OcppConfig) if "ocpp" in f.metadata}
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> OcppConfig:
+        path = Path(path)
+        text = path.read_text(encoding="utf-8")
+        try:
+            data = tomllib.loads(text) if path.suffix == ".toml" else json.loads(text)
+        except (tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
+            raise OcppConfigInvalid(f"{path}: {exc}") from exc
+        return cls.from_dict(data)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> OcppConfig:
+        fields = {f.name: f for f in dataclasses.fields(cls)}
+        by_short_ocpp_name = {f.metadata["ocpp"].split(".", 1)[1].replace(".", ""): f.name
+                              for f in fields.values() if "ocpp" in f.metadata}
+        values: dict[str, object] = {}
+        for key, value in data.items():
+            name = key if key in fields else by_short_ocpp_name.get(key, cls.ocpp_variables().get(key))
+            if name is None:
+                raise OcppConfigInvalid(f"unknown OCPP setting {key!r}")
+            expected = type(fields[name].default)
+            if isinstance(value, bool) != (expected is bool) or not (
+                    isinstance(value, expected) or (expected is float and isinstance(value, int))):
+                raise OcppConfigInvalid(f"{key}: expected {expected.__name__}, got {value!r}")
+            values[name] = float(value) if expected is float else value
+        return cls(**values)
