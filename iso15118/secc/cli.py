@@ -82,7 +82,7 @@ async def serve(config: SeccConfig, args) -> dict:
                         trace=TraceWriter(trace_file, "secc") if trace_file else None, on_event=on_event)
     async with server:
         print(json.dumps({"event": "listening", "interface": config.interface, "port": server.port,
-                          "tls": ssl_context is not None, "sdp_port": None if args.no_sdp else args.sdp_port}),
+                          "tls": ssl_context is not None, "sdp_port": server.sdp_bound_port}),
               flush=True)
         await server.wait()
     if trace_file:

@@ -77,6 +77,11 @@ class SeccServer:
             if self.max_sessions is not None and self.sessions_ended >= self.max_sessions:
                 self._done.set()
 
+    @property
+    def sdp_bound_port(self) -> int | None:
+        """The UDP port SDP actually listens on (useful with sdp_port=0)."""
+        return self._sdp.port if self._sdp is not None else None
+
     async def wait(self) -> None:
         await self._done.wait()
 

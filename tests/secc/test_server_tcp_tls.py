@@ -79,7 +79,7 @@ async def test_pause_and_resume_over_two_tls_connections(pki):
 
 async def test_sdp_then_tls_session_on_loopback(pki):
     async with SeccServer(Station(SeccConfig()), ssl_context=secc_context(pki.directory), sdp_port=0) as server:
-        host, port = await discover("lo", server._sdp.port, tls=True)
+        host, port = await discover("lo", server.sdp_bound_port, tls=True)
         assert port == server.port
         summary = await run_session(Evcc(_fast(service="ac")), host, port, ssl_context=ev_context(pki.directory))
     assert summary["outcome"] == "completed"
