@@ -81,7 +81,7 @@ def _create(args) -> dict:
     for item in args.validity:
         role, _, days = item.partition("=")
         if role not in ROLES or not days.isdigit():
-            raise CertificateError("ERR_PKI_LAYOUT", f"--validity {item!r}: expected ROLE=DAYS with a known role")
+            raise CertificateError("ERR_PKI_CONFIG", f"--validity {item!r}: expected ROLE=DAYS with a known role")
         config.validity_days[role] = int(days)
     config.key_password = _password(args) or config.key_password
     config.force = args.force
@@ -165,7 +165,7 @@ def main(argv: list[str]) -> int:
             _print(result, args.json, "\n".join(f"{role}: {path}" for role, path in result.items()))
         return 0
     except CertificateError as exc:
-        usage_error = exc.code in ("ERR_PKI_LAYOUT", "ERR_CERT_MALFORMED")
+        usage_error = exc.code in ("ERR_PKI_LAYOUT", "ERR_PKI_CONFIG", "ERR_CERT_MALFORMED")
         if args.json:
             print(json.dumps({"valid": False, **exc.to_dict()} if args.command == "verify" else exc.to_dict()))
         else:

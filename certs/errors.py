@@ -27,6 +27,7 @@ RESPONSE_CODES: dict[str, str] = {
     "ERR_KEY_UNSUPPORTED": "FAILED",
     "ERR_PKI_KEY_MISMATCH": "FAILED",
     "ERR_PKI_LAYOUT": "FAILED",
+    "ERR_PKI_CONFIG": "FAILED",
 }
 
 

@@ -20,6 +20,7 @@ import datetime as dt
 import hashlib
 import json
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -55,8 +56,15 @@ class PkiConfig:
     force: bool = False  # generate new keys even when key files exist
 
     def __post_init__(self) -> None:
-        self.profile = Profile(self.profile)
-        self.algorithm = Algorithm(self.algorithm)
+        try:
+            self.profile = Profile(self.profile)
+            self.algorithm = Algorithm(self.algorithm)
+        except ValueError as exc:
+            raise CertificateError("ERR_PKI_CONFIG", str(exc), rule="config") from exc
+        if not re.fullmatch(r"[A-Z0-9]{18}", self.pcid):
+            # the PCID goes into the contract key AAD as 18 upper-case letters/digits [V2G20-2492]
+            raise CertificateError("ERR_PKI_CONFIG", f"PCID {self.pcid!r} must be 18 upper-case letters/digits",
+                                   rule="config")
         if self.profile is Profile.COMPAT:
             self.algorithm = Algorithm.SECP256R1
         elif self.algorithm is Algorithm.SECP256R1:
@@ -64,16 +72,20 @@ class PkiConfig:
                                    rule="profile")
         unknown = set(self.validity_days) - set(ROLES)
         if unknown:
-            raise CertificateError("ERR_PKI_LAYOUT", f"unknown roles in validity_days: {sorted(unknown)}")
+            raise CertificateError("ERR_PKI_CONFIG", f"unknown roles in validity_days: {sorted(unknown)}",
+                                   rule="config")
 
     @classmethod
     def from_file(cls, path: str | os.PathLike) -> "PkiConfig":
-        data = json.loads(Path(path).read_text())
-        if isinstance(data.get("key_password"), str):
-            data["key_password"] = data["key_password"].encode()
-        if isinstance(data.get("not_before"), str):
-            data["not_before"] = dt.datetime.fromisoformat(data["not_before"])
-        return cls(**data)
+        try:
+            data = json.loads(Path(path).read_text())
+            if isinstance(data.get("key_password"), str):
+                data["key_password"] = data["key_password"].encode()
+            if isinstance(data.get("not_before"), str):
+                data["not_before"] = dt.datetime.fromisoformat(data["not_before"])
+            return cls(**data)
+        except (TypeError, ValueError, AttributeError) as exc:
+            raise CertificateError("ERR_PKI_CONFIG", f"{path}: {exc}", rule="config") from exc
 
 
 @dataclass(frozen=True)

@@ -132,3 +132,22 @@ def test_compat_profile_uses_p256(tmp_path):
 
 def test_unknown_validity_role_is_a_usage_error(tmp_path):
     assert main(["create", str(tmp_path), "--validity", "nobody=3"]) == 2
+
+
+@pytest.mark.parametrize("content", ['{"algorithm": "rsa"}', '{"no_such_field": 1}', "not json",
+                                     '{"pcid": "lower-case-pcid"}'])
+def test_bad_config_files_are_usage_errors(tmp_path, capsys, content):
+    config = tmp_path / "pki.json"
+    config.write_text(content)
+    assert main(["create", str(tmp_path / "out"), "--config", str(config)]) == 2
+    assert "ERR_PKI_CONFIG" in capsys.readouterr().err
+
+
+def test_config_file_sets_identifiers(tmp_path):
+    config = tmp_path / "pki.json"
+    config.write_text(json.dumps({"algorithm": "ed448", "emaid": "DEXYZC000000042", "validity_days": {"vehicle": 9}}))
+    assert main(["create", str(tmp_path / "out"), "--config", str(config)]) == 0
+    pki = Pki.load(tmp_path / "out")
+    assert pki.algorithm.value == "ed448" and pki.emaid == "DEXYZC000000042"
+    vehicle = pki.load_certificate("vehicle")
+    assert (vehicle.not_valid_after_utc - vehicle.not_valid_before_utc).days == 9
