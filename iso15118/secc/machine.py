@@ -182,8 +182,10 @@ class Secc:
         actions: list = [StopTimer(SEQUENCE_TIMER)]
         if seal and previous not in NO_SERVICE_SESSION and not self.ctx.sealed:
             self.ctx.sealed = True
-            info = self.ctx.connector.meter.seal(self.ctx.session_id, code or reason, now)
-            actions.append(SessionSealed(self.ctx.session_id, code or reason, info))
+            # "normal" for a regular SessionStop(Terminate); otherwise the error code names the abort.
+            seal_reason = "normal" if outcome == "completed" else (code or reason)
+            info = self.ctx.connector.meter.seal(self.ctx.session_id, seal_reason, now)
+            actions.append(SessionSealed(self.ctx.session_id, seal_reason, info))
         actions.append(SessionEnded(outcome, code, reason))
         actions.append(Close(reason, code, linger))
         return actions

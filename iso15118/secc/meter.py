@@ -19,8 +19,10 @@ class MeterSource(Protocol):
     def receipt(self, session_id: bytes, now: float) -> dict[str, Any] | None:
         """ReceiptType tree, or None when no tariff applies."""
 
-    def store_confirmation(self, session_id: bytes, signed_metering_data: dict[str, Any], raw: bytes) -> None:
-        """Keep the EV's MeteringConfirmation (SignedMeteringData + its EXI bytes) bound to the session."""
+    def store_confirmation(self, session_id: bytes, signed_metering_data: dict[str, Any], raw: bytes,
+                           verified: bool) -> None:
+        """Keep the EV's MeteringConfirmationReq (its verbatim EXI) bound to the session; `verified` tells
+        whether its signature was checked and held (False: unsigned, e.g. EIM without a contract key)."""
 
     def seal(self, session_id: bytes, reason: str, now: float) -> dict[str, Any]:
         """Final reading, journaled; called exactly once per service session. Returns the final MeterInfo."""
@@ -55,7 +57,8 @@ class ChargerMeter:
     def receipt(self, session_id: bytes, now: float) -> dict[str, Any] | None:
         return None
 
-    def store_confirmation(self, session_id: bytes, signed_metering_data: dict[str, Any], raw: bytes) -> None:
+    def store_confirmation(self, session_id: bytes, signed_metering_data: dict[str, Any], raw: bytes,
+                           verified: bool) -> None:
         self.confirmations.setdefault(session_id, []).append((signed_metering_data, raw))
 
     def seal(self, session_id: bytes, reason: str, now: float) -> dict[str, Any]:

@@ -41,9 +41,12 @@ def metering_confirmation(session, req: Message, now: float) -> Reply:
         return Reply({}, RC.FAILED_SequenceError.value)
     if data["SessionID"] != ctx.session_id:
         return Reply({}, RC.FAILED_UnknownSession.value)
-    if session.metering_verifier is not None and not session.metering_verifier.verify(req, session.last_payload):
-        session.log("metering_signature_invalid", code="ERR_SIG_INVALID")
-        return Reply({}, RC.FAILED_MeteringSignatureNotValid.value)
+    verified = False
+    if session.metering_verifier is not None:
+        if not session.metering_verifier.verify(req, session.last_payload):
+            session.log("metering_signature_invalid", code="ERR_SIG_INVALID")
+            return Reply({}, RC.FAILED_MeteringSignatureNotValid.value)
+        verified = True
     ctx.metering_confirmation_received = True
-    ctx.connector.meter.store_confirmation(ctx.session_id, data, session.last_payload)
+    ctx.connector.meter.store_confirmation(ctx.session_id, data, session.last_payload, verified)
     return Reply({}, events=(MeteringConfirmed(ctx.session_id, data),))

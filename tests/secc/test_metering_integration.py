@@ -1,0 +1,48 @@
+"""SECC with the metering package's Meter (emulated chip): signed MeterInfo in the loop, the EV's
+MeteringConfirmation journaled as a receipt, the session sealed exactly once with a signed final reading."""
+import asyncio
+
+import pytest
+
+from iso15118.evcc import EvConfig, Evcc
+from iso15118.evcc.client import run_session
+from iso15118.secc import SeccConfig, SimulatedCharger, Station
+from iso15118.secc.metered import metered_connector
+from iso15118.secc.server import SeccServer
+
+
+@pytest.fixture
+def meter(tmp_path):
+    from metering import Meter, MeterConfig
+    m = Meter(MeterConfig(journal_path=str(tmp_path / "journal.sqlite"), key_path=str(tmp_path / "meter.pem")))
+    yield m
+    m.close()
+
+
+async def test_session_with_the_metering_meter_seals_a_signed_reading_and_keeps_the_receipt(meter):
+    from metering import MeterInfo, verify_meter_info
+    config = SeccConfig()
+    station = Station(config, lambda cfg: metered_connector(SimulatedCharger(cfg.charger), meter))
+    async with SeccServer(station) as server:
+        ev = Evcc(EvConfig(service="dc_bpt", loop_period=0.05, charge_loops=12, discharge_loops=8))
+        summary = await run_session(ev, "::1", server.port)
+        await asyncio.sleep(0.05)
+    assert summary["outcome"] == "completed"
+    sid = summary["session_id"]
+    readings = meter.session_readings(sid)
+    assert [r.kind for r in readings][0] == "session_begin" and readings[-1].kind == "session_seal"
+    seal = readings[-1]
+    # The meter measured what the simulated charger delivered (to its Wh resolution and loop timing).
+    assert seal.meter_info.charged_wh == pytest.approx(summary["energy_wh"]["import"], abs=3)
+    assert seal.meter_info.discharged_wh == pytest.approx(summary["energy_wh"]["export"], abs=3)
+    verify_meter_info(seal.meter_info, meter.public_key_der())  # raises SignatureInvalid if not
+    # The MeterInfo the EV received carried a 64-byte MeterSignature that verifies with the meter key.
+    info = ev.ctx.last_meter_info
+    assert len(info["MeterSignature"]) == 64
+    verify_meter_info(MeterInfo(
+        meter_id=info["MeterID"], charged_wh=info["ChargedEnergyReadingWh"],
+        discharged_wh=info.get("BPT_DischargedEnergyReadingWh"), meter_status=info.get("MeterStatus"),
+        meter_timestamp=info.get("MeterTimestamp"), meter_signature=info["MeterSignature"]), meter.public_key_der())
+    receipts = meter.journal.receipts(sid)
+    assert len(receipts) == 1 and receipts[0].exi[:1] == b"\x80"
+    assert meter.journal.session_state(sid) == "sealed"
