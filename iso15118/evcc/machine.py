@@ -96,7 +96,11 @@ class Evcc:
             return actions + self._end(now, "failed", code, f"{response.name} {code}")
         if response.name == "SessionSetupRes":
             actions += self._disarm(SETUP_TIMER)
-        step = rule.handler(self, response, now)
+        try:
+            step = rule.handler(self, response, now)
+        except (KeyError, TypeError, ValueError, ArithmeticError, StopIteration) as exc:
+            log_event(_log, "response_unusable", logging.WARNING, code="FAILED", detail=repr(exc))
+            return actions + self._end(now, "failed", "FAILED", f"unusable {response.name}")
         if response.name.endswith("ChargeLoopRes"):
             actions.append(PowerDelivered(self.ctx.battery.voltage, 0.0, self.ctx.last_power, self.ctx.battery.soc))
         if step.outcome is not None:

@@ -96,7 +96,12 @@ class Secc:
         elif rule is None:
             reply = Reply({}, ResponseCode.FAILED_SequenceError.value)
         else:
-            reply = rule.handler(self, request, now)
+            try:
+                reply = rule.handler(self, request, now)
+            except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
+                # Decodable but unusable content (a value no handler can act on): refuse, never crash.
+                self.log("request_unusable", level=logging.WARNING, code="FAILED", detail=repr(exc))
+                reply = Reply({}, ResponseCode.FAILED.value)
         response = self._response(request, reply)
         if response is None:
             return actions + self._end(now, "failed", reply.code, f"cannot answer {request.name}")
