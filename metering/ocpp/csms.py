@@ -183,6 +183,7 @@ class LocalCsms:
         self._injections: dict[str, _Injection] = {}
         self._current_action = ""
         self._server: websockets.Server | None = None
+        self._endpoints: dict[str, _CsmsEndpoint] = {}
 
     @property
     def url(self) -> str:
@@ -206,6 +207,10 @@ class LocalCsms:
             await self._server.wait_closed()
             self._server = None
 
+    async def call(self, station_id: str, payload: object) -> object:
+        """A CSMS-initiated call (e.g. `call.GetTransactionStatus`) to a connected station."""
+        return await self._endpoints[station_id].call(payload, suppress=False)
+
     def fail_next(self, action: str, count: int = 1) -> None:
         self._injections.setdefault(action, _Injection()).failures += count
 
@@ -226,8 +231,11 @@ class LocalCsms:
             self.record.client_certificates.append(
                 ",".join(f"{k}={v}" for rdn in peer.get("subject", ()) for k, v in rdn))
         station_id = websocket.request.path.strip("/").split("/")[-1]
-        endpoint = _CsmsEndpoint(station_id, websocket, self)
+        endpoint = self._endpoints[station_id] = _CsmsEndpoint(station_id, websocket, self)
         try:
             await endpoint.start()
         except websockets.exceptions.ConnectionClosed:
             pass
+        finally:
+            if self._endpoints.get(station_id) is endpoint:
+                del self._endpoints[station_id]

@@ -1,0 +1,106 @@
+"""CSMS outage in the middle of a session (simulated meter time, an aligned value every 300 s), with and
+without a charger restart during the outage: every TransactionEvent arrives once, in order, with its seqNo
+and the offline flag set exactly for the events generated while the CSMS was unreachable."""
+import asyncio
+
+import pytest
+
+from metering import Journal
+from metering.ocpp import LocalCsms, OcppClient, id_token
+from tests.ocpp.conftest import fast_config
+
+pytestmark = pytest.mark.faults
+
+
+async def wait_offline(client, timeout=5.0):
+    async with asyncio.timeout(timeout):
+        while client.online:
+            await asyncio.sleep(0.01)
+
+
+def assert_once_in_order(csms, transaction_id, offline_seq_nos, count):
+    received = [e for e in csms.record.transaction_events if e["transactionInfo"]["transactionId"] == transaction_id]
+    assert [e["seqNo"] for e in received] == list(range(count)), "each event once, in seqNo order"
+    assert csms.record.duplicates == []
+    assert [e["seqNo"] for e in received if e.get("offline", False)] == offline_seq_nos
+
+
+async def test_an_hour_long_session_with_a_half_hour_outage_arrives_complete(journal_path, meter):
+    async with LocalCsms() as csms:
+        async with OcppClient(fast_config(csms.url, journal_path)) as client:
+            await client.wait_online(5)
+            tx = await client.start_transaction(meter.at(0, "B"), meter.public_key_der(), id_token=id_token("04A1B2C3"))
+            for i in range(1, 4):  # 00:05–00:15 online
+                await tx.aligned(meter.at(300 * i))
+            await client.wait_idle(5)
+            await csms.stop()
+            await wait_offline(client)
+            for i in range(4, 10):  # 00:20–00:45 offline
+                await tx.aligned(meter.at(300 * i))
+            assert client.queue.messages_in_queue(tx.transaction_id) == 6
+            await csms.start()
+            await client.wait_online(5)
+            for i in range(10, 13):  # 00:50–01:00 online again
+                await tx.aligned(meter.at(300 * i))
+            await tx.end(meter.at(3600 + 5, "E"))
+            await client.wait_idle(5)
+    assert_once_in_order(csms, tx.transaction_id, offline_seq_nos=list(range(4, 10)), count=14)
+    timestamps = [e["timestamp"] for e in csms.events(tx.transaction_id)]
+    assert timestamps == sorted(timestamps)
+
+
+async def test_a_charger_restart_during_the_outage_loses_nothing(journal_path, meter):
+    async with LocalCsms() as csms:
+        config = fast_config(csms.url, journal_path)
+        async with OcppClient(config) as client:
+            await client.wait_online(5)
+            tx = await client.start_transaction(meter.at(0, "B"), meter.public_key_der())
+            await tx.aligned(meter.at(300))
+            await client.wait_idle(5)
+            transaction_id = tx.transaction_id
+            await csms.stop()
+            await wait_offline(client)
+            for i in range(2, 6):
+                await tx.aligned(meter.at(300 * i))
+        # Process gone; the station boots again while the CSMS is still down.
+        async with OcppClient(config) as client:
+            assert client.queue.messages_in_queue(transaction_id) == 4
+            [resumed] = client.open_transactions()
+            assert resumed.transaction_id == transaction_id
+            await resumed.end(meter.at(1805, "P"), stopped_reason="PowerLoss", trigger_reason="AbnormalCondition")
+            assert client.open_transactions() == []
+            await csms.start()
+            await client.wait_idle(5)
+    assert_once_in_order(csms, transaction_id, offline_seq_nos=[2, 3, 4, 5, 6], count=7)
+    ended = csms.events(transaction_id)[-1]
+    assert ended["transactionInfo"]["stoppedReason"] == "PowerLoss"
+    begin_value = ended["meterValue"][0]["sampledValue"][0]
+    assert begin_value["context"] == "Transaction.Begin" and begin_value["value"] == 0.0
+    assert csms.record.boots == 2
+
+
+async def test_the_queue_lives_in_the_metering_journal_file(journal_path, meter):
+    journal = Journal(journal_path)
+    async with LocalCsms() as csms:
+        await csms.stop()
+        async with OcppClient(fast_config(csms.url, journal_path), journal) as client:
+            tx = await client.start_transaction(meter.at(0, "B"), meter.public_key_der())
+            pending = journal.pending()
+            assert [m.channel for m in pending] == [f"ocpp.tx.{tx.transaction_id}"] and pending[0].channel_seq == 0
+    journal.close()
+
+
+async def test_an_event_in_flight_when_the_link_drops_is_resent_marked_offline(journal_path, meter):
+    async with LocalCsms() as csms:
+        async with OcppClient(fast_config(csms.url, journal_path)) as client:
+            await client.wait_online(5)
+            csms.delay_next("TransactionEvent", 1, 0.3)  # the CSMS stores it but the answer never gets out
+            tx = await client.start_transaction(meter.at(0, "B"), meter.public_key_der())
+            await asyncio.sleep(0.1)
+            await csms.stop()
+            await wait_offline(client)
+            await csms.start()
+            await client.wait_idle(5)
+    received = [(e["seqNo"], e.get("offline", False)) for e in csms.record.transaction_events]
+    assert received == [(0, False), (0, True)]  # E11.FR.07: still queued when going offline → offline
+    assert csms.record.duplicates == [(tx.transaction_id, 0)] and len(csms.events(tx.transaction_id)) == 1
