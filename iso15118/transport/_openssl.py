@@ -39,12 +39,18 @@ _TLSEXT_STATUSTYPE_OCSP = 1
 _SSL_TLSEXT_ERR_OK = 0
 _SSL_TLSEXT_ERR_NOACK = 3
 _X509_V_ERR_APPLICATION_VERIFICATION = 50
+_SSL_CB_WRITE = 0x08
+_SSL_CB_ALERT = 0x4000
+#: TLS 1.3 alerts (RFC 8446 §6) that OpenSSL 3.0's SSL_alert_desc_string_long calls "unknown"
+_TLS13_ALERTS = {109: "missing extension", 115: "unknown PSK identity", 116: "certificate required",
+                 120: "no application protocol"}
 
 _SUPPORTED_PYTHON = ((3, 10), (3, 13))
 
 _vp = ctypes.c_void_p
 STATUS_CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int, _vp, _vp)  # int (*)(SSL *, void *arg)
 CERT_VERIFY_CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int, _vp, _vp)  # int (*)(X509_STORE_CTX *, void *arg)
+INFO_CALLBACK = ctypes.CFUNCTYPE(None, _vp, ctypes.c_int, ctypes.c_int)  # void (*)(const SSL *, int, int)
 
 
 class OpenSSLBindingError(RuntimeError):
@@ -75,6 +81,12 @@ _SIGNATURES: dict[str, tuple[type | None, list]] = {
     "i2d_X509": (ctypes.c_int, [_vp, _vp]),
     "CRYPTO_malloc": (_vp, [ctypes.c_size_t, ctypes.c_char_p, ctypes.c_int]),
     "ERR_clear_error": (None, []),
+    "SSL_CTX_set_info_callback": (None, [_vp, _vp]),
+    "SSL_CTX_get_info_callback": (_vp, [_vp]),
+    "SSL_alert_desc_string_long": (ctypes.c_char_p, [ctypes.c_int]),
+    "SSL_alert_type_string_long": (ctypes.c_char_p, [ctypes.c_int]),
+    "SSL_get_verify_result": (ctypes.c_long, [_vp]),
+    "X509_verify_cert_error_string": (ctypes.c_char_p, [ctypes.c_long]),
 }
 
 
@@ -243,4 +255,34 @@ def install_ocsp_request(context: ssl.SSLContext, check: Callable[[bytes | None,
            "status_request")
     _check(lib.SSL_CTX_callback_ctrl(pointer, _SSL_CTRL_SET_TLSEXT_STATUS_REQ_CB,
                                      ctypes.cast(c_callback, _vp)) == 1, "OCSP status callback")
+    return c_callback
+
+
+def install_alert_report(context: ssl.SSLContext,
+                         report: Callable[[str, str, str, int, str | None], None]) -> object:
+    """Call `report(direction, level, alert, alert_number, verify_error)` for every TLS alert sent or received.
+
+    asyncio drops a failed handshake without logging it (unless in debug mode) and without flushing the alert
+    OpenSSL queued, so this is how an SECC operator learns why an EV was refused. `verify_error` is OpenSSL's
+    certificate verification result when it is not "ok".
+    """
+    lib = _lib()
+    pointer = ssl_ctx_pointer(context)
+    if lib.SSL_CTX_get_info_callback(pointer):
+        raise OpenSSLBindingError("the context already has an info callback")
+
+    def callback(ssl_pointer, where, value):
+        if not where & _SSL_CB_ALERT:
+            return
+        try:
+            result = lib.SSL_get_verify_result(ssl_pointer)
+            number = value & 0xFF
+            report("sent" if where & _SSL_CB_WRITE else "received", lib.SSL_alert_type_string_long(value).decode(),
+                   _TLS13_ALERTS.get(number) or lib.SSL_alert_desc_string_long(value).decode(), number,
+                   lib.X509_verify_cert_error_string(result).decode() if result else None)
+        except Exception:  # noqa: BLE001 - nothing may escape into OpenSSL
+            pass
+
+    c_callback = INFO_CALLBACK(callback)
+    lib.SSL_CTX_set_info_callback(pointer, ctypes.cast(c_callback, _vp))
     return c_callback

@@ -17,7 +17,14 @@ What the contexts enforce, per context (so a strict and a compat context coexist
 * OCSP: the SECC staples `ocsp_response` (re-read when the file changes) [V2G20-2388]; the EV always sends
   status_request [V2G20-2372] and verifies a staple (signer, freshness ≤ 7 days, GOOD) with
   `certs.verify_ocsp_response`; `require_ocsp_staple` makes a missing staple fatal.
-* `keylog_file` writes NSS key log lines (SSLKEYLOGFILE format) for Wireshark; off by default.
+* `keylog_file` writes NSS key log lines (SSLKEYLOGFILE format) for Wireshark; off by default (the
+  SSLKEYLOGFILE environment variable is deliberately not honoured).
+* Logs (one JSON object per line, logger `iso15118.transport.tls`): `tls_peer_rejected` with the ERR_CERT_*
+  code, certificate and rule of a refused peer chain; `tls_alert_sent` / `tls_alert_received` (code
+  TLS_HANDSHAKE_FAILED for fatal alerts, with OpenSSL's verify error) for every refused handshake.
+
+Known limit: asyncio (3.11) closes a failed server handshake without flushing the alert OpenSSL queued, so a
+refused EV sees the TCP connection close rather than the alert; the SECC log above still names the reason.
 
 The compat profile (`profile="compat"`) is for -2 era peers: additionally P-256/X25519 groups,
 ecdsa_secp256r1_sha256/ecdsa_secp384r1_sha384, TLS_AES_128_GCM_SHA256, P-256 chains, and an EV presenting its
@@ -133,6 +140,15 @@ def _base_context(config: TlsConfig, protocol: int) -> V2GContext:
     _openssl.set_signature_algorithms(context, profile.signature_algorithms)
     if config.keylog_file:
         context.keylog_filename = str(config.keylog_file)
+    side = "secc" if protocol == ssl.PROTOCOL_TLS_SERVER else "evcc"
+
+    def report(direction: str, level: str, alert: str, alert_number: int, verify_error: str | None) -> None:
+        fatal = level == "fatal"
+        log_event(_logger, logging.WARNING if fatal else logging.DEBUG, f"tls_alert_{direction}",
+                  code="TLS_HANDSHAKE_FAILED" if fatal else "TLS_ALERT", side=side, severity=level, alert=alert,
+                  alert_number=alert_number, verify_error=verify_error)
+
+    context._callbacks.append(_openssl.install_alert_report(context, report))
     return context
 
 

@@ -157,6 +157,7 @@ async def test_strict_server_refuses_clients_without_a_profile_group(pki, groups
         accepted, output = await run_client(port, pki, "-groups", groups)
     assert not accepted
     assert "no suitable key share" in str(why), output
+    assert '"alert": "handshake failure"' in str(why)  # our structured log names the refusal
 
 
 async def test_tls12_is_refused(pki):
@@ -165,6 +166,7 @@ async def test_tls12_is_refused(pki):
         accepted13, _ = await run_client(port, pki, "-tls1_3")
     assert not accepted and accepted13
     assert "unsupported protocol" in str(why)
+    assert '"alert": "protocol version", "alert_number": 70, "code": "TLS_HANDSHAKE_FAILED"' in str(why)
 
 
 async def test_cipher_suites_follow_the_profile_and_server_order(pki):
@@ -190,6 +192,7 @@ async def test_client_without_certificate_is_refused(pki):
         accepted, output = await run_client(port, pki, cert=None)
     assert not accepted
     assert "peer did not return a certificate" in str(why)
+    assert '"alert": "certificate required"' in str(why)
 
 
 async def test_server_asks_for_certificates_from_its_trusted_oem_roots(pki):
@@ -207,6 +210,7 @@ async def test_bad_vehicle_certificates_are_refused(pki, bad_vehicles, which, re
         accepted, output = await run_client(port, pki, chain=chain, key=key)
     assert not accepted, output
     assert reason in str(why)
+    assert f'"verify_error": "{reason}"' in str(why)
 
 
 async def test_vehicle_from_another_oem_root_is_refused(pki, other_pki):
