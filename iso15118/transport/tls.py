@@ -60,15 +60,19 @@ class TlsProfile:
     signature_algorithms: tuple[str, ...]
     ciphersuites: tuple[str, ...]
     client_roles: tuple[str, ...]  # leaf roles (certs.profiles.ROLES) the SECC accepts from an EV
+    server_roles: tuple[str, ...]  # leaf roles the EV accepts from an SECC; () = chain rules only, no leaf role
 
 
 _STRICT_SUITES = ("TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256")
 _STRICT_SIGALGS = ("ecdsa_secp521r1_sha512", "ed448")
 PROFILES = {
-    Profile.ISO20: TlsProfile("iso20", ("secp521r1", "X448"), _STRICT_SIGALGS, _STRICT_SUITES, ("vehicle",)),
+    Profile.ISO20: TlsProfile("iso20", ("secp521r1", "X448"), _STRICT_SIGALGS, _STRICT_SUITES, ("vehicle",),
+                              ("secc",)),
+    # -2 era peers: EVs that present their OEM provisioning chain (Josev), SECC certificates without the
+    # serverAuth EKU our -20 profile requires
     Profile.COMPAT: TlsProfile("compat", ("secp521r1", "X448", "prime256v1", "X25519"),
                                _STRICT_SIGALGS + ("ecdsa_secp256r1_sha256", "ecdsa_secp384r1_sha384"),
-                               _STRICT_SUITES + ("TLS_AES_128_GCM_SHA256",), ("vehicle", "oem_prov")),
+                               _STRICT_SUITES + ("TLS_AES_128_GCM_SHA256",), ("vehicle", "oem_prov"), ()),
 }
 
 
@@ -184,10 +188,9 @@ def client_context(config: TlsConfig) -> V2GContext:
     context = _base_context(config, ssl.PROTOCOL_TLS_CLIENT)
     # the SECC is reached by the address SDP announced; its identity is its chain to a V2G root, not a name
     context.check_hostname = False
-    context.verify_mode = ssl.CERT_REQUIRED
     _openssl.set_certificate_authorities(context, [str(p) for p in config.trusted_roots], server=False)
     context._callbacks.append(_openssl.install_chain_check(
-        context, _chain_checker(("secc",), config.profile, "evcc")))
+        context, _chain_checker(context.v2g_profile.server_roles, config.profile, "evcc")))
 
     def check_staple(staple: bytes | None, chain_der: list[bytes]) -> bool:
         if staple is None:

@@ -379,3 +379,12 @@ async def test_python_ev_and_python_secc_talk_strict_profile(pki_ed448):
             "127.0.0.1", port, ssl=client_context(ev_config(pki_ed448, require_ocsp_staple=True)))
         assert await reader.readline() == GREETING + b"\n"
         writer.close()
+
+
+async def test_ev_in_compat_profile_connects_to_a_p256_secc(pki_compat):
+    async with s_server(pki_compat, "-groups", "P-256") as (port, _):
+        version, _cipher = await ev_connect(port, ev_config(pki_compat, profile="compat"))
+    assert version == "TLSv1.3"
+    async with s_server(pki_compat, "-groups", "P-256") as (port, _):
+        with pytest.raises((ssl.SSLError, ConnectionError)):
+            await ev_connect(port, ev_config(pki_compat, profile="iso20"))
