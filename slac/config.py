@@ -46,6 +46,7 @@ class SlacConfig:
     validate_window: float = 0.4                  # EV: CM_VALIDATE toggle window (Timer field, 100 ms units)
     validate_toggles: int = 2                     # EV: BCB toggles it performs during CM_VALIDATE
     evse_supports_validate: bool = True           # EVSE: counts BCB toggles reported by the application
+    confirm_join: bool = True                     # EV: poll VS_PL_LINK_STATUS until the AVLN is joined
 
     @classmethod
     def load(cls, path: str | Path, **overrides: Any) -> "SlacConfig":

@@ -4,7 +4,7 @@ One attempt: CM_SLAC_PARM.REQ (fresh RunID) → START_ATTEN_CHAR ×3 and M-sound
 apart → collect every CM_ATTEN_CHAR.IND for the whole TT_EV_atten_results (several EVSEs may answer) and
 acknowledge each → take the EVSE with the lowest mean attenuation: at or below the direct threshold match at
 once, up to the indirect threshold confirm with CM_VALIDATE first, above it reject → CM_SLAC_MATCH →
-CM_SET_KEY with the EVSE's NMK/NID. A failed attempt is repeated after TT_matching_rate, at most
+CM_SET_KEY with the EVSE's NMK/NID → (confirm_join) VS_PL_LINK_STATUS until the AVLN is up, TT_match_join. A failed attempt is repeated after TT_matching_rate, at most
 C_conn_max_match times within TT_matching_repetition.
 """
 from __future__ import annotations
@@ -16,6 +16,7 @@ import statistics
 from slac.config import SlacConfig
 from slac.frames import (
     BROADCAST,
+    LOCAL_MODEM,
     SLAC_GROUPS,
     CmAttenCharInd,
     CmAttenCharRsp,
@@ -30,6 +31,7 @@ from slac.frames import (
     CmValidateReq,
 )
 from slac.machine import SET_KEY_SUCCESS, AttemptFailed, Matched, MatchFailed, Retry, SlacMachine, ToggleRequest
+from slac.vendor import VsPlLinkStatusCnf, VsPlLinkStatusReq
 
 VALIDATE_READY, VALIDATE_SUCCESS = 1, 2
 
@@ -42,6 +44,7 @@ class PevState(enum.Enum):
     VALIDATE_TOGGLES = "waiting for CM_VALIDATE.CNF (toggle count)"
     WAIT_MATCH_CNF = "waiting for CM_SLAC_MATCH.CNF"
     SETTING_KEY = "setting key"
+    JOINING = "waiting for the modem to join the AVLN"
     PAUSED = "pausing before the next attempt"
     MATCHED = "matched"
     FAILED = "failed"
@@ -59,6 +62,7 @@ class SlacPev(SlacMachine):
         (S.VALIDATE_TOGGLES, CmValidateCnf): "_on_validate_result",
         (S.WAIT_MATCH_CNF, CmSlacMatchCnf): "_on_match_cnf",
         (S.SETTING_KEY, CmSetKeyCnf): "_on_set_key_cnf",
+        (S.JOINING, VsPlLinkStatusCnf): "_on_link_status",
     }
 
     def __init__(self, mac: str, config: SlacConfig | None = None) -> None:
@@ -180,6 +184,25 @@ class SlacPev(SlacMachine):
         if msg.result not in SET_KEY_SUCCESS:
             self._enter(S.FAILED)
             return [MatchFailed("SLAC_MODEM_ERROR", f"modem refused CM_SET_KEY (result 0x{msg.result:02X})")]
+        if not self.config.confirm_join:
+            return self._matched(now)
+        # The AVLN must be joined within TT_match_join; QCA modems tell through VS_PL_LINK_STATUS (facts §8).
+        self._enter(S.JOINING)
+        self._timer("join", now + self.config.tt_match_join)
+        return self._timeout_poll(now)
+
+    def _timeout_poll(self, now: float) -> list:
+        self._timer("poll", now + self.config.tt_match_response)
+        return [self._send(VsPlLinkStatusReq(), LOCAL_MODEM)]
+
+    def _on_link_status(self, src: str, msg, now: float) -> list:
+        return self._matched(now) if msg.link_status == 1 else []
+
+    def _timeout_join(self, now: float) -> list:
+        self._enter(S.FAILED)
+        return [MatchFailed("SLAC_MODEM_ERROR", "modem did not join the AVLN within TT_match_join")]
+
+    def _matched(self, now: float) -> list:
         self._enter(S.MATCHED)
         attenuation, sounds = self.results[self.chosen]
         return [Matched(peer_mac=self.chosen, nid=self._match.nid, nmk=self.nmk, attenuation_db=attenuation,

@@ -58,7 +58,7 @@ async def test_ipv6_tcp_crosses_the_powerline_only_after_the_match():
             client.setblocking(False)
             scope = socket.if_nametoindex(net.ev.endpoint.ifname)
         address = (evse_host.link_local, server.getsockname()[1], 0, scope)
-        async with net.powerline(PowerlineConfig(seed=2)) as plc:
+        async with net.powerline(PowerlineConfig(seed=2)):
             loop = asyncio.get_running_loop()
             before = asyncio.ensure_future(loop.sock_connect(client, address))
             await asyncio.sleep(0.3)
