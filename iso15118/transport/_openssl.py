@@ -109,7 +109,10 @@ def _lib() -> ctypes.CDLL:
 
 
 def ssl_ctx_pointer(context: ssl.SSLContext) -> int:
-    """Address of the SSL_CTX inside `context`, checked against what Python reports about it."""
+    """Address of the SSL_CTX inside `context`, checked against what Python reports about it.
+
+    The check briefly toggles OP_NO_TICKET, so call it while configuring a context, before it is shared.
+    """
     if not isinstance(context, _ssl._SSLContext):
         raise OpenSSLBindingError(f"not an ssl.SSLContext: {type(context)!r}")
     lib = _lib()

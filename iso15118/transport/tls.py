@@ -26,6 +26,8 @@ What the contexts enforce, per context (so a strict and a compat context coexist
 Known limit: asyncio (3.11) closes a failed server handshake without flushing the alert OpenSSL queued, so a
 refused EV sees the TCP connection close rather than the alert; the SECC log above still names the reason.
 
+Profiles are per context, so per connection: the EV passes the context it wants to `open_connection`; an SECC
+runs one listener per profile or picks a context per accepted TCP connection with `loop.start_tls`.
 The compat profile (`profile="compat"`) is for -2 era peers: additionally P-256/X25519 groups,
 ecdsa_secp256r1_sha256/ecdsa_secp384r1_sha384, TLS_AES_128_GCM_SHA256, P-256 chains, and an EV presenting its
 OEM provisioning chain (as Josev does). It is still TLS 1.3 only.
