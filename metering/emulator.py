@@ -310,7 +310,7 @@ class ChipEmulator:
         """Run the DSP up to the clock's current time."""
         with self._lock:
             target = math.floor((self._clock() - self._origin) * self.config.sample_rate_hz + 1e-6)
-            chunk = int(self.config.sample_rate_hz * (0.25 if self.config.fidelity == "waveform" else 1.0))
+            chunk = int(self.config.sample_rate_hz * (0.25 if self.config.fidelity == "waveform" else 10.0))
             while self._sample_index < target:
                 start = self._sample_index
                 t0 = (start - self._profile_base) / self.config.sample_rate_hz

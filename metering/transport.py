@@ -52,11 +52,14 @@ class UartTransport:
         self._serial.reset_input_buffer()
 
     def transfer(self, request: bytes, answer_len: int) -> bytes:
-        self._serial.write(request)
-        self._serial.flush()
-        if answer_len == 0:
-            return b""
-        answer = self._serial.read(answer_len)
+        import serial
+
+        try:
+            self._serial.write(request)
+            self._serial.flush()
+            answer = self._serial.read(answer_len) if answer_len else b""
+        except serial.SerialException as exc:
+            raise ChipNotResponding("serial meter link failed", reason=str(exc)) from exc
         if len(answer) != answer_len:
             # A lost or partial answer leaves the stream misaligned: drop whatever is buffered and report.
             self._serial.reset_input_buffer()

@@ -1,0 +1,180 @@
+"""Meter facade in simulated time: sessions, registers, resync, time, MeterInfo, concurrency."""
+import os
+import stat
+import textwrap
+import threading
+
+import pytest
+from pyocmf import OCMF, check_eichrecht_transaction
+
+from metering import (EmulatorConfig, LoadProfile, LoadSegment, SyncState, analytic_energy_wh, verify_meter_info,
+                      verify_ocmf)
+from metering.clock import parse_chrony_tracking, chrony_sync_state
+from metering.meter import STATUS_CLOCK_STEP, STATUS_CLOCK_UNSYNCHRONISED, STATUS_RESYNC
+
+IDEAL = EmulatorConfig(fidelity="analytic", v_gain_error=(0, 0, 0), i_gain_error=(0, 0, 0))
+
+
+def run(meter, clock, seconds, step=1.0):
+    for _ in range(int(seconds / step)):
+        clock.advance(step)
+        meter.poll()
+
+
+def test_a_one_hour_charge_then_discharge_session_matches_the_analytic_energy(make_meter, clock):
+    profile = LoadProfile((LoadSegment(duration_s=1800.0, i_rms=32.0, power_factor=0.95),
+                           LoadSegment(i_rms=16.0, export=True)))
+    meter = make_meter(profile, IDEAL, checkpoint_interval_s=60.0)
+    begin = meter.begin_session("S1", charging=None)
+    run(meter, clock, 3600, step=60.0)  # simulated time: the whole hour costs a fraction of a second
+    seal = meter.seal_session("S1", "remote")
+    true_import = analytic_energy_wh(profile, 0.0, 1800.0)  # starts at the emulator's time 0
+    true_export = -analytic_energy_wh(profile, 1800.0, 3600.0)
+    assert seal.import_wh - begin.import_wh == pytest.approx(true_import, abs=2)  # whole-Wh registers
+    assert seal.export_wh - begin.export_wh == pytest.approx(true_export, abs=2)
+    assert seal.meter_info.charged_wh == seal.import_wh - begin.import_wh
+    assert seal.meter_info.discharged_wh == seal.export_wh - begin.export_wh
+    b, e = OCMF.from_string(begin.ocmf), OCMF.from_string(seal.ocmf)
+    key = meter.public_key_der().hex()
+    assert b.verify_signature(key) and e.verify_signature(key)
+    assert check_eichrecht_transaction(b.payload, e.payload) == []
+    assert [rd.TX.value for rd in e.payload.RD] == ["C", "R"]
+
+
+def test_seal_twice_returns_the_same_final_reading(make_meter, clock):
+    meter = make_meter(LoadProfile.constant(i_rms=8.0))
+    meter.begin_session("S1")
+    run(meter, clock, 10)
+    first = meter.seal_session("S1", "local")
+    run(meter, clock, 10)
+    assert meter.seal_session("S1", "abort") == first
+
+
+def test_restart_seals_the_session_left_open_with_power_failure_reason(make_meter, clock, tmp_path):
+    meter = make_meter(LoadProfile.constant(i_rms=8.0))
+    meter.begin_session("S1")
+    run(meter, clock, 30)
+    meter.journal.close()  # process dies: no seal
+    again = make_meter(LoadProfile.constant(i_rms=8.0))
+    (seal,) = again.recovered
+    assert seal.session_id == "S1" and seal.kind == "session_seal"
+    assert OCMF.from_string(seal.ocmf).payload.RD[-1].TX.value == "P"
+    third = make_meter(LoadProfile.constant(i_rms=8.0))
+    assert third.recovered == []
+
+
+def test_totals_continue_across_a_restart_from_the_journal_checkpoint(make_meter, clock):
+    meter = make_meter(LoadProfile.constant(i_rms=16.0), IDEAL)
+    run(meter, clock, 600, step=10.0)
+    before = meter.snapshot().totals
+    meter.close()
+    again = make_meter(LoadProfile.constant(i_rms=16.0), IDEAL)
+    assert again.snapshot().totals == before
+    run(again, clock, 60)
+    assert again.snapshot().import_wh == pytest.approx(before.import_uwh / 1e6 + 3 * 3680 / 60, rel=1e-4)
+
+
+def test_chip_reset_is_journaled_as_resync_and_totals_do_not_double_count(make_meter, clock):
+    meter = make_meter(LoadProfile.constant(i_rms=16.0), IDEAL)
+    run(meter, clock, 100)
+    meter.emulator.reset_chip()
+    run(meter, clock, 100)
+    events = [r.body["code"] for r in meter.journal.records(kind="event")]
+    assert "METER_RESYNC_REQUIRED" in events
+    # 200 s of load, minus the one poll window in which the chip was down (not counted twice, not negative).
+    assert meter.snapshot().import_wh == pytest.approx(3 * 3680 * 199 / 3600, rel=1e-3)
+    reading = meter.reading()
+    assert reading.status & STATUS_RESYNC
+    assert meter.reading().status & STATUS_RESYNC == 0  # reported once
+
+
+def test_aligned_readings_fall_on_five_minute_boundaries(make_meter, clock):
+    meter = make_meter(LoadProfile.constant(i_rms=4.0), checkpoint_interval_s=60.0)
+    run(meter, clock, 1500, step=5.0)
+    aligned = meter.journal.records(kind="aligned")
+    assert [r.body["aligned_to"] % 300 for r in aligned] == [0] * 5
+    assert all(0 <= r.wall - r.body["aligned_to"] < 1.0 for r in aligned)
+    assert all(verify_ocmf(r.body["ocmf"], meter.public_key_der()).data["PG"].startswith("F") for r in aligned)
+
+
+def test_clock_step_is_recorded_and_past_readings_keep_their_timestamps(make_meter, clock):
+    meter = make_meter(LoadProfile.constant(i_rms=4.0))
+    meter.begin_session("S1")
+    run(meter, clock, 10)
+    before = meter.reading("S1")
+    clock.step_wall(-3600.0)
+    run(meter, clock, 10)
+    after = meter.reading("S1")
+    steps = [r.body for r in meter.journal.records(kind="event") if r.body["code"] == "METER_CLOCK_STEP"]
+    assert len(steps) == 1 and steps[0]["step_s"] == pytest.approx(-3600.0)
+    assert meter.journal.record(before.seq).wall == before.wall
+    assert after.status & STATUS_CLOCK_STEP
+    assert '"EF":"t"' in after.ocmf
+
+
+def test_unsynchronised_clock_shows_in_ocmf_time_status_and_meter_status(make_meter, clock):
+    clock.state = SyncState.UNSYNCHRONISED
+    meter = make_meter(LoadProfile.constant(i_rms=4.0))
+    reading = meter.reading()
+    assert ",000+0000 U" in reading.ocmf or "+0000 U\"" in reading.ocmf
+    assert reading.status & STATUS_CLOCK_UNSYNCHRONISED
+
+
+def test_meter_info_signature_verifies_and_is_session_relative(make_meter, clock):
+    meter = make_meter(LoadProfile.constant(i_rms=16.0), IDEAL)
+    run(meter, clock, 120)
+    meter.begin_session("S1")
+    run(meter, clock, 360)
+    info = meter.meter_info("S1")
+    verify_meter_info(info, meter.public_key_der())
+    assert info.charged_wh == pytest.approx(3 * 3680 * 0.1, abs=2)
+    assert info.meter_id == meter.config.meter_id
+
+
+def test_sampler_thread_and_reporters_run_concurrently_with_consistent_snapshots(make_meter, clock):
+    meter = make_meter(LoadProfile.constant(i_rms=16.0), poll_interval_s=0.002)
+    stop = threading.Event()
+
+    def advance_time():
+        while not stop.wait(0.001):
+            clock.advance(0.5)
+
+    ticker = threading.Thread(target=advance_time)
+    ticker.start()
+    meter.start()
+    try:
+        readings = [meter.reading() for _ in range(20)]
+        snapshots = [meter.snapshot() for _ in range(200)]
+    finally:
+        meter.stop()
+        stop.set()
+        ticker.join()
+    imports = [r.import_wh for r in readings]
+    assert imports == sorted(imports) and imports[-1] > imports[0]
+    for snap in snapshots:
+        assert snap.import_wh * 1e6 == pytest.approx(snap.totals.import_uwh)
+
+
+CHRONY_SYNCED = textwrap.dedent("""\
+    Reference ID    : C0A80001 (192.168.0.1)
+    Stratum         : 3
+    Ref time (UTC)  : Wed Nov 25 19:00:00 2026
+    System time     : 0.000012345 seconds fast of NTP time
+    Last offset     : +0.000001000 seconds
+    Leap status     : Normal
+    """)
+
+
+def test_chrony_tracking_output_is_classified():
+    assert parse_chrony_tracking(CHRONY_SYNCED) is SyncState.SYNCHRONISED
+    assert parse_chrony_tracking(CHRONY_SYNCED.replace("0.000012345", "5.2")) is SyncState.INFORMATIVE
+    assert parse_chrony_tracking(CHRONY_SYNCED.replace("Normal", "Not synchronised")) is SyncState.UNSYNCHRONISED
+
+
+def test_chronyc_on_the_path_is_asked_and_its_absence_means_unsynchronised(tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert chrony_sync_state() is SyncState.UNSYNCHRONISED
+    script = tmp_path / "chronyc"
+    script.write_text("#!/bin/sh\n/bin/cat <<'EOF'\n" + CHRONY_SYNCED + "EOF\n")
+    script.chmod(script.stat().st_mode | stat.S_IXUSR)
+    assert chrony_sync_state() is SyncState.SYNCHRONISED
