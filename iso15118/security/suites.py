@@ -39,6 +39,7 @@ class SignatureSuite:
     digest_length: int
     signature_length: int
     curve: type | None  # ec curve class for ECDSA suites, None for Ed448
+    ecdsa_hash: type | None  # hash ECDSA applies to the SignedInfo bytes; Ed448 hashes internally
 
     def fits(self, public_key) -> bool:
         if self.curve is None:
@@ -48,7 +49,7 @@ class SignatureSuite:
     def sign(self, private_key, data: bytes) -> bytes:
         if self.curve is None:
             return private_key.sign(data)
-        r, s = decode_dss_signature(private_key.sign(data, ec.ECDSA(self._hash())))
+        r, s = decode_dss_signature(private_key.sign(data, ec.ECDSA(self.ecdsa_hash())))
         width = self.signature_length // 2
         return r.to_bytes(width, "big") + s.to_bytes(width, "big")
 
@@ -63,24 +64,21 @@ class SignatureSuite:
                 width = self.signature_length // 2
                 der = encode_dss_signature(int.from_bytes(signature[:width], "big"),
                                            int.from_bytes(signature[width:], "big"))
-                public_key.verify(der, data, ec.ECDSA(self._hash()))
+                public_key.verify(der, data, ec.ECDSA(self.ecdsa_hash()))
         except (InvalidSignature, ValueError) as exc:
             raise SignatureError("SignatureValue does not verify over the SignedInfo fragment with the signer's "
                                  "public key", rule="signature-value") from exc
 
-    def _hash(self):
-        return {64: hashes.SHA512(), 32: hashes.SHA256()}[self.digest_length]
-
 
 P521 = SignatureSuite("ECDSA-P521-SHA512", "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha512",
                       "http://www.w3.org/2001/04/xmlenc#sha512", lambda data: hashlib.sha512(data).digest(),
-                      64, 132, ec.SECP521R1)
+                      64, 132, ec.SECP521R1, hashes.SHA512)
 ED448 = SignatureSuite("Ed448-SHAKE256", "urn:iso:std:iso:15118:-20:Security:xmldsig#Ed448",
                        "urn:iso:std:iso:15118:-20:Security:xmlenc#SHAKE256",
-                       lambda data: hashlib.shake_256(data).digest(64), 64, 114, None)
+                       lambda data: hashlib.shake_256(data).digest(64), 64, 114, None, None)
 P256_COMPAT = SignatureSuite("ECDSA-P256-SHA256", "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256",
                              "http://www.w3.org/2001/04/xmlenc#sha256", lambda data: hashlib.sha256(data).digest(),
-                             32, 64, ec.SECP256R1)
+                             32, 64, ec.SECP256R1, hashes.SHA256)
 SUITES = (P521, ED448, P256_COMPAT)
 
 

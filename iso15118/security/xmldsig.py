@@ -116,6 +116,8 @@ def verify_signature(signature: Signature | None, elements: Elements, public_key
 
     `public_key_or_cert`: the signer's certificate (its subjectPublicKeyInfo is used [V2G20-2313]) or key.
     """
+    if not elements:
+        raise ValueError("a signature is verified over at least one referenced element")
     info = _check_shape(signature)
     suite = _suite_named(info.SignatureMethod.Algorithm)
     if not suite.fits(public_key_of(public_key_or_cert)):

@@ -1,6 +1,5 @@
 """The adapters for the -20 machines' hooks: Message trees in, trees out; and full in-process sessions where
 the real SECC/EVCC machines call them."""
-import dataclasses
 
 import pytest
 

@@ -1,7 +1,6 @@
 """XML signatures over EXI: algorithm URIs, digests, SignatureValue form, -20 restrictions, tampering, and
 bit-exactness against independent vectors (ISO 15118-2 Annex J.2, the Josev/EXIficient corpus)."""
 import copy
-import dataclasses
 import hashlib
 
 import pytest
@@ -10,7 +9,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from cryptography.hazmat.primitives import hashes
 
 import exi
-from exi.generated.xmldsig import KeyInfo, Signature, SignatureValue, SignedInfo, Transform
+from exi.generated.xmldsig import KeyInfo, Signature, SignatureValue, Transform
 from iso15118.security import (ED448, ERR_SIG_INVALID, P256_COMPAT, P521, SignatureError, build_signed_info,
                                element_fragment, reference_digest, sign_elements, signed_info_fragment,
                                verify_signature)
@@ -250,3 +249,27 @@ def test_suites_match_their_key_types(pki_p521, pki_ed448, pki_compat):
     assert ED448.fits(pki_ed448.load_certificate("contract").public_key())
     assert P256_COMPAT.fits(pki_compat.load_certificate("contract").public_key())
     assert not P521.fits(pki_compat.load_certificate("contract").public_key())
+
+
+class _TokenSigner:
+    """A key that never leaves its 'token': only public_key() and sign() are reachable (PKCS#11/TPM shape)."""
+
+    def __init__(self, key):
+        self._sign = lambda data: P521.sign(key, data)
+        self._public = key.public_key()
+        self.calls = 0
+
+    def public_key(self):
+        return self._public
+
+    def sign(self, data):
+        self.calls += 1
+        return self._sign(data)
+
+
+def test_a_pluggable_signer_produces_the_same_kind_of_signature(pki_p521):
+    mode = pnc_authorization_req(pki_p521).PnC_AReqAuthorizationMode
+    token = _TokenSigner(pki_p521.load_private_key("contract"))
+    signature = sign_elements([(mode.Id, mode)], token)
+    assert token.calls == 1
+    verify_signature(signature, [(mode.Id, mode)], pki_p521.load_certificate("contract"))
