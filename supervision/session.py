@@ -3,9 +3,11 @@
 The asyncio adapter around the sans-I/O PilotSupervisor and PlcLinkWatcher. Sources are plain async
 iterables, so the serial board, the sysfs ADC, the pty emulator and slac's link monitor all plug in:
 - pilot: yields `PilotMeasurement`s;
-- plc: yields SNR readings in dB (a number, or an object with `snr_db`) and may raise any exception whose
-  `code` is PLC_LINK_LOST (slac's monitor does when the modem is gone); the iterable ending during a
-  session counts as a lost link too.
+- plc: either an async iterable of SNR readings in dB (a number, or an object with `snr_db` or `mean_db`,
+  like slac's `SnrReading`), judged here against `snr_min_db` / `snr_hold_s`; or an awaitable that
+  watches by itself and raises when the link is lost, like `slac.watch_link(link, LinkMonitorConfig())`.
+  Any exception whose `code` is PLC_LINK_LOST is reported with its message; another exception, or the
+  source ending, during a session counts as a lost link too.
 """
 from __future__ import annotations
 
@@ -31,7 +33,7 @@ class SessionSupervisor:
     `on_event` (optional) sees every pilot change and every fault, in or out of a session."""
 
     def __init__(self, *, on_fault: FaultCallback, pilot: AsyncIterable[PilotMeasurement] | None = None,
-                 plc: AsyncIterable[object] | None = None, config: SupervisionConfig = SupervisionConfig(),
+                 plc: AsyncIterable[object] | Awaitable[object] | None = None, config: SupervisionConfig = SupervisionConfig(),
                  on_event: EventCallback | None = None, clock: Callable[[], float] | None = None) -> None:
         self.config = config
         self._pilot_source = pilot
@@ -117,11 +119,14 @@ class SessionSupervisor:
     async def _read_plc(self) -> None:
         assert self._plc_source is not None
         try:
-            async for item in self._plc_source:
-                snr = float(getattr(item, "snr_db", item))
-                fault = self._plc.feed(snr, self._clock())
-                if fault is not None:
-                    await self._deliver([fault])
+            if isinstance(self._plc_source, AsyncIterable):
+                async for item in self._plc_source:
+                    snr = float(getattr(item, "snr_db", getattr(item, "mean_db", item)))
+                    fault = self._plc.feed(snr, self._clock())
+                    if fault is not None:
+                        await self._deliver([fault])
+            else:
+                await self._plc_source
         except asyncio.CancelledError:
             raise
         except Exception as exc:

@@ -17,7 +17,7 @@ import random
 import ssl
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 
 import websockets
 from ocpp.exceptions import OCPPError
@@ -27,6 +27,7 @@ from ocpp.v201.enums import Action
 
 from metering.journal import Journal
 from metering.ocpp import messages
+from metering.ocpp.aligned import sample_aligned
 from metering.ocpp.config import OcppConfig
 from metering.ocpp.errors import OcppCallFailed, OcppOffline
 from metering.ocpp.messages import SignedMeterReading
@@ -138,6 +139,12 @@ class OcppClient:
         tx = Transaction(self, transaction_id, evse_id, connector_id, stored)
         await self._enqueue_transaction_event(transaction_id, tx.started_payload(trigger_reason, id_token, charging_state))
         return tx
+
+    async def sample_aligned(self, tx: Transaction,
+                             read: Callable[[], SignedMeterReading | Awaitable[SignedMeterReading]]) -> None:
+        """Queue an aligned value every `aligned_data_interval` s from midnight until cancelled (e.g.
+        `read=lambda: meter.reading(session_id)`); run it as a task beside the transaction."""
+        await sample_aligned(tx, read, self.config.aligned_data_interval, self._clock)
 
     def open_transactions(self) -> list[Transaction]:
         """Transactions left open by an earlier run (restart): end them, e.g. with the meter's recovery seal."""

@@ -10,8 +10,10 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509 import ocsp
 from cryptography.x509.oid import NameOID
 
-from metering.ocpp import OcppConfig, OcppConfigInvalid, certificate_hash_data, oca_public_key
+from metering.ocpp import OcppConfig, OcppConfigInvalid, certificate_hash_data, next_boundary, oca_public_key
 from metering.ocpp.messages import signed_meter_value, timestamp
+
+START_OF_DAY = 1_767_225_600  # 2026-01-01T00:00:00Z (86400 × 20454)
 
 
 def _cert(cn, key, issuer_key, issuer_cn, serial):
@@ -69,3 +71,12 @@ def test_config_rejects_unknown_names_and_bad_values(data):
     with pytest.raises(OcppConfigInvalid) as info:
         OcppConfig.from_dict(data)
     assert info.value.code == "ERR_OCPP_CONFIG"
+
+
+@pytest.mark.parametrize("wall,interval,expected", [
+    (START_OF_DAY + 10, 300, START_OF_DAY + 300), (START_OF_DAY + 300, 300, START_OF_DAY + 600),
+    (START_OF_DAY + 86_000, 7000, START_OF_DAY + 86_400),  # 7000 s does not divide a day: restart at midnight
+    (START_OF_DAY + 86_400 + 1, 7000, START_OF_DAY + 86_400 + 7000),
+])
+def test_aligned_boundaries_count_from_midnight(wall, interval, expected):
+    assert next_boundary(wall, interval) == expected

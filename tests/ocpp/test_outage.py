@@ -104,3 +104,31 @@ async def test_an_event_in_flight_when_the_link_drops_is_resent_marked_offline(j
     received = [(e["seqNo"], e.get("offline", False)) for e in csms.record.transaction_events]
     assert received == [(0, False), (0, True)]  # E11.FR.07: still queued when going offline → offline
     assert csms.record.duplicates == [(tx.transaction_id, 0)] and len(csms.events(tx.transaction_id)) == 1
+
+
+async def test_aligned_sampler_queues_one_value_per_five_minutes_for_an_hour(journal_path, meter):
+    from metering.ocpp import sample_aligned
+    from tests.ocpp.conftest import START
+    now = [START + 42.0]  # the session starts 42 s past midnight
+    hour_over = asyncio.Event()
+
+    async def simulated_sleep(seconds):
+        if now[0] + seconds > START + 3600:
+            hour_over.set()
+            await asyncio.Event().wait()  # the transaction ends before this boundary
+        now[0] += seconds
+        await asyncio.sleep(0)
+
+    async with LocalCsms() as csms:
+        async with OcppClient(fast_config(csms.url, journal_path)) as client:
+            await client.wait_online(5)
+            tx = await client.start_transaction(meter.at(42, "B"), meter.public_key_der())
+            sampler = asyncio.create_task(sample_aligned(tx, lambda: meter.at(now[0] - START), 300,
+                                                         clock=lambda: now[0], sleep=simulated_sleep))
+            await asyncio.wait_for(hour_over.wait(), 5)
+            sampler.cancel()
+            await tx.end(meter.at(3600, "E"))
+            await client.wait_idle(5)
+    updates = [e for e in csms.events(tx.transaction_id) if e["eventType"] == "Updated"]
+    assert [e["timestamp"][11:19] for e in updates] == [f"00:{m:02d}:00" for m in range(5, 60, 5)] + ["01:00:00"]
+    assert all(e["triggerReason"] == "MeterValueClock" for e in updates)

@@ -76,3 +76,27 @@ async def test_no_callback_outside_a_session_and_one_per_session_when_both_watch
         sup.end_session()
         sup.begin_session()  # a new session is armed again
         assert sup.fault is None
+
+
+async def test_slac_link_monitor_plugs_in_and_a_degraded_powerline_is_one_fault():
+    from slac import AsyncPowerline, LinkMonitorConfig, Matched, PowerlineConfig, SlacConfig, run_evse, run_pev, watch_link
+    async with AsyncPowerline(PowerlineConfig(seed=1)) as plc:
+        ev = plc.attach_memory("ev", "02:00:00:00:00:01")
+        evse = plc.attach_memory("evse", "02:00:00:00:00:02")
+        matching = asyncio.create_task(run_evse(evse, SlacConfig.shortened()))
+        await asyncio.sleep(0.01)
+        assert isinstance(await run_pev(ev, SlacConfig.shortened()), Matched)
+        await matching
+        monitor = watch_link(plc.open_memory_link(evse.port),
+                             LinkMonitorConfig(hold_time=0.1, poll_interval=0.02, response_timeout=0.05))
+        faults = []
+        async with SessionSupervisor(plc=monitor, on_fault=lambda c, d: faults.append(c)) as sup:
+            sup.begin_session()
+            await asyncio.sleep(0.15)
+            assert faults == []  # a healthy 28 dB link
+            plc.core.set_snr(evse.port, 12.0)
+            async with asyncio.timeout(2):
+                while not faults:
+                    await asyncio.sleep(0.01)
+            await asyncio.sleep(0.1)
+    assert faults == [PLC_LINK_LOST]
