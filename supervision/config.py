@@ -20,6 +20,8 @@ class SupervisionConfig:
     fault_debounce_s: float = 0.010
     # The board reports every 10 ms; five missed frames and the pilot counts as unwatched.
     silence_timeout_s: float = 0.050
+    # A commanded PWM must show on the pilot within this time (board latency + one debounce).
+    pwm_start_timeout_s: float = 0.200
     # DESIGN.md: SNR below 20 dB ends the session (PLC_LINK_LOST); hold = how long it must stay below.
     snr_min_db: float = 20.0
     snr_hold_s: float = 0.0

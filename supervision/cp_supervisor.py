@@ -30,16 +30,20 @@ class PilotSupervisor:
         self._candidate: PilotReading | None = None
         self._candidate_since = 0.0
         self._expect_pwm = False
+        self._pwm_due: float | None = None
         self._last_measurement_at: float | None = None
         self._silent = False
 
-    def expect_pwm(self, expected: bool) -> None:
+    def expect_pwm(self, expected: bool, now: float | None = None) -> None:
         """Tell the supervisor whether the EVSE drives PWM now (X2) or not (X1).
 
         PWM loss = the debounced pilot goes from PWM to steady high in B/C/D while PWM is expected; call
         `expect_pwm(False)` before switching PWM off on purpose (pause, X1 after matching [V2G3-M06-06]).
+        With `now`, a PWM that is not on the pilot `pwm_start_timeout_s` after being commanded is lost too
+        (the generator or the board failed to start it).
         """
         self._expect_pwm = expected
+        self._pwm_due = now + self.config.pwm_start_timeout_s if expected and now is not None else None
 
     def feed(self, measurement: PilotMeasurement, now: float) -> list[Event]:
         self._last_measurement_at = now
@@ -47,11 +51,11 @@ class PilotSupervisor:
         reading = classify(measurement, self.config.bands)
         if self._candidate is None or _key(reading) != _key(self._candidate):
             self._candidate, self._candidate_since = reading, now
-        return self._settle(now)
+        return self._settle(now) + self._check_pwm_started(now)
 
     def poll(self, now: float) -> list[Event]:
         """Call at `next_deadline()`: settles a pending candidate and detects a silent board."""
-        events = self._settle(now)
+        events = self._settle(now) + self._check_pwm_started(now)
         if (self._last_measurement_at is not None and not self._silent
                 and now >= self._last_measurement_at + self.config.silence_timeout_s):
             self._silent = True
@@ -62,9 +66,29 @@ class PilotSupervisor:
         deadlines = []
         if self._candidate is not None and (self.reading is None or _key(self._candidate) != _key(self.reading)):
             deadlines.append(self._candidate_since + self._debounce(self._candidate))
+        if self._pwm_due is not None:
+            deadlines.append(self._pwm_due)
         if self._last_measurement_at is not None and not self._silent:
             deadlines.append(self._last_measurement_at + self.config.silence_timeout_s)
         return min(deadlines, default=None)
+
+    def standing_fault(self, now: float) -> Fault | None:
+        """The fault the present pilot already shows (E, F, out of range, silent), for a session that starts now."""
+        if self._silent:
+            return Fault(CP_BOARD_SILENT, "no pilot measurement at session start", now)
+        if self.reading is None or self.reading.state not in (PilotState.E, PilotState.F, PilotState.INVALID):
+            return None
+        return self._fault(self.reading, self.reading, now)
+
+    def _check_pwm_started(self, now: float) -> list[Event]:
+        if self._pwm_due is None or now < self._pwm_due:
+            return []
+        self._pwm_due = None
+        reading = self.reading
+        if reading is None or reading.pwm or reading.state not in CONNECTED_STATES:
+            return []
+        return [Fault(CP_PWM_LOST, f"PWM commanded {self.config.pwm_start_timeout_s} s ago, pilot reads {reading.name}",
+                      now)]
 
     def _debounce(self, reading: PilotReading) -> float:
         fast = reading.state in (PilotState.E, PilotState.F, PilotState.INVALID)

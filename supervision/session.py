@@ -72,14 +72,20 @@ class SessionSupervisor:
         return self._fault_reported
 
     def begin_session(self) -> None:
+        """Arm fault reporting; a pilot already in E/F/out of range (or a silent board) is reported at once."""
         self._in_session = True
         self._fault_reported = None
+        standing = self._pilot.standing_fault(self._clock()) if self._pilot_source is not None else None
+        if standing is not None:
+            self._tasks.append(asyncio.create_task(self._deliver([standing])))
 
     def end_session(self) -> None:
         self._in_session = False
 
     def expect_pwm(self, expected: bool) -> None:
-        self._pilot.expect_pwm(expected)
+        """See PilotSupervisor.expect_pwm; call it right after commanding the board's duty."""
+        self._pilot.expect_pwm(expected, self._clock())
+        self._wake.set()
 
     async def _deliver(self, events: list[Event]) -> None:
         for event in events:

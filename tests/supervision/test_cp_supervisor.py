@@ -129,3 +129,32 @@ def test_pending_change_settles_through_poll_without_further_samples():
     deadline = run.sup.next_deadline()
     assert deadline == run.now + CONFIG.debounce_s
     assert [e.reading.name for e in run.sup.poll(deadline) if isinstance(e, PilotStateChanged)] == ["C2"]
+
+
+def test_pwm_that_never_starts_after_the_command_is_lost_at_the_start_timeout():
+    run = Run(expect_pwm=False)
+    run.hold(pilot("B1"), 0.1)
+    run.sup.expect_pwm(True, run.now)
+    due = run.now + CONFIG.pwm_start_timeout_s
+    run.hold(pilot("B1"), CONFIG.pwm_start_timeout_s - 0.01)
+    assert run.faults() == []
+    run.hold(pilot("B1"), 0.5)
+    faults = [e for e in run.events if isinstance(e, Fault)]
+    assert [f.code for f in faults] == [CP_PWM_LOST] and faults[0].at >= due
+
+
+def test_pwm_that_starts_in_time_is_no_fault():
+    run = Run(expect_pwm=False)
+    run.hold(pilot("B1"), 0.1)
+    run.sup.expect_pwm(True, run.now)
+    run.hold(pilot("B2"), 0.5)
+    assert run.faults() == [] and run.states() == ["B1", "B2"]
+
+
+def test_a_standing_fault_is_reported_to_a_session_that_starts_late():
+    run = Run()
+    run.hold(pilot("F"), 0.1)
+    assert run.sup.standing_fault(run.now).code == CP_STATE_F
+    healthy = Run()
+    healthy.hold(pilot("C2"), 0.1)
+    assert healthy.sup.standing_fault(healthy.now) is None

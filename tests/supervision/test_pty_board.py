@@ -88,6 +88,27 @@ async def test_each_fault_reaches_on_fault_exactly_once(bench, inject, code):
     assert [c for c, _ in bench.faults] == [code]
 
 
+async def test_pwm_that_the_board_never_starts_is_one_pwm_lost(bench):
+    bench.board.break_pwm()
+    bench.board.plug("B")
+    await bench.settle("B1")
+    bench.sup.begin_session()
+    await bench.host.set_duty(5)
+    bench.sup.expect_pwm(True)
+    await wait_for(lambda: bench.faults)
+    await asyncio.sleep(0.1)
+    assert [c for c, _ in bench.faults] == [CP_PWM_LOST]
+
+
+async def test_a_session_begun_on_a_shorted_pilot_is_faulted_at_once(bench):
+    bench.board.plug("B")
+    bench.board.short_to_pe()
+    await bench.settle("E")
+    bench.sup.begin_session()
+    await wait_for(lambda: bench.faults)
+    assert [c for c, _ in bench.faults] == [CP_STATE_E]
+
+
 async def test_corrupt_frames_are_dropped_without_a_state_change(bench):
     await start_charging(bench)
     bench.board.corrupt_frames(3)
