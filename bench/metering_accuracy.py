@@ -40,7 +40,7 @@ class Rig:
         thermal = ThermalCoefficients(v_ppm_per_k=self.chip.v_drift_ppm_per_k, i_ppm_per_k=self.chip.i_drift_ppm_per_k)
         self.conditioner = Conditioner(ConditioningConfig(thermal=thermal))
         calibrate(self.driver, V_NOM, IN_A,
-                  lambda v, i: self.emulator.set_profile(LoadProfile.constant(v_rms=v, i_rms=i)), self.clock.sleep)
+                  lambda v, i, pf: self.emulator.set_profile(LoadProfile.constant(v_rms=v, i_rms=i, power_factor=pf)), self.clock.sleep)
 
     def measure(self, profile: LoadProfile, seconds: int) -> tuple[float, float]:
         """(registered Wh, true Wh) over `seconds` after one settling window."""

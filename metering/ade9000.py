@@ -22,6 +22,7 @@ ENERGY_PHASE_STEP = 0x3C
 
 # Calibration (phase A; add PHASE_STEP per phase).
 AIGAIN = 0x000
+APHCAL0 = 0x006  # phase compensation; in this chip class: signed 32-bit, correction = value / 2^27 rad
 AIRMSOS = 0x00C
 AVGAIN = 0x00B
 AVRMSOS = 0x00D
@@ -75,7 +76,7 @@ GAIN_ONE = 1 << 27  # xGAIN registers: multiplier = 1 + value / 2^27
 # Registers covered by the configuration CRC (CRC_RSLT): calibration + accumulation/no-load configuration.
 CONFIG_CRC_REGISTERS: tuple[int, ...] = tuple(
     sorted(
-        [base + phase * PHASE_STEP for phase in range(3) for base in (AIGAIN, AIRMSOS, AVGAIN, AVRMSOS, APGAIN)]
+        [base + phase * PHASE_STEP for phase in range(3) for base in (AIGAIN, APHCAL0, AIRMSOS, AVGAIN, AVRMSOS, APGAIN)]
         + [ACT_NL_LVL, ACCMODE, EP_CFG, EGY_TIME]
     )
 )
@@ -158,6 +159,15 @@ def gain_register(multiplier: float) -> int:
 
 def gain_multiplier(register: int) -> float:
     return 1.0 + to_signed(register, 32) / GAIN_ONE
+
+
+def phase_register(correction_rad: float) -> int:
+    """APHCAL value that advances the current channel by `correction_rad` (negative = delay)."""
+    return round(correction_rad * GAIN_ONE) & 0xFFFFFFFF
+
+
+def phase_correction(register: int) -> float:
+    return to_signed(register, 32) / GAIN_ONE
 
 
 # TEMP_RSLT → °C with TEMP_TRIM (gain in bits 15..0, offset in 31..16): T = -RSLT·gain/2^17 + offset/2^5.

@@ -1,9 +1,10 @@
-"""Calibration: per-phase gain and RMS-offset registers, computed against an injected reference, kept in a
-versioned, checksummed file that a lock protects from accidental overwrite."""
+"""Calibration: per-phase gain, current RMS offset and phase compensation registers, computed against an
+injected reference, kept in a versioned, checksummed file that a lock protects from accidental overwrite."""
 from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
@@ -24,6 +25,7 @@ class PhaseCalibration:
     v_gain: int = 0  # xVGAIN register: multiplier 1 + value / 2^27
     i_gain: int = 0  # xIGAIN register
     i_rms_offset: int = 0  # xIRMSOS: added to the squared current RMS (code²)
+    phase_cal: int = 0  # xPHCAL0: current-channel phase compensation (value / 2^27 rad)
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,7 @@ class Calibration:
             values[reg.AVGAIN + step] = phase.v_gain
             values[reg.AIGAIN + step] = phase.i_gain
             values[reg.AIRMSOS + step] = phase.i_rms_offset & 0xFFFFFFFF
+            values[reg.APHCAL0 + step] = phase.phase_cal & 0xFFFFFFFF
         return values
 
     # ---- file form -------------------------------------------------------------------------------------
@@ -103,40 +106,50 @@ def save_calibration(calibration: Calibration, path: str | os.PathLike, unlock: 
 
 
 def _average(driver: "Ade9000Driver", polls: int, interval_s: float, sleep: Callable[[float], None]):
-    v = [0.0] * 3
-    i = [0.0] * 3
+    """Mean V rms, I rms and active power per phase (power from the energy registers: no ripple)."""
+    v, i, wh, seconds = [0.0] * 3, [0.0] * 3, [0.0] * 3, 0.0
     for _ in range(polls):
         sleep(interval_s)
         sample = driver.poll()
+        seconds += sample.elapsed_s
         for p, phase in enumerate(sample.phases):
             v[p] += phase.v_rms / polls
             i[p] += phase.i_rms / polls
-    return v, i
+            wh[p] += phase.energy_wh
+    return v, i, [3600.0 * e / seconds for e in wh]
+
+
+def _measure(driver, apply_reference, sleep, v: float, i: float, pf: float, polls: int, interval_s: float):
+    apply_reference(v, i, pf)
+    sleep(interval_s)
+    driver.poll()  # discard the window that straddles the switch
+    return _average(driver, polls, interval_s, sleep)
 
 
 def calibrate(driver: "Ade9000Driver", v_ref: float, i_ref: float,
-              apply_reference: Callable[[float, float], None], sleep: Callable[[float], None],
+              apply_reference: Callable[[float, float, float], None], sleep: Callable[[float], None],
               polls: int = 4, interval_s: float = 0.5, lock: bool = False) -> Calibration:
-    """Gains from the reference (v_ref, i_ref at PF 1), then current RMS offsets with zero current.
+    """Three reference steps, each on all phases: (1) v_ref, i_ref at PF 1 → voltage and current gains;
+    (2) zero current → current RMS offsets (noise floor); (3) v_ref, i_ref at PF 0.5 inductive → phase
+    compensation (a CT phase error δ shows as P = V·I·cos(60° + δ), i.e. tan 60° · δ ≈ 1.7 δ of error).
 
-    `apply_reference(v, i)` switches the injected source (the emulator's load, or an operator prompt).
+    `apply_reference(v, i, pf)` switches the injected source (the emulator's load, or an operator prompt).
     """
     driver.calibration = Calibration.identity()
     driver.start()
-    apply_reference(v_ref, i_ref)
-    sleep(interval_s)
-    driver.poll()  # discard the window that straddles the switch
-    v, i = _average(driver, polls, interval_s, sleep)
+    v, i, _ = _measure(driver, apply_reference, sleep, v_ref, i_ref, 1.0, polls, interval_s)
     phases = [PhaseCalibration(v_gain=reg.gain_register(v_ref / v[p]), i_gain=reg.gain_register(i_ref / i[p]))
               for p in range(3)]
     driver.calibration = Calibration(phases=tuple(phases))
     driver.start()
-    apply_reference(v_ref, 0.0)
-    sleep(interval_s)
-    driver.poll()
-    _, i_zero = _average(driver, polls, interval_s, sleep)
+    _, i_zero, _ = _measure(driver, apply_reference, sleep, v_ref, 0.0, 1.0, polls, interval_s)
     code_per_amp = reg.RMS_FULL_SCALE / driver.scaling.i_full_scale
     phases = [replace(phases[p], i_rms_offset=-round((i_zero[p] * code_per_amp) ** 2)) for p in range(3)]
+    driver.calibration = Calibration(phases=tuple(phases))
+    driver.start()
+    v, i, power = _measure(driver, apply_reference, sleep, v_ref, i_ref, 0.5, polls, interval_s)
+    lag = [math.acos(max(-1.0, min(1.0, power[p] / (v[p] * i[p])))) - math.pi / 3 for p in range(3)]
+    phases = [replace(phases[p], phase_cal=reg.phase_register(lag[p])) for p in range(3)]
     calibration = Calibration(phases=tuple(phases), v_ref=v_ref, i_ref=i_ref)
     driver.calibration = calibration
     crc = driver.start()

@@ -30,7 +30,8 @@ def _parser() -> argparse.ArgumentParser:
     action = parser.add_mutually_exclusive_group(required=True)
     action.add_argument("--read", action="store_true", help="print live values (V, I, P per phase, energy)")
     action.add_argument("--calibrate", action="store_true",
-                        help="compute gains and current offsets against the injected reference and store them")
+                        help="compute gains, current offsets and phase compensation against the injected "
+                             "reference (PF 1, zero current, PF 0.5) and store them")
     link = parser.add_mutually_exclusive_group()
     link.add_argument("--device", help="SPI device, e.g. /dev/spidev0.0 (needs the 'spi' extra)")
     link.add_argument("--serial", help="serial port of a UART-attached meter, e.g. /dev/ttyUSB0")
@@ -68,12 +69,12 @@ class _Link:
             return
         self.monotonic, self.sleep = time.monotonic, time.sleep
 
-    def apply_reference(self, v_rms: float, i_rms: float) -> None:
+    def apply_reference(self, v_rms: float, i_rms: float, power_factor: float) -> None:
         if self.emulator is not None:
-            self.emulator.set_profile(LoadProfile.constant(v_rms=v_rms, i_rms=i_rms))
+            self.emulator.set_profile(LoadProfile.constant(v_rms=v_rms, i_rms=i_rms, power_factor=power_factor))
             return
-        print(f"meter-tool: apply {v_rms:g} V / {i_rms:g} A at PF 1 to all phases, then press Enter",
-              file=sys.stderr)
+        print(f"meter-tool: apply {v_rms:g} V / {i_rms:g} A at PF {power_factor:g} (inductive) to all phases, "
+              "then press Enter", file=sys.stderr)
         sys.stdin.readline()
 
 
@@ -125,8 +126,8 @@ def _calibrate(args: argparse.Namespace, link: _Link) -> int:
     save_calibration(result, path, unlock=args.unlock)
     summary = {"calibration": str(path), "v_ref": args.v_ref, "i_ref": args.i_ref, "locked": result.locked,
                "config_crc": f"0x{result.config_crc:04X}",
-               "phases": [{"v_gain": p.v_gain, "i_gain": p.i_gain, "i_rms_offset": p.i_rms_offset}
-                          for p in result.phases]}
+               "phases": [{"v_gain": p.v_gain, "i_gain": p.i_gain, "i_rms_offset": p.i_rms_offset,
+                           "phase_cal": p.phase_cal} for p in result.phases]}
     if args.json:
         print(json.dumps(summary))
     else:
@@ -134,7 +135,7 @@ def _calibrate(args: argparse.Namespace, link: _Link) -> int:
               f"{', locked' if result.locked else ''})")
         for p, phase in enumerate(summary["phases"]):
             print(f"  L{p + 1}: VGAIN {phase['v_gain']:#010x} IGAIN {phase['i_gain']:#010x} "
-                  f"IRMSOS {phase['i_rms_offset']}")
+                  f"IRMSOS {phase['i_rms_offset']} PHCAL {phase['phase_cal']:#010x}")
     return 0
 
 

@@ -90,6 +90,7 @@ class EmulatorConfig:
     temp_ramp_s: float = 600.0
     v_drift_ppm_per_k: tuple[float, float, float] = (-30.0, -25.0, -35.0)
     i_drift_ppm_per_k: tuple[float, float, float] = (60.0, 55.0, 70.0)
+    i_phase_error_deg: tuple[float, float, float] = (0.15, -0.10, 0.12)  # CT phase displacement (lag > 0)
     ct_reversed: tuple[bool, bool, bool] = (False, False, False)
     seed: int = 1
 
@@ -106,23 +107,25 @@ def _integral_cos(m: int, omega: float, c: float, t0: float, t1: float) -> float
     return (math.sin(m * omega * t1 + c) - math.sin(m * omega * t0 + c)) / (m * omega)
 
 
-def _phase_components(segment: LoadSegment, phase: int) -> tuple[list, list]:
-    """(order, peak, angle) of the voltage and current components of one phase."""
+def _phase_components(segment: LoadSegment, phase: int, i_shift: float = 0.0) -> tuple[list, list]:
+    """(order, peak, angle) of the voltage and current components of one phase; `i_shift` advances every
+    current component (front-end phase error plus the chip's phase compensation)."""
     theta = -2.0 * math.pi * phase / 3.0
     root2 = math.sqrt(2.0)
     volts = [(1, root2 * segment.v_rms, theta)]
-    amps = [(1, root2 * segment.i_rms, theta + segment.current_angle())]
+    amps = [(1, root2 * segment.i_rms, theta + segment.current_angle() + i_shift)]
     for h in segment.harmonics:
         volts.append((h.order, root2 * segment.v_rms * h.v_fraction, h.order * theta))
-        shift = math.pi if segment.export else 0.0
-        amps.append((h.order, root2 * segment.i_rms * h.i_fraction, h.order * theta - math.radians(h.i_angle_deg) + shift))
+        reverse = math.pi if segment.export else 0.0
+        amps.append((h.order, root2 * segment.i_rms * h.i_fraction,
+                     h.order * theta - math.radians(h.i_angle_deg) + reverse + i_shift))
     return volts, amps
 
 
-def phase_energy_ws(segment: LoadSegment, phase: int, t0: float, t1: float) -> float:
+def phase_energy_ws(segment: LoadSegment, phase: int, t0: float, t1: float, i_shift: float = 0.0) -> float:
     """Exact ∫ v·i dt over [t0, t1] for one phase of a segment (watt-seconds), harmonics included."""
     omega = 2.0 * math.pi * segment.frequency_hz
-    volts, amps = _phase_components(segment, phase)
+    volts, amps = _phase_components(segment, phase, i_shift)
     total = 0.0
     for h, a_peak, a in volts:
         for k, b_peak, b in amps:
@@ -337,10 +340,12 @@ class ChipEmulator:
         for phase in range(3):
             fe_v, fe_i = self._front_end_gains(phase, 0.5 * (start + end) / fs)
             g_v, g_i, g_p = self._chip_gains(phase)
+            shift = reg.phase_correction(self._regs.get(reg.APHCAL0 + phase * reg.PHASE_STEP, 0)) \
+                - math.radians(c.i_phase_error_deg[phase])
             if c.fidelity == "waveform":
-                mean_vv, mean_ii, mean_p = self._sampled(segment, phase, start - base, end - base, fe_v, fe_i)
+                mean_vv, mean_ii, mean_p = self._sampled(segment, phase, start - base, end - base, fe_v, fe_i, shift)
             else:
-                mean_vv, mean_ii, mean_p = self._closed_form(segment, phase, t0, t1, fe_v, fe_i)
+                mean_vv, mean_ii, mean_p = self._closed_form(segment, phase, t0, t1, fe_v, fe_i, shift)
             if not running:
                 continue
             self._mean_square[phase] = [mean_vv * (g_v * v_code) ** 2, mean_ii * (g_i * i_code) ** 2]
@@ -353,21 +358,23 @@ class ChipEmulator:
                 if self._energy[phase] < 0:
                     self._energy[phase] += float(1 << 45)
 
-    def _sampled(self, segment: LoadSegment, phase: int, n0: int, n1: int, fe_v: float, fe_i: float):
+    def _sampled(self, segment: LoadSegment, phase: int, n0: int, n1: int, fe_v: float, fe_i: float,
+                 shift: float):
         t = np.arange(n0, n1, dtype=np.float64) / self.config.sample_rate_hz
         omega = 2.0 * math.pi * segment.frequency_hz
-        volts, amps = _phase_components(segment, phase)
+        volts, amps = _phase_components(segment, phase, shift)
         v = sum(peak * np.sin(order * omega * t + angle) for order, peak, angle in volts)
         i = sum(peak * np.sin(order * omega * t + angle) for order, peak, angle in amps)
         v = fe_v * (v + self._rng.normal(0.0, self.config.v_noise_rms, t.size))
         i = fe_i * (i + self._rng.normal(0.0, self.config.i_noise_rms, t.size))
         return float(np.mean(v * v)), float(np.mean(i * i)), float(np.mean(v * i))
 
-    def _closed_form(self, segment: LoadSegment, phase: int, t0: float, t1: float, fe_v: float, fe_i: float):
-        volts, amps = _phase_components(segment, phase)
+    def _closed_form(self, segment: LoadSegment, phase: int, t0: float, t1: float, fe_v: float, fe_i: float,
+                     shift: float):
+        volts, amps = _phase_components(segment, phase, shift)
         mean_vv = sum((peak ** 2) / 2 for _, peak, _ in volts) + self.config.v_noise_rms ** 2
         mean_ii = sum((peak ** 2) / 2 for _, peak, _ in amps) + self.config.i_noise_rms ** 2
-        mean_p = phase_energy_ws(segment, phase, t0, t1) / (t1 - t0)
+        mean_p = phase_energy_ws(segment, phase, t0, t1, shift) / (t1 - t0)
         return fe_v ** 2 * mean_vv, fe_i ** 2 * mean_ii, fe_v * fe_i * mean_p
 
 

@@ -15,7 +15,7 @@ def calibrated_driver():
     clock = SimulatedClock()
     emulator = ChipEmulator(EmulatorConfig(), LoadProfile(), clock=clock.monotonic)  # ±2 % gain errors, noise
     driver = Ade9000Driver(EmulatorTransport(emulator), monotonic=clock.monotonic, sleep=clock.sleep)
-    apply = lambda v, i: emulator.set_profile(LoadProfile.constant(v_rms=v, i_rms=i))
+    apply = lambda v, i, pf: emulator.set_profile(LoadProfile.constant(v_rms=v, i_rms=i, power_factor=pf))
     result = calibrate(driver, 230.0, 32.0, apply, clock.sleep)
     return driver, emulator, clock, result
 

@@ -12,7 +12,8 @@ from metering import (EmulatorConfig, LoadProfile, LoadSegment, SyncState, analy
 from metering.clock import parse_chrony_tracking, chrony_sync_state
 from metering.meter import STATUS_CLOCK_STEP, STATUS_CLOCK_UNSYNCHRONISED, STATUS_RESYNC
 
-IDEAL = EmulatorConfig(fidelity="analytic", v_gain_error=(0, 0, 0), i_gain_error=(0, 0, 0))
+IDEAL = EmulatorConfig(fidelity="analytic", v_gain_error=(0, 0, 0), i_gain_error=(0, 0, 0),
+                           i_phase_error_deg=(0, 0, 0))
 
 
 def run(meter, clock, seconds, step=1.0):
