@@ -11,6 +11,7 @@ Every send (retries included) gets a fresh message id from the `ocpp` package (u
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import logging
 import random
@@ -238,10 +239,15 @@ class OcppClient:
     async def _connection_loop(self) -> None:
         url = f"{self.config.csms_url.rstrip('/')}/{self.config.station_id}"
         context = client_ssl_context(self.config)
+        headers = {}
+        if self.config.basic_auth_password:
+            credentials = f"{self.config.station_id}:{self.config.basic_auth_password}".encode()
+            headers["Authorization"] = "Basic " + base64.b64encode(credentials).decode("ascii")
         failures = 0
         while True:
             try:
                 websocket = await websockets.connect(url, subprotocols=[SUBPROTOCOL], ssl=context,
+                                                     additional_headers=headers,
                                                      open_timeout=self.config.message_timeout)
             except (OSError, TimeoutError, websockets.exceptions.WebSocketException) as exc:
                 delay = self._backoff(failures)

@@ -31,6 +31,8 @@ class OcppConfig:
     ca_file: str = ""
     client_cert_file: str = ""
     client_key_file: str = ""
+    # Security profiles 1 and 2: HTTP Basic authentication, user = station id (empty = not sent).
+    basic_auth_password: str = _var("", "SecurityCtrlr.BasicAuthPassword")
     # The offline queue lives in the metering journal's SQLite file (metering.Journal outbox).
     journal_path: str = "meter-journal.sqlite"
     # OCPPCommCtrlr.OfflineThreshold: offline longer than this → StatusNotification for every connector on

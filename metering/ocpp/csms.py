@@ -18,6 +18,7 @@ import ssl
 from dataclasses import dataclass, field
 
 import websockets
+from websockets.asyncio.server import basic_auth
 from ocpp.exceptions import InternalError
 from ocpp.routing import on
 from ocpp.v201 import ChargePoint, call_result
@@ -172,11 +173,13 @@ def _now() -> str:
 
 class LocalCsms:
     """`async with LocalCsms() as csms:` serves ws://127.0.0.1:<port>/<station id>; `stop()`/`start()` simulate
-    an outage (the port is kept). Pass an `ssl.SSLContext` for wss:// (CERT_REQUIRED: security profile 3)."""
+    an outage (the port is kept). Pass an `ssl.SSLContext` for wss:// (CERT_REQUIRED: security profile 3) and/or
+    `basic_auth` for HTTP Basic authentication (profiles 1 and 2)."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, ssl_context: ssl.SSLContext | None = None,
-                 heartbeat_interval: int = 300) -> None:
+                 heartbeat_interval: int = 300, basic_auth: dict[str, str] | None = None) -> None:
         self.host, self.port, self.ssl_context = host, port, ssl_context
+        self.basic_auth = basic_auth  # station id → password (security profiles 1/2); None = no check
         self.heartbeat_interval = heartbeat_interval
         self.record = CsmsRecord()
         self.blocked_tokens: set[str] = set()
@@ -197,8 +200,11 @@ class LocalCsms:
         await self.stop()
 
     async def start(self) -> None:
+        check = None
+        if self.basic_auth is not None:
+            check = basic_auth(realm="ocpp", credentials=list(self.basic_auth.items()))
         self._server = await websockets.serve(self._handler, self.host, self.port, subprotocols=[SUBPROTOCOL],
-                                              ssl=self.ssl_context)
+                                              ssl=self.ssl_context, process_request=check)
         self.port = self._server.sockets[0].getsockname()[1]
 
     async def stop(self) -> None:

@@ -126,3 +126,30 @@ async def test_readings_from_metering_meter_go_through_unchanged(tmp_path):
     values = csms.record.signed_values
     assert len(values) == 8 and csms.record.call_errors == []
     assert all(OCMF.from_string(v.ocmf).verify_signature(meter.public_key_der().hex()) for v in values)
+
+
+async def test_every_message_type_the_station_sends_passes_the_strict_csms(journal_path, meter):
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from metering.ocpp import certificate_hash_data
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca = _cert("MO Sub-CA 2", ca_key, ca_key, "MO Sub-CA 2", 7)
+    contract = _cert("DEABCC123456789", ec.generate_private_key(ec.SECP256R1()), ca_key, "MO Sub-CA 2", 99)
+    async with LocalCsms(heartbeat_interval=1) as csms:
+        async with OcppClient(fast_config(csms.url, journal_path)) as client:
+            await client.wait_online(5)
+            await client.authorize(id_token("04A1B2C3"))
+            await client.authorize(id_token("DEABCC123456789", "eMAID"),
+                                   certificate_hash_data=[certificate_hash_data(contract, ca)])
+            await client.status_notification(1, 1, "Occupied")
+            tx = await client.start_transaction(meter.at(0, "B"), meter.public_key_der(), id_token=id_token("04A1B2C3"))
+            await tx.update(meter.at(60))
+            await tx.end(meter.at(120, "E"), stopped_reason="EVDisconnected", trigger_reason="EVDeparted")
+            await client.meter_values(0, meter.at(130), meter.public_key_der())
+            await client.wait_idle(5)
+            async with asyncio.timeout(3):
+                while csms.record.heartbeats == 0:
+                    await asyncio.sleep(0.05)
+    actions = {action for _, action, _ in csms.record.calls}
+    assert actions == {"BootNotification", "StatusNotification", "Authorize", "TransactionEvent", "MeterValues",
+                       "Heartbeat"}
+    assert csms.record.call_errors == []

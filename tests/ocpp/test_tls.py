@@ -1,4 +1,5 @@
-"""wss:// with the station's client certificate (security profile 3), against a throwaway CA made here."""
+"""wss:// with the station's client certificate (security profile 3) or HTTP Basic auth (profile 2), against a
+throwaway CA made here."""
 import asyncio
 import datetime as dt
 import ipaddress
@@ -83,3 +84,17 @@ async def test_without_a_client_certificate_the_station_stays_offline(pki, journ
             await asyncio.sleep(0.3)
             assert not client.online
     assert csms.record.boots == 0
+
+
+async def test_security_profile_2_basic_auth_over_tls(pki, journal_path):
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(*pki["server"])
+    async with LocalCsms(ssl_context=context, basic_auth={"CS001": "s3cret-passw0rd"}) as csms:
+        good = fast_config(csms.url, journal_path, ca_file=pki["ca"], basic_auth_password="s3cret-passw0rd")
+        async with OcppClient(good) as client:
+            await client.wait_online(5)
+        bad = fast_config(csms.url, journal_path, ca_file=pki["ca"], basic_auth_password="wrong")
+        async with OcppClient(bad) as client:
+            await asyncio.sleep(0.3)
+            assert not client.online
+    assert csms.record.boots == 1
