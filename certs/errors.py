@@ -6,6 +6,13 @@ WARNING_CertificateNotYetValid, WARNING_CertificateRevoked and WARNING_Certifica
 """
 from __future__ import annotations
 
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+
+#: what cryptography raises from lazily parsed certificate / OCSP fields that are corrupt
+PARSE_ERRORS = (ValueError, TypeError, KeyError, x509.DuplicateExtension, x509.ExtensionNotFound,
+                x509.UnsupportedGeneralNameType, x509.InvalidVersion, InvalidSignature, UnsupportedAlgorithm)
+
 _VALIDATION = "WARNING_CertificateValidationError"
 
 RESPONSE_CODES: dict[str, str] = {

@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509 import ocsp
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
-from .errors import CertificateError
+from .errors import PARSE_ERRORS, CertificateError
 from .pki import Pki, signature_hash
 from .profiles import algorithm_of_key
 
@@ -67,7 +67,7 @@ def _verify_signature(signer: x509.Certificate, response: ocsp.OCSPResponse) -> 
             key.verify(response.signature, response.tbs_response_bytes, ec.ECDSA(response.signature_hash_algorithm))
         else:
             key.verify(response.signature, response.tbs_response_bytes)
-    except (InvalidSignature, TypeError, ValueError) as exc:
+    except InvalidSignature as exc:
         raise CertificateError("ERR_OCSP_INVALID", "OCSP response signature does not verify",
                                certificate=signer.subject.rfc4514_string(), rule="ocsp-signature") from exc
 
@@ -75,32 +75,32 @@ def _verify_signature(signer: x509.Certificate, response: ocsp.OCSPResponse) -> 
 def verify_ocsp_response(der: bytes, cert: x509.Certificate, issuer: x509.Certificate, *,
                          now: dt.datetime | None = None) -> ocsp.OCSPResponse:
     """Check a stapled response for `cert`: signed by its issuer or a delegated signer, fresh, and GOOD."""
-    now = now or dt.datetime.now(dt.timezone.utc)
-    name = cert.subject.rfc4514_string()
     try:
-        response = ocsp.load_der_ocsp_response(der)
-        if response.response_status is not ocsp.OCSPResponseStatus.SUCCESSFUL:
-            raise CertificateError("ERR_OCSP_INVALID", f"responder status {response.response_status.name}",
-                                   certificate=name, rule="ocsp-status")
-        serial, this_update, next_update = (response.serial_number, response.this_update_utc,
-                                            response.next_update_utc)
-        signer = issuer
-        if response.certificates:
-            signer = response.certificates[0]
-            usage = signer.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
-            if ExtendedKeyUsageOID.OCSP_SIGNING not in usage or signer.issuer != issuer.subject:
-                raise CertificateError("ERR_OCSP_INVALID", "delegated responder not authorised by the issuer",
-                                       certificate=signer.subject.rfc4514_string(), rule="ocsp-delegation")
-            signer.verify_directly_issued_by(issuer)
-    except CertificateError:
-        raise
-    except (ValueError, TypeError, x509.ExtensionNotFound, InvalidSignature) as exc:
+        return _verify(der, cert, issuer, now or dt.datetime.now(dt.timezone.utc))
+    except PARSE_ERRORS as exc:  # cryptography parses lazily: corrupt fields raise on first access
         raise CertificateError("ERR_OCSP_INVALID", f"malformed or unauthorised OCSP response: {exc}",
-                               certificate=name, rule="ocsp-format") from exc
+                               certificate=cert.subject.rfc4514_string(), rule="ocsp-format") from exc
+
+
+def _verify(der: bytes, cert: x509.Certificate, issuer: x509.Certificate, now: dt.datetime) -> ocsp.OCSPResponse:
+    name = cert.subject.rfc4514_string()
+    response = ocsp.load_der_ocsp_response(der)
+    if response.response_status is not ocsp.OCSPResponseStatus.SUCCESSFUL:
+        raise CertificateError("ERR_OCSP_INVALID", f"responder status {response.response_status.name}",
+                               certificate=name, rule="ocsp-status")
+    signer = issuer
+    if response.certificates:  # delegated responder: issued by the same CA, with id-kp-OCSPSigning
+        signer = response.certificates[0]
+        usage = signer.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+        if ExtendedKeyUsageOID.OCSP_SIGNING not in usage or signer.issuer != issuer.subject:
+            raise CertificateError("ERR_OCSP_INVALID", "delegated responder not authorised by the issuer",
+                                   certificate=signer.subject.rfc4514_string(), rule="ocsp-delegation")
+        signer.verify_directly_issued_by(issuer)
     _verify_signature(signer, response)
-    if serial != cert.serial_number:
+    if response.serial_number != cert.serial_number:
         raise CertificateError("ERR_OCSP_INVALID", "response is for another certificate", certificate=name,
                                rule="ocsp-serial")
+    this_update, next_update = response.this_update_utc, response.next_update_utc
     if this_update > now + dt.timedelta(minutes=5) or now - this_update > MAX_AGE or (
             next_update is not None and next_update < now):
         raise CertificateError("ERR_OCSP_INVALID", "response older than one week or not yet valid",

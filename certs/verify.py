@@ -14,11 +14,10 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.x509.oid import ExtensionOID, NameOID, SignatureAlgorithmOID
 
-from .errors import CertificateError
+from .errors import PARSE_ERRORS, CertificateError
 from .profiles import MAX_CHAIN_LENGTH, ROLES, Algorithm, Profile, algorithm_of_key, allowed_algorithms
 
 MAX_CERTIFICATE_SIZE = 1600  # certificateType maxLength in V2G_CI_CommonTypes.xsd
@@ -39,14 +38,14 @@ def load_certificates(data: bytes) -> list[x509.Certificate]:
         if b"-----BEGIN" in data:
             return x509.load_pem_x509_certificates(data)
         return [x509.load_der_x509_certificate(data)]
-    except (ValueError, x509.InvalidVersion) as exc:
+    except PARSE_ERRORS as exc:
         raise CertificateError("ERR_CERT_MALFORMED", f"not a certificate: {exc}", rule="format") from exc
 
 
 def _name(cert: x509.Certificate) -> str:
     try:
         return cert.subject.rfc4514_string()
-    except (ValueError, TypeError, KeyError):  # cryptography parses names lazily; a corrupt one raises here
+    except PARSE_ERRORS:  # cryptography parses names lazily; a corrupt one raises here
         return f"serial {cert.serial_number:X} (unparsable subject)"
 
 
@@ -58,7 +57,7 @@ def _issued_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
     try:
         cert.verify_directly_issued_by(issuer)
         return True
-    except (ValueError, TypeError, InvalidSignature):
+    except PARSE_ERRORS:  # includes InvalidSignature and unsupported signature algorithms
         return False
 
 
@@ -213,5 +212,5 @@ def verify_chain(leaf: x509.Certificate, intermediates: Sequence[x509.Certificat
         if errors:
             raise errors[0]
         return path
-    except (ValueError, TypeError, KeyError) as exc:  # cryptography parses names and extensions lazily
+    except PARSE_ERRORS as exc:  # cryptography parses names and extensions lazily
         raise _fail("ERR_CERT_MALFORMED", leaf, "format", f"malformed certificate: {exc}") from exc

@@ -1,7 +1,9 @@
 import datetime as dt
+import os
 import subprocess
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from certs import CertificateError, build_ocsp_response, verify_ocsp_response, write_secc_ocsp_responses
 
@@ -67,3 +69,15 @@ def test_ed448_responses_verify(pki_ed448):
     responses = write_secc_ocsp_responses(pki_ed448)
     verify_ocsp_response(responses["secc"], pki_ed448.load_certificate("secc"),
                          pki_ed448.load_certificate("cpo_sub_ca2"))
+
+
+@settings(max_examples=int(os.environ.get("FUZZ_EXAMPLES", 200)), deadline=None)
+@given(st.data())
+def test_corrupted_staples_raise_only_typed_errors(pki, data):
+    der = bytearray(pki.ocsp_response("secc").read_bytes())
+    for _ in range(data.draw(st.integers(1, 3))):
+        der[data.draw(st.integers(0, len(der) - 1))] ^= data.draw(st.integers(1, 255))
+    try:
+        verify_ocsp_response(bytes(der), pki.load_certificate("secc"), pki.load_certificate("cpo_sub_ca2"))
+    except CertificateError:
+        pass  # the only acceptable failure; a flip outside the signed bytes may legitimately still verify
