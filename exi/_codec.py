@@ -7,7 +7,7 @@ from __future__ import annotations
 import importlib
 import math
 
-from . import _datatypes
+from . import _compile, _datatypes
 from ._bits import BitReader, BitWriter
 from .errors import (BAD_HEADER, INVALID_CONTENT, INVALID_EVENT_CODE, INVALID_VALUE, PREMATURE_END,
                      TRAILING_DATA, UNKNOWN_SCHEMA, UNSUPPORTED_EVENT, UNTYPED_VALUE, ExiError)
@@ -279,6 +279,9 @@ class SchemaSet:
         self.fragment_index = {qn: (i, g) for i, (qn, g) in enumerate(self.fragment)}
         self.elements_of = {}
         self.fragment_elements_of = {}
+        self.compiler = _compile.Compiler()
+        self._fast_roots = None
+        self._fast_decoders = None
         for qn, g in self.document:
             if isinstance(g, ComplexGrammar):
                 self.elements_of.setdefault(g.cls, []).append(qn)
@@ -314,6 +317,20 @@ class SchemaSet:
 
     # -- streams ---------------------------------------------------------------------------------
     def encode(self, obj, fragment: bool, element=None) -> bytes:
+        if element is None and not fragment:
+            hit = self.fast_roots.get(type(obj))
+            if hit is not None:
+                code, fast = hit
+                try:
+                    a = fast(obj, (((1 << 8) | HEADER) << self.document_bits) | code)
+                except Exception:  # noqa: BLE001 - the interpreter below reports the precise error
+                    return self.encode_slow(obj, fragment, element)
+                n = a.bit_length() - 1
+                pad = -n & 7
+                return ((a << pad) ^ (1 << (n + pad))).to_bytes((n + pad) >> 3, "big")
+        return self.encode_slow(obj, fragment, element)
+
+    def encode_slow(self, obj, fragment: bool, element=None) -> bytes:
         qn, code, g = self.element_for(obj, element, fragment)
         if g is None:
             raise ExiError(UNSUPPORTED_EVENT, f"{qn[1]} needs the relaxed element-fragment grammar")
@@ -326,7 +343,50 @@ class SchemaSet:
         return w.getvalue()
 
     def decode(self, data: bytes, fragment: bool):
+        if not fragment and type(data) is bytes and len(data) > 1 and data[0] == HEADER:
+            end = len(data) * 8
+            val = int.from_bytes(data, "big")
+            nbits = self.document_bits
+            code = (val >> (end - 8 - nbits)) & ((1 << nbits) - 1)
+            if code < len(self.fast_decoders):
+                try:
+                    obj, p = self.fast_decoders[code](val, end, 8 + nbits)
+                    if end - p < 8:
+                        return obj
+                except Exception:  # noqa: BLE001 - the interpreter below reports the precise error
+                    pass
         return self.decode_with_element(data, fragment)[1]
+
+    def _fast_encoder(self, g):
+        try:
+            return self.compiler.encoder(g)
+        except _compile.Fallback:
+            return None
+
+    @property
+    def fast_roots(self):
+        if self._fast_roots is None:
+            roots = {}
+            for cls, qns in self.elements_of.items():
+                if len(qns) == 1:
+                    code, g = self.document_index[qns[0]]
+                    fast = self._fast_encoder(g)
+                    if fast is not None:
+                        roots[cls] = (code, fast)
+            self._fast_roots = roots
+        return self._fast_roots
+
+    @property
+    def fast_decoders(self):
+        if self._fast_decoders is None:
+            decs = []
+            for _qn, g in self.document:
+                try:
+                    decs.append(self.compiler.decoder(g) if isinstance(g, ComplexGrammar) else _no_fast)
+                except _compile.Fallback:
+                    decs.append(_no_fast)
+            self._fast_decoders = tuple(decs)
+        return self._fast_decoders
 
     def decode_with_element(self, data: bytes, fragment: bool):
         if not isinstance(data, (bytes, bytearray, memoryview)):
@@ -363,6 +423,10 @@ class SchemaSet:
         if r.remaining() >= 8:
             raise r.fail(TRAILING_DATA, f"{r.remaining() // 8} octets after the end of the stream", None, where)
         return qn, obj
+
+
+def _no_fast(val, end, p):
+    raise _compile.Fallback
 
 
 _LOADED: dict[str, SchemaSet] = {}

@@ -1,4 +1,5 @@
-"""Feed random and mutated streams to every decoder; anything but ExiError is a bug.
+"""Feed random and mutated streams to every decoder; anything but ExiError is a bug, and so is any
+disagreement between the compiled fast path and the reference interpreter.
 
     python -m exi.fuzz [--iterations N] [--seed S] [--vectors DIR]
 
@@ -65,11 +66,21 @@ def run(iterations: int, seed: int = 0, seeds: list[bytes] | None = None) -> lis
         ss = rng.choice(sets)
         fragment = rng.random() < 0.3
         try:
-            ss.decode(data, fragment)
-        except ExiError:
-            pass
+            fast = ss.decode(data, fragment)  # compiled fast path with interpreter fallback
+        except ExiError as e:
+            fast = ("error", e.code)
         except Exception:  # noqa: BLE001 - the point of a fuzzer is to catch everything else
             failures.append((ss.name, fragment, data, traceback.format_exc()))
+            continue
+        try:
+            reference = ss.decode_with_element(data, fragment)[1]  # the interpreter alone
+        except ExiError as e:
+            reference = ("error", e.code)
+        except Exception:  # noqa: BLE001
+            failures.append((ss.name, fragment, data, traceback.format_exc()))
+            continue
+        if fast != reference:
+            failures.append((ss.name, fragment, data, f"fast path gave {fast!r}, interpreter {reference!r}"))
     return failures
 
 

@@ -1,0 +1,469 @@
+"""Straight-line Python encoders and decoders generated from the grammar tables at first use.
+
+The interpreter in _codec.py is the reference: it gives the precise ExiError (code, bit offset, state, path).
+The compiled functions are the fast path for well-formed input: they keep the whole stream in one Python int
+(encoder: an accumulator with a leading sentinel bit; decoder: the stream as an int read by shifting), track the
+grammar state at compile time wherever it is known, and raise `Fallback` (or let any Python exception escape)
+as soon as anything is unusual. The caller then re-runs the interpreter on the same input, so the behaviour,
+including every error, is exactly the interpreter's.
+"""
+from __future__ import annotations
+
+import dataclasses
+from enum import Enum
+
+from ._datatypes import Binary, Boolean, Enumeration, Integer, NBitInteger, String, UnsignedInteger, read_chars
+
+AT, SE, EE, CH = 0, 1, 3, 4  # event kinds of the grammar tables (as in _codec)
+MAX_STATES = 48  # bigger grammars (unrolled maxOccurs of 1024...) stay with the interpreter
+
+
+class Fallback(Exception):
+    """The fast path met something it does not handle; the interpreter takes over."""
+
+
+# -- value helpers (plain value, no CH/EE) ---------------------------------------------------------
+
+def _wu(a, v):
+    """Unsigned Integer, 7-bit groups, least significant first (EXI §7.1.6)."""
+    while v >= 128:
+        a = (a << 8) | 0x80 | (v & 0x7F)
+        v >>= 7
+    return (a << 8) | v
+
+
+def _ws(a, v, lo, hi):
+    if type(v) is not str:
+        raise Fallback
+    n = len(v)
+    if n < lo or (hi is not None and n > hi):
+        raise Fallback
+    a = _wu(a, n + 2)
+    if v.isascii():
+        return (a << (8 * n)) | int.from_bytes(v.encode("ascii"), "big") if n else a
+    for c in v:
+        a = _wu(a, ord(c))
+    return a
+
+
+def _wb(a, v, lo, hi):
+    if type(v) is not bytes:
+        raise Fallback
+    n = len(v)
+    if n < lo or (hi is not None and n > hi):
+        raise Fallback
+    a = _wu(a, n)
+    return (a << (8 * n)) | int.from_bytes(v, "big") if n else a
+
+
+def _ru(val, end, p, b):
+    """Rest of an Unsigned Integer whose first octet b (>= 128) was read."""
+    v = b & 0x7F
+    shift = 7
+    while True:
+        p += 8
+        b = (val >> (end - p)) & 0xFF
+        v |= (b & 0x7F) << shift
+        if b < 128:
+            return v, p
+        shift += 7
+        if shift > 7 * 64:
+            raise Fallback
+
+
+def _rs(val, end, p, lo, hi):
+    p += 8
+    b = (val >> (end - p)) & 0xFF
+    if b >= 128:
+        L, p = _ru(val, end, p, b)
+    else:
+        L = b
+    n = L - 2
+    if n < lo or (hi is not None and n > hi):
+        raise Fallback
+    if n == 0:
+        return "", p
+    q = p + 8 * n
+    if q > end:
+        raise Fallback
+    raw = ((val >> (end - q)) & ((1 << (8 * n)) - 1)).to_bytes(n, "big")
+    if raw.isascii():
+        return raw.decode("ascii"), q
+    raise Fallback  # non-ASCII characters are not one octet each: the interpreter reads them
+
+
+def _rb(val, end, p, lo, hi):
+    p += 8
+    b = (val >> (end - p)) & 0xFF
+    if b >= 128:
+        n, p = _ru(val, end, p, b)
+    else:
+        n = b
+    if n < lo or (hi is not None and n > hi):
+        raise Fallback
+    q = p + 8 * n
+    if q > end:
+        raise Fallback
+    return ((val >> (end - q)) & ((1 << (8 * n)) - 1)).to_bytes(n, "big"), q
+
+
+HELPERS = {"_F": Fallback, "_wu": _wu, "_ws": _ws, "_wb": _wb, "_ru": _ru, "_rs": _rs, "_rb": _rb}
+
+
+class Compiler:
+    """Compiles the grammars of one schema set on demand into one shared namespace."""
+
+    def __init__(self):
+        self.ns = dict(HELPERS)
+        self.names: dict[int, str] = {}
+        self.consts: dict[int, str] = {}
+        self.compiled: set[int] = set()
+
+    def const(self, obj, prefix="K") -> str:
+        key = id(obj)
+        if key not in self.consts:
+            name = f"{prefix}{len(self.consts)}"
+            self.consts[key] = name
+            self.ns[name] = obj
+        return self.consts[key]
+
+    def encoder(self, g):
+        self._compile(g)
+        return self.ns["e" + self._child_name(g)]
+
+    def decoder(self, g):
+        self._compile(g)
+        return self.ns["d" + self._child_name(g)]
+
+    def _compile(self, root) -> None:
+        todo = [root]
+        while todo:
+            g = todo.pop()
+            if id(g) in self.compiled or not hasattr(g, 'states'):
+                continue
+            self.compiled.add(id(g))
+            self.const(g, "G")
+            todo.extend(p[2] for st in g.states for p in st.prods
+                        if p[0] == SE and hasattr(p[2], 'states') and id(p[2]) not in self.compiled)
+            self._emit(g)
+
+    def _emit(self, g) -> None:
+        name = self._child_name(g)
+        if len(g.states) > MAX_STATES:
+            src = self._adapter(g, name)
+        else:
+            src = self._enc_source(g, name) + "\n" + self._dec_source(g, name)
+        exec(compile(src, f"<exi compiled {g.name}>", "exec"), self.ns)
+
+    # -- interpreter adapters for very large grammars ------------------------------------------------
+    def _adapter(self, g, name) -> str:
+        gn = self.const(g, "G")
+        self.ns.setdefault("_BitWriter", __import__("exi._bits", fromlist=["BitWriter"]).BitWriter)
+        self.ns.setdefault("_BitReader", __import__("exi._bits", fromlist=["BitReader"]).BitReader)
+        return (f"def e{name}(o, a):\n"
+                f"    w = _BitWriter()\n    {gn}.enc(w, o)\n"
+                f"    n = len(w.buf) * 8 + w.n\n"
+                f"    return (a << n) | (int.from_bytes(w.buf, 'big') << w.n) | w.acc\n"
+                f"def d{name}(val, end, p):\n"
+                f"    r = _BitReader.__new__(_BitReader)\n    r.val = val\n    r.end = end\n    r.pos = p\n"
+                f"    o = {gn}.dec(r)\n    return o, r.pos\n")
+
+    def _child_name(self, c) -> str:
+        if id(c) not in self.names:
+            self.names[id(c)] = str(len(self.names))
+        return self.names[id(c)]
+
+    # -- encoder ---------------------------------------------------------------------------------------
+    def _enc_source(self, g, name) -> str:
+        out = [f"def e{name}(o, a):", f"    if type(o) is not {self.const(g.cls, 'C')}: raise _F"]
+        pend = [0, 0]  # constant bits not yet emitted: value, width
+
+        def push(v, w):
+            pend[0] = (pend[0] << w) | v
+            pend[1] += w
+
+        def flush(ind):
+            if pend[1]:
+                out.append(f"{ind}a = (a << {pend[1]}) | {pend[0]}" if pend[0] else f"{ind}a <<= {pend[1]}")
+            pend[0] = pend[1] = 0
+
+        def take(ind):
+            """Hand the pending constant bits to an inline write that appends its value after them."""
+            v, w = pend
+            pend[0] = pend[1] = 0
+            return v, w
+
+        def value(ind, dt, var, element: bool):
+            """Write var with datatype dt; element=True adds CH before and EE after (simple-typed element)."""
+            if element:
+                if isinstance(dt, (String, Binary)) and dt.lo == 0:
+                    # "" / b"": no character data -> escape + EE (facts §4.3), handled by the interpreter
+                    out.append(f"{ind}if not {var}: raise _F")
+                push(0, 1)
+            if isinstance(dt, NBitInteger):
+                out.append(f"{ind}if type({var}) is not int or not {dt.lo} <= {var} <= {dt.hi}: raise _F")
+                v, w = take(ind)
+                out.append(f"{ind}a = (a << {w + dt.nbits}) | {v << dt.nbits} | ({var} - {dt.lo})" if dt.lo else
+                           f"{ind}a = (a << {w + dt.nbits}) | {v << dt.nbits} | {var}")
+            elif isinstance(dt, Boolean):
+                v, w = take(ind)
+                out.append(f"{ind}if {var} is True: a = (a << {w + 1}) | {(v << 1) | 1}")
+                out.append(f"{ind}elif {var} is False: a = (a << {w + 1}) | {v << 1}")
+                out.append(f"{ind}else: raise _F")
+            elif isinstance(dt, Enumeration):
+                table = {}
+                for i, x in enumerate(dt.values):
+                    table[x] = i
+                    if dt.cls is not None:
+                        table[dt.cls(x)] = i
+                t = self.const(table, "E")
+                v, w = take(ind)
+                out.append(f"{ind}a = (a << {w + dt.nbits}) | {v << dt.nbits} | {t}[{var}]")
+            elif isinstance(dt, UnsignedInteger):
+                rng = f"{var} < {dt.lo}" + (f" or {var} > {dt.hi}" if dt.hi is not None else "")
+                out.append(f"{ind}if type({var}) is not int or {rng}: raise _F")
+                v, w = take(ind)
+                out.append(f"{ind}if {var} < 128: a = (a << {w + 8}) | {v << 8} | {var}")
+                out.append(f"{ind}else: a = _wu((a << {w}) | {v}, {var})")
+            elif isinstance(dt, Integer):
+                checks = [f"type({var}) is not int"]
+                if dt.lo is not None:
+                    checks.append(f"{var} < {dt.lo}")
+                if dt.hi is not None:
+                    checks.append(f"{var} > {dt.hi}")
+                out.append(f"{ind}if {' or '.join(checks)}: raise _F")
+                v, w = take(ind)
+                out.append(f"{ind}if 0 <= {var} < 128: a = (a << {w + 9}) | {v << 9} | {var}")
+                out.append(f"{ind}elif -128 <= {var} < 0: a = (a << {w + 9}) | {(v << 9) | 256} | (-{var} - 1)")
+                out.append(f"{ind}elif {var} >= 0: a = _wu((a << {w + 1}) | {v << 1}, {var})")
+                out.append(f"{ind}else: a = _wu((a << {w + 1}) | {(v << 1) | 1}, -{var} - 1)")
+            elif isinstance(dt, String):
+                flush(ind)
+                out.append(f"{ind}a = _ws(a, {var}, {dt.lo}, {dt.hi})")
+            elif isinstance(dt, Binary):
+                flush(ind)
+                out.append(f"{ind}a = _wb(a, {var}, {dt.lo}, {dt.hi})")
+            else:
+                raise Fallback
+            if element:
+                push(0, 1)
+
+        def event(ind, fname, var, hit, nbits):
+            code, child, rel, ev = hit
+            if ev == SE and hasattr(child, 'states'):
+                push(code, nbits)
+                flush(ind)
+                out.append(f"{ind}a = e{self._child_name(child)}({var}, a)")
+            elif ev == SE:
+                push(code, nbits)
+                value(ind, child.dt, var, True)
+            else:  # AT or typed CH of simple content
+                push(code, nbits)
+                value(ind, child, var, False)
+
+        required = {f.name for f in dataclasses.fields(g.cls)
+                    if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING}
+        states = g.states
+        S = {0}
+        for fname, is_list in g.fields:
+            allowed = {s: states[s].by_field[fname] for s in S if fname in states[s].by_field}
+            out.append(f"    v = o.{fname}")
+            if not allowed:
+                out.append("    if v: raise _F" if is_list else "    if v is not None: raise _F")
+                continue
+            if is_list:
+                # closure of the states reachable by repeating this field
+                reach = set(allowed)
+                frontier = list(reach)
+                table = {}
+                while frontier:
+                    s = frontier.pop()
+                    hit = states[s].by_field.get(fname)
+                    if hit is None:
+                        continue
+                    t = s + hit[2]
+                    table[s] = (hit[0], states[s].nbits, t)
+                    if t not in reach:
+                        reach.add(t)
+                        frontier.append(t)
+                childs = {id(states[s].by_field[fname][1]) for s in table}
+                if len(childs) != 1:
+                    raise Fallback
+                hit0 = states[next(iter(table))].by_field[fname]
+                flush("    ")
+                if fname in required:
+                    out.append("    if not v or type(v) is not list: raise _F")
+                    ind = "    "
+                else:
+                    if len(S) == 1:
+                        out.append(f"    s = {next(iter(S))}")
+                    out.append("    if v:")
+                    out.append("        if type(v) is not list: raise _F")
+                    ind = "        "
+                if len(S) == 1 and fname in required:
+                    out.append(f"{ind}s = {next(iter(S))}")
+                tn = self.const(table, "T")
+                out.append(f"{ind}for x in v:")
+                out.append(f"{ind}    c = {tn}[s]")
+                out.append(f"{ind}    a = (a << c[1]) | c[0]")
+                out.append(f"{ind}    s = c[2]")
+                _code, child, _rel, ev = hit0
+                if ev == SE and hasattr(child, 'states'):
+                    out.append(f"{ind}    a = e{self._child_name(child)}(x, a)")
+                elif ev == SE:
+                    value(ind + "    ", child.dt, "x", True)
+                    flush(ind + "    ")
+                else:
+                    raise Fallback
+                targets = {t for _c, _n, t in table.values()}
+                S = targets if fname in required else S | targets
+                continue
+            if fname in required:
+                out.append("    if v is None: raise _F")
+                if len(S) == 1:
+                    s0 = next(iter(S))
+                    if s0 not in allowed:
+                        out.append("    raise _F")
+                        break
+                    event("    ", fname, "v", allowed[s0], states[s0].nbits)
+                    S = {s0 + allowed[s0][2]}
+                else:
+                    self._dynamic(out, fname, allowed, states, "    ", "v", event, flush)
+                    S = {s + h[2] for s, h in allowed.items()}
+                continue
+            # optional, single value
+            flush("    ")
+            if len(S) == 1:
+                s0 = next(iter(S))
+                if s0 not in allowed:
+                    out.append("    if v is not None: raise _F")
+                    continue
+                t = s0 + allowed[s0][2]
+                out.append(f"    s = {s0}")
+                out.append("    if v is not None:")
+                event("        ", fname, "v", allowed[s0], states[s0].nbits)
+                flush("        ")
+                out.append(f"        s = {t}")
+                S = {s0, t}
+            else:
+                out.append("    if v is not None:")
+                self._dynamic(out, fname, allowed, states, "        ", "v", event, flush)
+                S = S | {s + h[2] for s, h in allowed.items()}
+        else:
+            # end of element
+            if len(S) == 1:
+                s0 = next(iter(S))
+                if states[s0].ee is None:
+                    out.append("    raise _F")
+                else:
+                    push(states[s0].ee, states[s0].nbits)
+                    flush("    ")
+            else:
+                flush("    ")
+                table = {s: (states[s].ee, states[s].nbits) for s in S if states[s].ee is not None}
+                tn = self.const(table, "T")
+                out.append(f"    c = {tn}[s]")
+                out.append("    a = (a << c[1]) | c[0]")
+        flush("    ")
+        out.append("    return a")
+        return "\n".join(out) + "\n"
+
+    def _dynamic(self, out, fname, allowed, states, ind, var, event, flush):
+        """Event code of a field whose current state is only known at run time (variable s)."""
+        flush(ind)
+        childs = {id(h[1]) for h in allowed.values()}
+        if len(childs) != 1:
+            raise Fallback
+        table = {s: (h[0], states[s].nbits, s + h[2]) for s, h in allowed.items()}
+        tn = self.const(table, "T")
+        out.append(f"{ind}c = {tn}[s]")
+        out.append(f"{ind}a = (a << c[1]) | c[0]")
+        out.append(f"{ind}s = c[2]")
+        h = next(iter(allowed.values()))
+        event(ind, fname, var, (0, h[1], 0, h[3]), 0)
+        flush(ind)
+
+    # -- decoder ---------------------------------------------------------------------------------------
+    def _dec_source(self, g, name) -> str:
+        states = g.states
+        fields = [f for f, _l in g.fields]
+        lists = {f for f, is_list in g.fields if is_list}
+        out = [f"def d{name}(val, end, p):"]
+        for f in fields:
+            out.append(f"    l_{f} = []" if f in lists else f"    f_{f} = None")
+        args = ", ".join(f"{f}=l_{f}" if f in lists else f"{f}=f_{f}" for f in fields)
+        cls = self.const(g.cls, "C")
+        out.append("    s = 0")
+        out.append("    while True:")
+        for i, st in enumerate(states):
+            ind = "            "
+            out.append(f"        if s == {i}:")
+            out.append(f"{ind}p += {st.nbits}")
+            mask = (1 << st.nbits) - 1
+            out.append(f"{ind}c = (val >> (end - p)) & {mask}")
+            first = True
+            for code, (ev, field, child, rel, _l) in enumerate(st.prods):
+                kw = "if" if first else "elif"
+                first = False
+                out.append(f"{ind}{kw} c == {code}:")
+                body = ind + "    "
+                if ev == EE:
+                    out.append(f"{body}return {cls}({args}), p")
+                    continue
+                if ev == SE and hasattr(child, 'states'):
+                    out.append(f"{body}v, p = d{self._child_name(child)}(val, end, p)")
+                elif ev == SE:
+                    out.append(f"{body}p += 1")
+                    out.append(f"{body}if (val >> (end - p)) & 1: raise _F")
+                    self._read_value(out, body, child.dt)
+                    out.append(f"{body}p += 1")
+                    out.append(f"{body}if (val >> (end - p)) & 1: raise _F")
+                elif ev in (AT, CH) and field is not None:
+                    self._read_value(out, body, child)
+                else:
+                    out.append(f"{body}raise _F")
+                    continue
+                out.append(f"{body}l_{field}.append(v)" if field in lists else f"{body}f_{field} = v")
+                out.append(f"{body}s = {i + rel}")
+            out.append(f"{ind}else: raise _F")
+        return "\n".join(out) + "\n"
+
+    def _read_value(self, out, ind, dt) -> None:
+        if isinstance(dt, NBitInteger):
+            out.append(f"{ind}p += {dt.nbits}")
+            expr = f"((val >> (end - p)) & {(1 << dt.nbits) - 1})"
+            out.append(f"{ind}v = {expr} + {dt.lo}" if dt.lo else f"{ind}v = {expr}")
+            if (1 << dt.nbits) - 1 + dt.lo > dt.hi:
+                out.append(f"{ind}if v > {dt.hi}: raise _F")
+        elif isinstance(dt, Boolean):
+            out.append(f"{ind}p += 1")
+            out.append(f"{ind}v = (val >> (end - p)) & 1 == 1")
+        elif isinstance(dt, Enumeration):
+            values = tuple(dt.cls(x) if dt.cls is not None else x for x in dt.values)
+            out.append(f"{ind}p += {dt.nbits}")
+            out.append(f"{ind}v = {self.const(values, 'V')}[(val >> (end - p)) & {(1 << dt.nbits) - 1}]")
+        elif isinstance(dt, UnsignedInteger):
+            out.append(f"{ind}p += 8")
+            out.append(f"{ind}v = (val >> (end - p)) & 255")
+            out.append(f"{ind}if v >= 128: v, p = _ru(val, end, p, v)")
+            checks = ([f"v < {dt.lo}"] if dt.lo else []) + ([f"v > {dt.hi}"] if dt.hi is not None else [])
+            if checks:
+                out.append(f"{ind}if {' or '.join(checks)}: raise _F")
+        elif isinstance(dt, Integer):
+            out.append(f"{ind}p += 9")
+            out.append(f"{ind}v = (val >> (end - p)) & 511")
+            out.append(f"{ind}if v < 128: pass")
+            out.append(f"{ind}elif 256 <= v < 384: v = 255 - v")
+            out.append(f"{ind}elif v < 256: v, p = _ru(val, end, p, v)")
+            out.append(f"{ind}else:")
+            out.append(f"{ind}    v, p = _ru(val, end, p, v & 255)")
+            out.append(f"{ind}    v = -v - 1")
+            checks = ([f"v < {dt.lo}"] if dt.lo is not None else []) + ([f"v > {dt.hi}"] if dt.hi is not None else [])
+            if checks:
+                out.append(f"{ind}if {' or '.join(checks)}: raise _F")
+        elif isinstance(dt, String):
+            out.append(f"{ind}v, p = _rs(val, end, p, {dt.lo}, {dt.hi})")
+        elif isinstance(dt, Binary):
+            out.append(f"{ind}v, p = _rb(val, end, p, {dt.lo}, {dt.hi})")
+        else:
+            out.append(f"{ind}raise _F")
