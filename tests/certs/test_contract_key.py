@@ -2,6 +2,7 @@
 import dataclasses
 import datetime as dt
 import hashlib
+import os
 import re
 import subprocess
 
@@ -185,9 +186,17 @@ def test_invalid_pcid_is_refused(p521):
         encrypt(dict(p521, pcid="short"))
 
 
-@settings(max_examples=150, deadline=None)
-@given(curve=st.sampled_from(["SECP521", "X448", "P256"]), dh=st.binary(max_size=140),
-       blob=st.binary(max_size=100))
+@settings(max_examples=int(os.environ.get("FUZZ_EXAMPLES", 150)), deadline=None)
+@given(curve=st.sampled_from(["SECP521", "X448", "P256"]),
+       dh=st.one_of(st.binary(max_size=140), st.binary(min_size=132, max_size=132).map(b"\x04".__add__)),
+       blob=st.one_of(st.binary(max_size=100), st.binary(min_size=94, max_size=94)))
 def test_random_fields_raise_only_key_delivery_errors(p521, curve, dh, blob):
     with pytest.raises(KeyDeliveryError):
         decrypt(p521, EncryptedContractKey(curve, dh, blob))
+
+
+@settings(max_examples=int(os.environ.get("FUZZ_EXAMPLES", 100)), deadline=None)
+@given(dh=st.binary(min_size=56, max_size=56), blob=st.binary(min_size=84, max_size=84))
+def test_random_x448_fields_raise_only_key_delivery_errors(x448_material, dh, blob):
+    with pytest.raises(KeyDeliveryError):
+        decrypt(x448_material, EncryptedContractKey("X448", b"\x04" + dh, blob))
