@@ -180,18 +180,18 @@ class Journal:
 
     # ---- sessions ----------------------------------------------------------------------------------------
     def begin_session(self, session_id: str, build: Callable[[int], dict], counter: str = "T",
-                      checkpoint: dict | None = None) -> JournalRecord:
+                      checkpoint: dict | None = None, wall: float | None = None) -> JournalRecord:
         with self._transaction() as db:
             if db.execute("SELECT 1 FROM sessions WHERE session_id = ?", (session_id,)).fetchone():
                 raise SessionError("session already exists in the journal", session_id=session_id)
-            record = self._insert(db, "session_begin", build(self._next_counter(db, counter)), session_id, None)
+            record = self._insert(db, "session_begin", build(self._next_counter(db, counter)), session_id, wall)
             db.execute("INSERT INTO sessions VALUES (?, 'open', ?, NULL)", (session_id, record.seq))
             if checkpoint is not None:
                 self._store_checkpoint(db, checkpoint)
             return record
 
     def seal_session(self, session_id: str, build: Callable[[int], dict], counter: str = "T",
-                     checkpoint: dict | None = None) -> tuple[JournalRecord, bool]:
+                     checkpoint: dict | None = None, wall: float | None = None) -> tuple[JournalRecord, bool]:
         """Seal exactly once: returns (seal record, True) the first time, (the same record, False) after."""
         with self._transaction() as db:
             row = db.execute("SELECT state, seal_seq FROM sessions WHERE session_id = ?", (session_id,)).fetchone()
@@ -199,7 +199,7 @@ class Journal:
                 raise SessionError("unknown session", session_id=session_id)
             if row[0] == "sealed":
                 return self.record(row[1]), False
-            record = self._insert(db, "session_seal", build(self._next_counter(db, counter)), session_id, None)
+            record = self._insert(db, "session_seal", build(self._next_counter(db, counter)), session_id, wall)
             db.execute("UPDATE sessions SET state = 'sealed', seal_seq = ? WHERE session_id = ? AND state = 'open'",
                        (record.seq, session_id))
             if checkpoint is not None:

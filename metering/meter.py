@@ -278,9 +278,9 @@ class Meter:
 
         checkpoint = self._checkpoint_body(snapshot.totals)
         if kind == "session_begin":
-            record = self.journal.begin_session(session_id, build, checkpoint=checkpoint)
+            record = self.journal.begin_session(session_id, build, checkpoint=checkpoint, wall=snapshot.wall)
         elif kind == "session_seal":
-            record, _ = self.journal.seal_session(session_id, build, checkpoint=checkpoint)
+            record, _ = self.journal.seal_session(session_id, build, checkpoint=checkpoint, wall=snapshot.wall)
         else:
             record = self.journal.append(kind, {}, session_id=session_id, wall=snapshot.wall,
                                          counter="T" if session_id else "F", build=build, checkpoint=checkpoint)

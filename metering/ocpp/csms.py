@@ -15,6 +15,7 @@ import datetime as dt
 import json
 import logging
 import ssl
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import websockets
@@ -98,6 +99,8 @@ class _CsmsEndpoint(ChargePoint):
             self._csms._current_action = frame[2] if frame[0] == 2 else ""
             if frame[0] == 2:
                 self._csms.record.calls.append((self.id, frame[2], frame[1]))
+                if self._csms.on_call is not None:
+                    self._csms.on_call(self.id, frame[2], frame[3])
         except (ValueError, IndexError, TypeError):
             self._csms._current_action = ""
         await super().route_message(raw_msg)
@@ -177,9 +180,11 @@ class LocalCsms:
     `basic_auth` for HTTP Basic authentication (profiles 1 and 2)."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, ssl_context: ssl.SSLContext | None = None,
-                 heartbeat_interval: int = 300, basic_auth: dict[str, str] | None = None) -> None:
+                 heartbeat_interval: int = 300, basic_auth: dict[str, str] | None = None,
+                 on_call: Callable[[str, str, dict], None] | None = None) -> None:
         self.host, self.port, self.ssl_context = host, port, ssl_context
         self.basic_auth = basic_auth  # station id → password (security profiles 1/2); None = no check
+        self.on_call = on_call  # (station id, action, camelCase payload) for every call received
         self.heartbeat_interval = heartbeat_interval
         self.record = CsmsRecord()
         self.blocked_tokens: set[str] = set()

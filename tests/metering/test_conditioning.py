@@ -1,13 +1,11 @@
 """Dead-band (no creep below 50 mA), phase invert, reversed-CT diagnostic, thermal compensation."""
 import pytest
 
+from tests.metering.helpers import ideal_front_end
 from metering import (ConditioningConfig, EmulatorConfig, LoadProfile, ThermalCoefficients, analytic_energy_wh)
 
-NOISY_WAVEFORM = EmulatorConfig(fidelity="waveform", sample_rate_hz=2000.0, v_gain_error=(0, 0, 0),
-                                i_gain_error=(0, 0, 0),
-                           i_phase_error_deg=(0, 0, 0))
-IDEAL = EmulatorConfig(fidelity="analytic", v_gain_error=(0, 0, 0), i_gain_error=(0, 0, 0),
-                           i_phase_error_deg=(0, 0, 0))
+NOISY_WAVEFORM = ideal_front_end(fidelity="waveform", sample_rate_hz=2000.0)
+IDEAL = ideal_front_end(fidelity="analytic")
 
 
 def run(meter, clock, seconds, step=1.0):
@@ -42,9 +40,7 @@ def test_reversed_ct_shows_negative_power_while_charging_diagnostic(make_meter, 
 
 
 def test_phase_invert_setting_restores_a_reversed_ct(make_meter, clock):
-    config = EmulatorConfig(fidelity="analytic", ct_reversed=(False, True, False), v_gain_error=(0, 0, 0),
-                            i_gain_error=(0, 0, 0),
-                           i_phase_error_deg=(0, 0, 0))
+    config = ideal_front_end(fidelity="analytic", ct_reversed=(False, True, False))
     meter = make_meter(LoadProfile.constant(i_rms=16.0), config,
                        conditioning=ConditioningConfig(phase_invert=(False, True, False)))
     run(meter, clock, 60)
@@ -54,9 +50,7 @@ def test_phase_invert_setting_restores_a_reversed_ct(make_meter, clock):
 
 
 def _thermal_error(make_meter, clock, coefficients):
-    drift = EmulatorConfig(fidelity="analytic", v_gain_error=(0, 0, 0), i_gain_error=(0, 0, 0),
-                           i_phase_error_deg=(0, 0, 0),
-                           temp_start_c=25.0, temp_end_c=65.0, temp_ramp_s=600.0)
+    drift = ideal_front_end(fidelity="analytic", temp_start_c=25.0, temp_end_c=65.0, temp_ramp_s=600.0)
     profile = LoadProfile.constant(i_rms=32.0, power_factor=0.5)
     meter = make_meter(profile, drift, conditioning=ConditioningConfig(thermal=coefficients))
     start = meter.snapshot().import_wh

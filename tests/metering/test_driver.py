@@ -5,6 +5,7 @@ import math
 import pytest
 
 from metering import ade9000 as reg
+from tests.metering import helpers
 from metering import (Ade9000Driver, Calibration, ChipEmulator, ConfigCrcChanged, DataCorrupt, EmulatorConfig,
                       EmulatorTransport, LoadProfile, ResyncRequired, SimulatedClock)
 
@@ -28,8 +29,7 @@ def make_driver(profile, config=EmulatorConfig(), calibration=None):
 
 
 def ideal_front_end():
-    return EmulatorConfig(v_gain_error=(0, 0, 0), i_gain_error=(0, 0, 0),
-                           i_phase_error_deg=(0, 0, 0), v_noise_rms=0.0, i_noise_rms=0.0)
+    return helpers.ideal_front_end(v_noise_rms=0.0, i_noise_rms=0.0)
 
 
 def test_start_resets_the_chip_and_starts_the_dsp_with_a_soft_reset_frame_first():

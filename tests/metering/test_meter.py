@@ -1,19 +1,20 @@
 """Meter facade in simulated time: sessions, registers, resync, time, MeterInfo, concurrency."""
-import os
+import json
 import stat
 import textwrap
 import threading
+import time
 
 import pytest
 from pyocmf import OCMF, check_eichrecht_transaction
 
-from metering import (EmulatorConfig, LoadProfile, LoadSegment, SyncState, analytic_energy_wh, verify_meter_info,
-                      verify_ocmf)
+from metering import (ChipEmulator, LoadProfile, LoadSegment, Meter, MeterConfig, PtyEmulatorServer, SyncState,
+                      SystemClock, UartTransport, analytic_energy_wh, verify_meter_info, verify_ocmf)
+from tests.metering.helpers import ideal_front_end
 from metering.clock import parse_chrony_tracking, chrony_sync_state
 from metering.meter import STATUS_CLOCK_STEP, STATUS_CLOCK_UNSYNCHRONISED, STATUS_RESYNC
 
-IDEAL = EmulatorConfig(fidelity="analytic", v_gain_error=(0, 0, 0), i_gain_error=(0, 0, 0),
-                           i_phase_error_deg=(0, 0, 0))
+IDEAL = ideal_front_end(fidelity="analytic")
 
 
 def run(meter, clock, seconds, step=1.0):
@@ -179,3 +180,60 @@ def test_chronyc_on_the_path_is_asked_and_its_absence_means_unsynchronised(tmp_p
     script.write_text("#!/bin/sh\n/bin/cat <<'EOF'\n" + CHRONY_SYNCED + "EOF\n")
     script.chmod(script.stat().st_mode | stat.S_IXUSR)
     assert chrony_sync_state() is SyncState.SYNCHRONISED
+
+
+def test_meter_config_loads_nested_settings_from_a_json_file(tmp_path):
+    path = tmp_path / "meter.json"
+    path.write_text('{"poll_interval_s": 0.5, "identity": {"meter_serial": "MTR-42"},'
+                    ' "conditioning": {"deadband_a": 0.03, "phase_invert": [false, true, false],'
+                    ' "thermal": {"i_ppm_per_k": [60, 55, 70]}}}')
+    config = MeterConfig.from_file(path)
+    assert config.meter_id == "MTR-42" and config.poll_interval_s == 0.5
+    assert config.conditioning.phase_invert == (False, True, False)
+    assert config.conditioning.thermal.i_ppm_per_k == (60, 55, 70)
+    path.write_text('{"poll_interval": 1}')
+    with pytest.raises(ValueError):
+        MeterConfig.from_file(path)
+
+
+def test_resync_is_logged_as_one_json_object_naming_the_code(make_meter, clock, caplog):
+    meter = make_meter(LoadProfile.constant(i_rms=4.0))
+    run(meter, clock, 2)
+    meter.emulator.reset_chip()
+    with caplog.at_level("WARNING", logger="metering"):
+        run(meter, clock, 2)
+    (line,) = [json.loads(r.getMessage()) for r in caplog.records if r.name == "metering"]
+    assert line["code"] == "METER_RESYNC_REQUIRED" and line["cause"] == "reset"
+
+
+def test_meter_over_a_pty_with_pyserial_journals_signed_readings(tmp_path, clock):
+    emulator = ChipEmulator(ideal_front_end(fidelity="analytic"), LoadProfile.constant(i_rms=10.0),
+                            clock=clock.monotonic)
+    with PtyEmulatorServer(emulator) as server:
+        meter = Meter(MeterConfig(journal_path=str(tmp_path / "j.sqlite"), key_path=str(tmp_path / "k.pem")),
+                      transport=UartTransport(server.port, timeout=1.0), clock=clock)
+        begin = meter.begin_session("S1")
+        run(meter, clock, 360, step=60.0)
+        seal = meter.seal_session("S1")
+        meter.close()
+    assert seal.meter_info.charged_wh == pytest.approx(3 * 2300 * 0.1, abs=2)
+    verify_ocmf(seal.ocmf, meter.public_key_der())
+    assert begin.seq < seal.seq
+
+
+def test_meter_samples_in_real_time_with_the_background_thread(tmp_path):
+    config = MeterConfig(journal_path=str(tmp_path / "j.sqlite"), key_path=str(tmp_path / "k.pem"),
+                         poll_interval_s=0.05)
+    meter = Meter(config, clock=SystemClock(sync_probe=lambda: SyncState.UNSYNCHRONISED))
+    meter.emulator.set_profile(LoadProfile.constant(i_rms=32.0))
+    meter.start()
+    try:
+        first = meter.reading()
+        time.sleep(0.6)
+        second = meter.reading()
+    finally:
+        meter.close()
+    elapsed = second.wall - first.wall
+    # Whole-Wh registers at ~22 kW (uncalibrated, ±2 %): about 3.7 Wh in 0.6 s.
+    assert second.import_wh - first.import_wh == pytest.approx(3 * 230 * 32 * elapsed / 3600, abs=1.2)
+    assert meter.snapshot().wall >= second.wall
