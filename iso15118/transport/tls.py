@@ -162,6 +162,9 @@ def server_context(config: TlsConfig) -> V2GContext:
     """SECC side: pass to `asyncio.start_server(..., ssl=...)`."""
     context = _base_context(config, ssl.PROTOCOL_TLS_SERVER)
     context.options |= ssl.OP_CIPHER_SERVER_PREFERENCE
+    # no session tickets: every connection is a full handshake whose vehicle certificate is checked now
+    # (-20 has no resumption requirement, facts §6; a resumed session would skip the chain check)
+    context.num_tickets = 0
     roots = [str(p) for p in config.trusted_roots]
     _openssl.set_certificate_authorities(context, roots, server=True)
     context._callbacks.append(_openssl.install_chain_check(

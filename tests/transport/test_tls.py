@@ -160,6 +160,13 @@ async def test_strict_server_refuses_clients_without_a_profile_group(pki, groups
     assert '"alert": "handshake failure"' in str(why)  # our structured log names the refusal
 
 
+async def test_server_issues_no_session_tickets(pki):
+    async with python_server(server_context(secc_config(pki))) as (port, why):
+        accepted, output = await run_client(port, pki)
+    assert accepted
+    assert "New Session Ticket" not in output
+
+
 async def test_tls12_is_refused(pki):
     async with python_server(server_context(secc_config(pki))) as (port, why):
         accepted, output = await run_client(port, pki, "-tls1_2")
