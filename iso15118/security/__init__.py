@@ -50,6 +50,8 @@ Wiring into the -20 machines (session_hooks.py; Message trees and raw EXI payloa
     verifier = ContractVerifier(mo_roots, profile="iso20", clock=time.time)
     Station(config, contract_verifier=verifier,
             metering_verifier=MeteringVerifier(verifier.contract_certificate))   # or a TLS-peer lookup for EIM
+    CertificateInstallation: ContractInstaller (EV) and CertificateInstallationService (SECC, emulated CPS);
+    see session_hooks' docstring for the fields they read and write.
 """
 from .errors import ERR_SIG_INVALID, SignatureError
 from .suites import ED448, P256_COMPAT, P521, KeySigner, SignatureSuite, Signer

@@ -1,12 +1,13 @@
 """The adapters for the -20 machines' hooks: Message trees in, trees out; and full in-process sessions where
 the real SECC/EVCC machines call them."""
-
 import pytest
 
+from certs import CertificateError
 from iso15118.evcc.inprocess import run_in_process
 from iso15118.evcc.machine import Evcc
 from iso15118.secc.station import Station
-from iso15118.security.session_hooks import ContractSigner, ContractVerifier, MeteringVerifier
+from iso15118.security.session_hooks import (CertificateInstallationService, ContractInstaller, ContractSigner,
+                                             ContractVerifier, MeteringVerifier)
 from iso15118.session import codec
 from iso15118.session.actions import Send
 from iso15118.session.config import EvConfig, SeccConfig
@@ -118,3 +119,60 @@ def test_full_pnc_session_authorized_by_the_contract_verifier(pki, other_pki, tr
     else:
         assert result.summary["outcome"] != "completed"
         assert result.evcc.ctx.response_codes["AuthorizationRes"] == "WARNING_CertificateValidationError"
+
+
+# --- CertificateInstallation through the hooks -------------------------------------------------------------------
+
+def _installer(pki, roots_pki=None):
+    return ContractInstaller(pki.load_private_key("oem_prov"), pki.load_chain("oem_prov"),
+                             [(roots_pki or pki).load_certificate("v2g_root")], pki.pcid)
+
+
+def _service(pki, oem_roots_pki=None):
+    return CertificateInstallationService([(oem_roots_pki or pki).load_certificate("oem_root")],
+                                          pki.load_private_key("contract"), pki.load_chain("contract"),
+                                          pki.load_private_key("cps"), pki.load_chain("cps"))
+
+
+def _installation_request(installer):
+    body = installer.request_body()
+    header = {"SessionID": SESSION_ID, "TimeStamp": 1_700_000_000, "Signature": installer.sign_request(body)}
+    return Message("CertificateInstallationReq", {"Header": header, **body})
+
+
+def test_certificate_installation_through_the_hooks_then_pnc_authorization(pki_p521):
+    installer = _installer(pki_p521)
+    request = _installation_request(installer)
+    reply = _service(pki_p521).respond(request, codec.encode(request),
+                                       {"SessionID": SESSION_ID, "TimeStamp": 1_700_000_001})
+    assert reply.response_code == "OK" and reply.error is None
+    response = Message("CertificateInstallationRes", {"ResponseCode": reply.response_code, **reply.body})
+    raw = codec.encode(response)
+    received, _ = codec.decode(0x8002, raw)
+    signer = installer.accept(received, raw)
+    # the delivered contract key authorizes a PnC session
+    message = _authorization_message(signer)
+    verifier = ContractVerifier([pki_p521.load_certificate("mo_root")])
+    assert verifier.verify(message, codec.encode(message), CHALLENGE) == ("OK", pki_p521.emaid)
+
+
+def test_installation_request_from_an_untrusted_oem_is_refused(pki_p521, other_pki):
+    request = _installation_request(_installer(pki_p521))
+    reply = _service(pki_p521, oem_roots_pki=other_pki).respond(request, codec.encode(request),
+                                                                {"SessionID": SESSION_ID, "TimeStamp": 1})
+    assert (reply.response_code, reply.body) == ("FAILED", {}) and reply.error.code == "ERR_CERT_UNTRUSTED"
+
+
+def test_installation_request_with_a_bad_signature_is_a_signature_error(pki_p521, other_pki):
+    request = _installation_request(_installer(pki_p521))
+    request.body["Header"]["Signature"] = _installer(other_pki).sign_request(_installer(pki_p521).request_body())
+    reply = _service(pki_p521).respond(request, codec.encode(request), {"SessionID": SESSION_ID, "TimeStamp": 1})
+    assert reply.response_code == "FAILED_SignatureError" and reply.error.code == "ERR_SIG_INVALID"
+
+
+def test_ev_rejects_an_installation_response_from_an_untrusted_cps(pki_p521, other_pki):
+    request = _installation_request(_installer(pki_p521))
+    reply = _service(pki_p521).respond(request, codec.encode(request), {"SessionID": SESSION_ID, "TimeStamp": 1})
+    response = Message("CertificateInstallationRes", {"ResponseCode": reply.response_code, **reply.body})
+    with pytest.raises(CertificateError):
+        _installer(pki_p521, roots_pki=other_pki).accept(response, codec.encode(response))
