@@ -123,7 +123,7 @@ def verify_signature(signature: Signature | None, elements: Elements, public_key
     if not suite.fits(public_key_of(public_key_or_cert)):
         raise _fail("key-type", f"SignatureMethod {suite.name} does not match the signer's key "
                     f"{type(public_key_of(public_key_or_cert)).__name__}")
-    expected = {"#" + ident: element for ident, element in elements}
+    expected = {"#" + _checked_id(ident, element): element for ident, element in elements}
     uris = [ref.URI for ref in info.Reference]
     if len(expected) != len(elements) or sorted(uris) != sorted(expected):
         raise _fail("reference-set", f"References {uris} must name exactly {sorted(expected)}, each once")
