@@ -19,6 +19,12 @@ SDP (`sdp`, sans-I/O cores; `sdp_asyncio`, UDP sockets):
     SdpServer / SdpClient        the sans-I/O cores; SdpRequest / SdpResponse / decode_sdp the wire format
     Security (TLS 0x00, NO_TLS 0x10), TransportProtocol (TCP 0x00)
 
+TLS 1.3 with the -20 profile (`tls`):
+    TlsConfig(certificate_chain, private_key, trusted_roots, profile="iso20"|"compat", key_password,
+              ocsp_response, require_ocsp_staple=False, keylog_file=None); .from_file(path)
+    server_context(config) / client_context(config) -> V2GContext, an ssl.SSLContext for asyncio; the
+                                 profile (groups, sigalgs, suites, OCSP staple) is per context
+
 Errors: every malformed input raises a TransportError subclass (V2gtpError, SdpError) with a stable `code`
 (V2GTP_INCORRECT_VERSION, V2GTP_UNKNOWN_PAYLOAD_TYPE, V2GTP_PAYLOAD_TOO_LONG, V2GTP_TRUNCATED,
 V2GTP_TRAILING_DATA, SDP_INVALID_LENGTH, SDP_INVALID_SECURITY, SDP_INVALID_TRANSPORT, SDP_UNEXPECTED_MESSAGE,
@@ -34,3 +40,4 @@ from iso15118.transport.sdp_asyncio import (SdpClientConfig, SdpServerConfig, Sd
 from iso15118.transport.v2gtp import (PayloadType, V2gtpConfig, V2gtpError, V2gtpMessage, V2gtpReader,
                                       encode_message)
 from iso15118.transport.v2gtp_asyncio import V2gtpStream, open_v2gtp_connection, start_v2gtp_server
+from iso15118.transport.tls import TlsConfig, V2GContext, client_context, server_context
