@@ -107,6 +107,27 @@ def _rb(val, end, p, lo, hi):
     return ((val >> (end - q)) & ((1 << (8 * n)) - 1)).to_bytes(n, "big"), q
 
 
+def linear_chain(g):
+    """The productions of a grammar whose every state has exactly one declared production (no optional or
+    repeated content), in order, ending with EE; None otherwise. Such grammars are inlined at their use."""
+    chain = []
+    i = 0
+    seen = set()
+    while i not in seen and 0 <= i < len(g.states):
+        seen.add(i)
+        st = g.states[i]
+        if st.k != 1 or st.nbits != 1:
+            return None
+        ev, field, child, rel, is_list = st.prods[0]
+        if ev == EE:
+            return chain
+        if is_list or field is None or ev not in (AT, SE, CH):
+            return None
+        chain.append((ev, field, child))
+        i += rel
+    return None
+
+
 HELPERS = {"_F": Fallback, "_wu": _wu, "_ws": _ws, "_wb": _wb, "_ru": _ru, "_rs": _rs, "_rb": _rb}
 
 
@@ -149,10 +170,12 @@ class Compiler:
 
     def _emit(self, g) -> None:
         name = self._child_name(g)
-        if len(g.states) > MAX_STATES:
-            src = self._adapter(g, name)
-        else:
-            src = self._enc_source(g, name) + "\n" + self._dec_source(g, name)
+        src = self._adapter(g, name)
+        if len(g.states) <= MAX_STATES:
+            try:
+                src = self._enc_source(g, name) + "\n" + self._dec_source(g, name)
+            except Fallback:
+                pass
         exec(compile(src, f"<exi compiled {g.name}>", "exec"), self.ns)
 
     # -- interpreter adapters for very large grammars ------------------------------------------------
@@ -248,12 +271,30 @@ class Compiler:
             if element:
                 push(0, 1)
 
+        def complex_child(ind, child, var, depth=0):
+            chain = linear_chain(child)
+            if chain is None or depth > 3:
+                flush(ind)
+                out.append(f"{ind}a = e{self._child_name(child)}({var}, a)")
+                return
+            out.append(f"{ind}if type({var}) is not {self.const(child.cls, 'C')}: raise _F")
+            for ev, field, sub in chain:
+                sv = f"{var}_{field}"
+                out.append(f"{ind}{sv} = {var}.{field}")
+                push(0, 1)
+                if ev == SE and hasattr(sub, "states"):
+                    complex_child(ind, sub, sv, depth + 1)
+                elif ev == SE:
+                    value(ind, sub.dt, sv, True)
+                else:
+                    value(ind, sub, sv, False)
+            push(0, 1)  # EE
+
         def event(ind, fname, var, hit, nbits):
             code, child, rel, ev = hit
             if ev == SE and hasattr(child, 'states'):
                 push(code, nbits)
-                flush(ind)
-                out.append(f"{ind}a = e{self._child_name(child)}({var}, a)")
+                complex_child(ind, child, var)
             elif ev == SE:
                 push(code, nbits)
                 value(ind, child.dt, var, True)
@@ -309,7 +350,8 @@ class Compiler:
                 out.append(f"{ind}    s = c[2]")
                 _code, child, _rel, ev = hit0
                 if ev == SE and hasattr(child, 'states'):
-                    out.append(f"{ind}    a = e{self._child_name(child)}(x, a)")
+                    complex_child(ind + "    ", child, "x")
+                    flush(ind + "    ")
                 elif ev == SE:
                     value(ind + "    ", child.dt, "x", True)
                     flush(ind + "    ")
@@ -384,7 +426,45 @@ class Compiler:
         flush(ind)
 
     # -- decoder ---------------------------------------------------------------------------------------
+    def _dec_linear(self, out, ind, g, target, zeros, depth=0) -> int:
+        """Straight-line decoding of a linear grammar's content into `target`. `zeros` counts expected
+        zero bits (event codes of single-production states) not yet checked; returns the new count."""
+        chain = linear_chain(g)
+        names = []
+        for ev, field, sub in chain:
+            zeros += 1  # the production's event code
+            var = f"{target}_{field}"
+            if ev == SE and hasattr(sub, "states") and linear_chain(sub) is not None and depth < 3:
+                zeros = self._dec_linear(out, ind, sub, var, zeros, depth + 1)
+            elif ev == SE and hasattr(sub, "states"):
+                zeros = self._check(out, ind, zeros)
+                out.append(f"{ind}{var}, p = d{self._child_name(sub)}(val, end, p)")
+            elif ev == SE:
+                zeros = self._check(out, ind, zeros + 1)  # + CH
+                self._read_value(out, ind, sub.dt, var)
+                zeros = 1  # EE
+            else:
+                zeros = self._check(out, ind, zeros)
+                self._read_value(out, ind, sub, var)
+            names.append((field, var))
+        zeros += 1  # EE of this element
+        args = ", ".join(f"{f}={v}" for f, v in names)
+        out.append(f"{ind}{target} = {self.const(g.cls, 'C')}({args})")
+        return zeros
+
+    @staticmethod
+    def _check(out, ind, zeros) -> int:
+        if zeros:
+            out.append(f"{ind}p += {zeros}")
+            out.append(f"{ind}if (val >> (end - p)) & {(1 << zeros) - 1}: raise _F")
+        return 0
+
     def _dec_source(self, g, name) -> str:
+        if linear_chain(g) is not None:
+            out = [f"def d{name}(val, end, p):"]
+            self._check(out, "    ", self._dec_linear(out, "    ", g, "o", 0))
+            out.append("    return o, p")
+            return "\n".join(out) + "\n"
         states = g.states
         fields = [f for f, _l in g.fields]
         lists = {f for f, is_list in g.fields if is_list}
@@ -410,7 +490,9 @@ class Compiler:
                 if ev == EE:
                     out.append(f"{body}return {cls}({args}), p")
                     continue
-                if ev == SE and hasattr(child, 'states'):
+                if ev == SE and hasattr(child, 'states') and linear_chain(child) is not None:
+                    self._check(out, body, self._dec_linear(out, body, child, "v", 0))
+                elif ev == SE and hasattr(child, 'states'):
                     out.append(f"{body}v, p = d{self._child_name(child)}(val, end, p)")
                 elif ev == SE:
                     out.append(f"{body}p += 1")
@@ -428,42 +510,43 @@ class Compiler:
             out.append(f"{ind}else: raise _F")
         return "\n".join(out) + "\n"
 
-    def _read_value(self, out, ind, dt) -> None:
+    def _read_value(self, out, ind, dt, v="v") -> None:
         if isinstance(dt, NBitInteger):
             out.append(f"{ind}p += {dt.nbits}")
             expr = f"((val >> (end - p)) & {(1 << dt.nbits) - 1})"
-            out.append(f"{ind}v = {expr} + {dt.lo}" if dt.lo else f"{ind}v = {expr}")
+            out.append(f"{ind}{v} = {expr} + {dt.lo}" if dt.lo else f"{ind}{v} = {expr}")
             if (1 << dt.nbits) - 1 + dt.lo > dt.hi:
-                out.append(f"{ind}if v > {dt.hi}: raise _F")
+                out.append(f"{ind}if {v} > {dt.hi}: raise _F")
         elif isinstance(dt, Boolean):
             out.append(f"{ind}p += 1")
-            out.append(f"{ind}v = (val >> (end - p)) & 1 == 1")
+            out.append(f"{ind}{v} = (val >> (end - p)) & 1 == 1")
         elif isinstance(dt, Enumeration):
             values = tuple(dt.cls(x) if dt.cls is not None else x for x in dt.values)
             out.append(f"{ind}p += {dt.nbits}")
-            out.append(f"{ind}v = {self.const(values, 'V')}[(val >> (end - p)) & {(1 << dt.nbits) - 1}]")
+            out.append(f"{ind}{v} = {self.const(values, 'V')}[(val >> (end - p)) & {(1 << dt.nbits) - 1}]")
         elif isinstance(dt, UnsignedInteger):
             out.append(f"{ind}p += 8")
-            out.append(f"{ind}v = (val >> (end - p)) & 255")
-            out.append(f"{ind}if v >= 128: v, p = _ru(val, end, p, v)")
-            checks = ([f"v < {dt.lo}"] if dt.lo else []) + ([f"v > {dt.hi}"] if dt.hi is not None else [])
+            out.append(f"{ind}{v} = (val >> (end - p)) & 255")
+            out.append(f"{ind}if {v} >= 128: {v}, p = _ru(val, end, p, {v})")
+            checks = ([f"{v} < {dt.lo}"] if dt.lo else []) + ([f"{v} > {dt.hi}"] if dt.hi is not None else [])
             if checks:
                 out.append(f"{ind}if {' or '.join(checks)}: raise _F")
         elif isinstance(dt, Integer):
             out.append(f"{ind}p += 9")
-            out.append(f"{ind}v = (val >> (end - p)) & 511")
-            out.append(f"{ind}if v < 128: pass")
-            out.append(f"{ind}elif 256 <= v < 384: v = 255 - v")
-            out.append(f"{ind}elif v < 256: v, p = _ru(val, end, p, v)")
+            out.append(f"{ind}{v} = (val >> (end - p)) & 511")
+            out.append(f"{ind}if {v} < 128: pass")
+            out.append(f"{ind}elif 256 <= {v} < 384: {v} = 255 - {v}")
+            out.append(f"{ind}elif {v} < 256: {v}, p = _ru(val, end, p, {v})")
             out.append(f"{ind}else:")
-            out.append(f"{ind}    v, p = _ru(val, end, p, v & 255)")
-            out.append(f"{ind}    v = -v - 1")
-            checks = ([f"v < {dt.lo}"] if dt.lo is not None else []) + ([f"v > {dt.hi}"] if dt.hi is not None else [])
+            out.append(f"{ind}    {v}, p = _ru(val, end, p, {v} & 255)")
+            out.append(f"{ind}    {v} = -{v} - 1")
+            checks = [f"{v} < {dt.lo}"] if dt.lo is not None else []
+            checks += [f"{v} > {dt.hi}"] if dt.hi is not None else []
             if checks:
                 out.append(f"{ind}if {' or '.join(checks)}: raise _F")
         elif isinstance(dt, String):
-            out.append(f"{ind}v, p = _rs(val, end, p, {dt.lo}, {dt.hi})")
+            out.append(f"{ind}{v}, p = _rs(val, end, p, {dt.lo}, {dt.hi})")
         elif isinstance(dt, Binary):
-            out.append(f"{ind}v, p = _rb(val, end, p, {dt.lo}, {dt.hi})")
+            out.append(f"{ind}{v}, p = _rb(val, end, p, {dt.lo}, {dt.hi})")
         else:
             out.append(f"{ind}raise _F")

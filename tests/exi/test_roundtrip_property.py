@@ -13,6 +13,7 @@ from exi._codec import load
 from exi.generate import SETS
 
 from .conftest import SCHEMAS, need_shared
+from .fastpath import fast_decode, fast_encode, needs_interpreter
 from .strategies import InstanceStrategies
 
 EXAMPLES = {"iso2": 3, "din": 3, "xmldsig": 3}  # per element; -20 and AppProtocol get 5
@@ -78,6 +79,8 @@ def test_global_element_round_trips_through_xsd_valid_xml_and_exi(schema, qname,
         # the compiled fast path (used when the class names its element) must agree bit for bit
         if ss.elements_of.get(type(obj)) == [qname]:
             assert exi.encode(obj, schema=schema) == data
+            if not needs_interpreter(obj):
+                assert fast_encode(ss, obj) == data and fast_decode(ss, data) == obj
         assert exi.decode(data, schema=schema) == obj
 
     check()
