@@ -27,8 +27,9 @@ OTHER_CHANNEL = "ocpp.other"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS ocpp_delivery (
-    outbox_seq INTEGER PRIMARY KEY, attempts INTEGER NOT NULL, next_attempt_at REAL NOT NULL,
+    outbox_seq INTEGER PRIMARY KEY, transaction_id TEXT, attempts INTEGER NOT NULL, next_attempt_at REAL NOT NULL,
     offline INTEGER NOT NULL, outcome TEXT);
+CREATE INDEX IF NOT EXISTS ocpp_delivery_waiting ON ocpp_delivery (outcome, transaction_id);
 CREATE TABLE IF NOT EXISTS ocpp_transactions (
     transaction_id TEXT PRIMARY KEY, evse_id INTEGER NOT NULL, connector_id INTEGER NOT NULL,
     begin_reading TEXT NOT NULL, public_key_sent INTEGER NOT NULL, ended INTEGER NOT NULL);
@@ -85,16 +86,24 @@ class OfflineQueue:
         return self._track(self.journal.enqueue(OTHER_CHANNEL, {"action": action, "payload": payload}), False)
 
     def _track(self, message: OutboxMessage, offline: bool) -> QueuedMessage:
-        self._write("INSERT INTO ocpp_delivery VALUES (?, 0, 0, ?, NULL)", (message.seq, int(offline)))
+        transaction_id = message.channel[len(TX_CHANNEL_PREFIX):] if message.channel.startswith(TX_CHANNEL_PREFIX) else None
+        self._write("INSERT INTO ocpp_delivery VALUES (?, ?, 0, 0, ?, NULL)", (message.seq, transaction_id, int(offline)))
         return self._message(message, 0, 0.0, offline)
 
     # ---- the head of the queue ---------------------------------------------------------------------------------
-    def _pending(self) -> list[OutboxMessage]:
-        return [m for m in self.journal.pending(limit=1000) if m.channel.startswith("ocpp.")]
+    def _pending(self, wanted: int | None = None) -> list[OutboxMessage]:
+        """Our undelivered outbox rows, oldest first: at least `wanted` of them if there are (None = all)."""
+        limit = 8 if wanted is not None else 1 << 30
+        while True:
+            rows = self.journal.pending(limit=limit)
+            ours = [m for m in rows if m.channel.startswith("ocpp.")]
+            if len(rows) < limit or (wanted is not None and len(ours) >= wanted):
+                return ours
+            limit *= 8  # other channels in front of ours: read further
 
     def head(self) -> QueuedMessage | None:
         """The oldest undelivered message: the only one that may be in flight."""
-        pending = self._pending()
+        pending = self._pending(wanted=1)
         if not pending:
             return None
         first = pending[0]
@@ -119,30 +128,29 @@ class OfflineQueue:
 
     def delivered(self, message: QueuedMessage) -> None:
         self.journal.ack(message.outbox_seq)
-        self._write("INSERT INTO ocpp_delivery VALUES (?, ?, 0, 0, 'delivered') ON CONFLICT (outbox_seq) "
-                    "DO UPDATE SET outcome = 'delivered'", (message.outbox_seq, message.attempts + 1))
+        self._write("INSERT INTO ocpp_delivery VALUES (?, ?, ?, 0, 0, 'delivered') ON CONFLICT (outbox_seq) "
+                    "DO UPDATE SET outcome = 'delivered'", (message.outbox_seq, message.transaction_id, message.attempts + 1))
 
     def failed(self, message: QueuedMessage, now: float) -> float | None:
         """Count a failed send; returns when to resend, or None when the message was discarded (E13)."""
         attempts = message.attempts + 1
         if attempts >= self.config.message_attempts_transaction_event:
             self.journal.ack(message.outbox_seq)
-            self._write("INSERT INTO ocpp_delivery VALUES (?, ?, 0, 1, 'discarded') ON CONFLICT (outbox_seq) "
+            self._write("INSERT INTO ocpp_delivery VALUES (?, ?, ?, 0, 1, 'discarded') ON CONFLICT (outbox_seq) "
                         "DO UPDATE SET attempts = excluded.attempts, outcome = 'discarded'",
-                        (message.outbox_seq, attempts))
+                        (message.outbox_seq, message.transaction_id, attempts))
             return None
         next_at = now + self.config.message_attempt_interval_transaction_event * attempts
-        self._write("INSERT INTO ocpp_delivery VALUES (?, ?, ?, 1, NULL) ON CONFLICT (outbox_seq) "
+        self._write("INSERT INTO ocpp_delivery VALUES (?, ?, ?, ?, 1, NULL) ON CONFLICT (outbox_seq) "
                     "DO UPDATE SET attempts = excluded.attempts, next_attempt_at = excluded.next_attempt_at",
-                    (message.outbox_seq, attempts, next_at))
+                    (message.outbox_seq, message.transaction_id, attempts, next_at))
         return next_at
 
     def mark_offline(self) -> int:
         """The connection dropped: what is still queued goes out with offline=true (E11.FR.07)."""
-        seqs = [m.seq for m in self._pending() if m.channel.startswith(TX_CHANNEL_PREFIX)]
         with self._lock:
-            self._db.executemany("UPDATE ocpp_delivery SET offline = 1 WHERE outbox_seq = ?", [(s,) for s in seqs])
-        return len(seqs)
+            return self._db.execute("UPDATE ocpp_delivery SET offline = 1 WHERE outcome IS NULL AND offline = 0 "
+                                    "AND transaction_id IS NOT NULL").rowcount
 
     def outcome(self, outbox_seq: int) -> str | None:
         with self._lock:
@@ -151,8 +159,11 @@ class OfflineQueue:
 
     def messages_in_queue(self, transaction_id: str | None = None) -> int:
         """For GetTransactionStatus (E14): queued messages of one transaction, or of all."""
-        channel = None if transaction_id is None else TX_CHANNEL_PREFIX + transaction_id
-        return sum(1 for m in self._pending() if channel is None or m.channel == channel)
+        query, args = "SELECT COUNT(*) FROM ocpp_delivery WHERE outcome IS NULL", ()
+        if transaction_id is not None:
+            query, args = query + " AND transaction_id = ?", (transaction_id,)
+        with self._lock:
+            return self._db.execute(query, args).fetchone()[0]
 
     # ---- transactions ------------------------------------------------------------------------------------------
     def open_transaction(self, transaction_id: str, evse_id: int, connector_id: int, begin_reading: dict) -> None:
