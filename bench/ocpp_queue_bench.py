@@ -22,7 +22,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 import websockets  # noqa: E402
 from ocpp.v201 import ChargePoint, call  # noqa: E402
 
-from metering import FileKeySigner, Journal, OcmfIdentity, OcmfReading, OcmfUser, SyncState  # noqa: E402
+from metering import FileKeySigner, OcmfIdentity, OcmfReading, OcmfUser, SyncState  # noqa: E402
 from metering import build_payload, sign_payload  # noqa: E402
 from metering.ocpp import LocalCsms, OcppClient, OcppConfig  # noqa: E402
 
