@@ -3,8 +3,8 @@
 A classified reading becomes the pilot's state only after it held for a debounce time, so a single glitch
 (contact bounce while plugging, a sample taken during a PWM edge) never ends a session. IEC 61851-1
 (Annex A, sequence timing) lets the EVSE take up to 100 ms to react to a change and asks for quicker action
-on faults; the defaults (SupervisionConfig) keep both well inside that. Every event is emitted once, on entry into the debounced
-state; staying in it emits nothing more.
+on faults; the defaults (SupervisionConfig) keep both well inside that. Every event is emitted once, on entry
+into the debounced state; staying in it emits nothing more.
 """
 from __future__ import annotations
 
@@ -59,7 +59,8 @@ class PilotSupervisor:
         if (self._last_measurement_at is not None and not self._silent
                 and now >= self._last_measurement_at + self.config.silence_timeout_s):
             self._silent = True
-            events.append(Fault(CP_BOARD_SILENT, f"no pilot measurement for {now - self._last_measurement_at:.3f} s", now))
+            quiet = now - self._last_measurement_at
+            events.append(Fault(CP_BOARD_SILENT, f"no pilot measurement for {quiet:.3f} s", now))
         return events
 
     def next_deadline(self) -> float | None:

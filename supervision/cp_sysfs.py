@@ -54,7 +54,7 @@ class SysfsControlPilot:
         return PilotMeasurement(self.high.volts(), self.low.volts(), duty_percent)
 
     async def measurements(self) -> AsyncIterator[PilotMeasurement]:
-        """Yields a measurement every period; unreadable samples are skipped (the silence timeout catches a dead ADC)."""
+        """A measurement every period; unreadable samples are skipped (the silence timeout catches a dead ADC)."""
         while True:
             try:
                 yield self.read()

@@ -33,7 +33,8 @@ class SessionSupervisor:
     `on_event` (optional) sees every pilot change and every fault, in or out of a session."""
 
     def __init__(self, *, on_fault: FaultCallback, pilot: AsyncIterable[PilotMeasurement] | None = None,
-                 plc: AsyncIterable[object] | Awaitable[object] | None = None, config: SupervisionConfig = SupervisionConfig(),
+                 plc: AsyncIterable[object] | Awaitable[object] | None = None,
+                 config: SupervisionConfig = SupervisionConfig(),
                  on_event: EventCallback | None = None, clock: Callable[[], float] | None = None) -> None:
         self.config = config
         self._pilot_source = pilot

@@ -28,13 +28,14 @@ from metering.ocpp.aligned import next_boundary, sample_aligned
 from metering.ocpp.client import OcppClient, client_ssl_context
 from metering.ocpp.config import OcppConfig
 from metering.ocpp.csms import CsmsRecord, LocalCsms, SignedValue, decode_public_key
-from metering.ocpp.errors import OcppCallFailed, OcppConfigInvalid, OcppError, OcppOffline
+from metering.ocpp.errors import OcppCallFailed, OcppConfigInvalid, OcppError, OcppOffline, TransactionClosed
 from metering.ocpp.messages import certificate_hash_data, id_token, oca_public_key
 from metering.ocpp.queue import OfflineQueue, QueuedMessage
 from metering.ocpp.transaction import FAULT_STOP_REASONS, Transaction
 
 __all__ = [
     "CsmsRecord", "FAULT_STOP_REASONS", "LocalCsms", "OcppCallFailed", "OcppClient", "OcppConfig", "OcppConfigInvalid",
-    "OcppError", "OcppOffline", "OfflineQueue", "QueuedMessage", "SignedValue", "Transaction", "certificate_hash_data",
-    "client_ssl_context", "decode_public_key", "id_token", "next_boundary", "oca_public_key", "sample_aligned",
+    "OcppError", "OcppOffline", "OfflineQueue", "QueuedMessage", "SignedValue", "Transaction", "TransactionClosed",
+    "certificate_hash_data", "client_ssl_context", "decode_public_key", "id_token", "next_boundary", "oca_public_key",
+    "sample_aligned",
 ]

@@ -30,7 +30,7 @@ from metering.journal import Journal
 from metering.ocpp import messages
 from metering.ocpp.aligned import sample_aligned
 from metering.ocpp.config import OcppConfig
-from metering.ocpp.errors import OcppCallFailed, OcppOffline
+from metering.ocpp.errors import OcppCallFailed, OcppOffline, TransactionClosed
 from metering.ocpp.messages import SignedMeterReading
 from metering.ocpp.queue import OfflineQueue, QueuedMessage
 from metering.ocpp.transaction import Transaction, reading_dict
@@ -132,13 +132,15 @@ class OcppClient:
     # ---- transactions --------------------------------------------------------------------------------------------
     async def start_transaction(self, begin: SignedMeterReading, public_key_der: bytes, *, evse_id: int = 1,
                                 connector_id: int = 1, id_token: dict | None = None, trigger_reason: str = "Authorized",
-                                charging_state: str | None = "Charging", transaction_id: str | None = None) -> Transaction:
+                                charging_state: str | None = "Charging",
+                                transaction_id: str | None = None) -> Transaction:
         """Open a transaction and queue Started with the signed begin value (`metering.SignedReading` fits)."""
         transaction_id = transaction_id or str(uuid.uuid4())  # unique across reboots (§E)
         stored = reading_dict(begin, public_key_der)
         self.queue.open_transaction(transaction_id, evse_id, connector_id, stored)
         tx = Transaction(self, transaction_id, evse_id, connector_id, stored)
-        await self._enqueue_transaction_event(transaction_id, tx.started_payload(trigger_reason, id_token, charging_state))
+        started = tx.started_payload(trigger_reason, id_token, charging_state)
+        await self._enqueue_transaction_event(transaction_id, started)
         return tx
 
     async def sample_aligned(self, tx: Transaction,
@@ -153,6 +155,9 @@ class OcppClient:
                 for r in self.queue.open_transactions()]
 
     async def _enqueue_transaction_event(self, transaction_id: str, payload: dict) -> int:
+        record = self.queue.transaction(transaction_id)
+        if record is None or record.ended:
+            raise TransactionClosed(f"transaction {transaction_id} is {'unknown' if record is None else 'ended'}")
         message = self.queue.enqueue_transaction_event(transaction_id, payload, offline=not self.online)
         self._queue_changed.set()
         _log("queued", action="TransactionEvent", transaction_id=transaction_id, seq_no=message.payload["seq_no"],
@@ -214,7 +219,8 @@ class OcppClient:
         try:
             await self._call(payload)
         except (OCPPError, TimeoutError) as exc:
-            _log("send_failed", logging.WARNING, code=OcppCallFailed.code, action=type(payload).__name__, error=repr(exc))
+            _log("send_failed", logging.WARNING, code=OcppCallFailed.code, action=type(payload).__name__,
+                 error=repr(exc))
 
     # ---- I/O -----------------------------------------------------------------------------------------------
     async def _call(self, payload: object) -> object:
@@ -330,7 +336,11 @@ class OcppClient:
         while True:
             await self._online.wait()
             message = self.queue.head()
-            wait = None if message is None else message.next_attempt_at - self._clock()
+            wait = None
+            if message is not None:
+                # Wall time survives a restart; the cap keeps a stepped clock from stalling the queue.
+                longest = self.config.message_attempt_interval_transaction_event * max(1, message.attempts)
+                wait = min(message.next_attempt_at - self._clock(), longest)
             if message is None or wait > 0:
                 self._queue_changed.clear()
                 try:

@@ -41,7 +41,8 @@ class OcppConfig:
     # E13: a TransactionEvent is resent after CALLERROR or timeout while fewer than this many sends failed,
     # waiting MessageAttemptInterval × sends so far, then discarded.
     message_attempts_transaction_event: int = _var(3, "OCPPCommCtrlr.MessageAttempts.TransactionEvent")
-    message_attempt_interval_transaction_event: float = _var(60.0, "OCPPCommCtrlr.MessageAttemptInterval.TransactionEvent")
+    message_attempt_interval_transaction_event: float = _var(
+        60.0, "OCPPCommCtrlr.MessageAttemptInterval.TransactionEvent")
     # true: StatusNotification and MeterValues go through the persistent queue too; false: transaction
     # messages only (the others are dropped while offline).
     queue_all_messages: bool = _var(False, "OCPPCommCtrlr.QueueAllMessages")

@@ -22,3 +22,9 @@ class OcppCallFailed(OcppError):
 
 class OcppConfigInvalid(OcppError):
     code = "ERR_OCPP_CONFIG"
+
+
+class TransactionClosed(OcppError):
+    """An event for a transaction this station never opened or already ended."""
+
+    code = "ERR_OCPP_TX_CLOSED"

@@ -42,7 +42,8 @@ def oca_public_key(public_key_der: bytes) -> str:
 def signed_meter_value(ocmf: str, public_key: str) -> dict:
     data = base64.b64encode(ocmf.encode("utf-8")).decode("ascii")
     if len(data) > MAX_SIGNED_METER_DATA:
-        raise ValueError(f"OCMF record of {len(ocmf)} bytes exceeds signedMeterData's {MAX_SIGNED_METER_DATA} base64 chars")
+        raise ValueError(f"OCMF record of {len(ocmf)} bytes exceeds signedMeterData's "
+                         f"{MAX_SIGNED_METER_DATA} base64 characters")
     return {"signed_meter_data": data, "signing_method": "", "encoding_method": "OCMF", "public_key": public_key}
 
 
@@ -95,4 +96,5 @@ def _ocsp_url(certificate: x509.Certificate) -> str:
         aia = certificate.extensions.get_extension_for_class(x509.AuthorityInformationAccess).value
     except x509.ExtensionNotFound:
         return ""
-    return next((d.access_location.value for d in aia if d.access_method == x509.AuthorityInformationAccessOID.OCSP), "")
+    ocsp = x509.AuthorityInformationAccessOID.OCSP
+    return next((d.access_location.value for d in aia if d.access_method == ocsp), "")

@@ -86,8 +86,11 @@ class OfflineQueue:
         return self._track(self.journal.enqueue(OTHER_CHANNEL, {"action": action, "payload": payload}), False)
 
     def _track(self, message: OutboxMessage, offline: bool) -> QueuedMessage:
-        transaction_id = message.channel[len(TX_CHANNEL_PREFIX):] if message.channel.startswith(TX_CHANNEL_PREFIX) else None
-        self._write("INSERT INTO ocpp_delivery VALUES (?, ?, 0, 0, ?, NULL)", (message.seq, transaction_id, int(offline)))
+        transaction_id = None
+        if message.channel.startswith(TX_CHANNEL_PREFIX):
+            transaction_id = message.channel[len(TX_CHANNEL_PREFIX):]
+        self._write("INSERT INTO ocpp_delivery VALUES (?, ?, 0, 0, ?, NULL)",
+                    (message.seq, transaction_id, int(offline)))
         return self._message(message, 0, 0.0, offline)
 
     # ---- the head of the queue ---------------------------------------------------------------------------------
@@ -129,7 +132,8 @@ class OfflineQueue:
     def delivered(self, message: QueuedMessage) -> None:
         self.journal.ack(message.outbox_seq)
         self._write("INSERT INTO ocpp_delivery VALUES (?, ?, ?, 0, 0, 'delivered') ON CONFLICT (outbox_seq) "
-                    "DO UPDATE SET outcome = 'delivered'", (message.outbox_seq, message.transaction_id, message.attempts + 1))
+                    "DO UPDATE SET outcome = 'delivered'",
+                    (message.outbox_seq, message.transaction_id, message.attempts + 1))
 
     def failed(self, message: QueuedMessage, now: float) -> float | None:
         """Count a failed send; returns when to resend, or None when the message was discarded (E13)."""
@@ -178,7 +182,8 @@ class OfflineQueue:
 
     def transaction(self, transaction_id: str) -> TransactionRecord | None:
         with self._lock:
-            row = self._db.execute("SELECT * FROM ocpp_transactions WHERE transaction_id = ?", (transaction_id,)).fetchone()
+            row = self._db.execute("SELECT * FROM ocpp_transactions WHERE transaction_id = ?",
+                                   (transaction_id,)).fetchone()
         return None if row is None else _record(row)
 
     def open_transactions(self) -> list[TransactionRecord]:

@@ -35,8 +35,8 @@ class SimulatedMeter:
         wall = START + seconds
         import_wh = round(POWER_W * seconds / 3600)
         self.page += 1
-        payload = build_payload(OcmfIdentity(), f"T{self.page}",
-                                [OcmfReading(wall, SyncState.SYNCHRONISED, import_wh, 0, tx=tx)], OcmfUser(id="TOKEN123"))
+        reading = OcmfReading(wall, SyncState.SYNCHRONISED, import_wh, 0, tx=tx)
+        payload = build_payload(OcmfIdentity(), f"T{self.page}", [reading], OcmfUser(id="TOKEN123"))
         return Reading(wall, import_wh, 0, sign_payload(payload, self.signer))
 
 

@@ -65,8 +65,10 @@ def test_config_reads_ocpp_variable_names_from_a_file(tmp_path):
     assert OcppConfig.from_file(toml).station_id == "CS042"
 
 
-@pytest.mark.parametrize("data", [{"OfflineTreshold": 1}, {"QueueAllMessages": "yes"}, {"OfflineThreshold": True},
-                                  {"PublicKeyWithSignedMeterValue": "Sometimes"}, {"MessageAttemptsTransactionEvent": 0}])
+@pytest.mark.parametrize("data", [
+    {"OfflineTreshold": 1}, {"QueueAllMessages": "yes"}, {"OfflineThreshold": True},
+    {"PublicKeyWithSignedMeterValue": "Sometimes"}, {"MessageAttemptsTransactionEvent": 0},
+])
 def test_config_rejects_unknown_names_and_bad_values(data):
     with pytest.raises(OcppConfigInvalid) as info:
         OcppConfig.from_dict(data)

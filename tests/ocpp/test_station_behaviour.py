@@ -153,3 +153,16 @@ async def test_every_message_type_the_station_sends_passes_the_strict_csms(journ
     assert actions == {"BootNotification", "StatusNotification", "Authorize", "TransactionEvent", "MeterValues",
                        "Heartbeat"}
     assert csms.record.call_errors == []
+
+
+async def test_events_after_ended_are_refused(journal_path, meter):
+    from metering.ocpp import TransactionClosed
+    async with LocalCsms() as csms:
+        await csms.stop()
+        async with OcppClient(fast_config(csms.url, journal_path)) as client:
+            tx = await client.start_transaction(meter.at(0, "B"), meter.public_key_der())
+            await tx.end(meter.at(60, "E"))
+            with pytest.raises(TransactionClosed) as info:
+                await tx.update(meter.at(120))
+            assert info.value.code == "ERR_OCPP_TX_CLOSED"
+            assert client.queue.messages_in_queue(tx.transaction_id) == 2

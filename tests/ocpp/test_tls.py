@@ -16,7 +16,8 @@ from tests.ocpp.conftest import fast_config
 
 
 def _name(cn: str) -> x509.Name:
-    return x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Test CPO"), x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+    return x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Test CPO"),
+                      x509.NameAttribute(NameOID.COMMON_NAME, cn)])
 
 
 def _issue(subject: str, issuer_key, issuer_name, key, *, ca=False, eku=None, san=None):

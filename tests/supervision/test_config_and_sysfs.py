@@ -3,7 +3,9 @@ import json
 
 import pytest
 
-from supervision import AdcChannel, ConfigInvalid, PilotFrameCorrupt, PilotState, SupervisionConfig, SysfsControlPilot, classify
+from supervision import (
+    AdcChannel, ConfigInvalid, PilotFrameCorrupt, PilotState, SupervisionConfig, SysfsControlPilot, classify,
+)
 
 
 def test_config_loads_from_toml_and_json(tmp_path):
@@ -30,8 +32,8 @@ def test_sysfs_pilot_scales_raw_adc_values_and_reads_a_pwm_capture(tmp_path):
     (tmp_path / "high").write_text(f"{round((6.0 - offset) / scale)}\n")
     (tmp_path / "low").write_text(f"{round((-12.0 - offset) / scale)}\n")
     (tmp_path / "capture").write_text("1000000 50000\n")  # period 1 ms, high 50 µs: 5 %
-    source = SysfsControlPilot(AdcChannel(tmp_path / "high", scale, offset), AdcChannel(tmp_path / "low", scale, offset),
-                               tmp_path / "capture")
+    high, low = AdcChannel(tmp_path / "high", scale, offset), AdcChannel(tmp_path / "low", scale, offset)
+    source = SysfsControlPilot(high, low, tmp_path / "capture")
     m = source.read()
     assert abs(m.high_v - 6.0) < 0.01 and abs(m.duty_percent - 5.0) < 1e-9
     reading = classify(m)

@@ -79,7 +79,8 @@ async def test_no_callback_outside_a_session_and_one_per_session_when_both_watch
 
 
 async def test_slac_link_monitor_plugs_in_and_a_degraded_powerline_is_one_fault():
-    from slac import AsyncPowerline, LinkMonitorConfig, Matched, PowerlineConfig, SlacConfig, run_evse, run_pev, watch_link
+    from slac import (AsyncPowerline, LinkMonitorConfig, Matched, PowerlineConfig, SlacConfig, run_evse, run_pev,
+                      watch_link)
     async with AsyncPowerline(PowerlineConfig(seed=1)) as plc:
         ev = plc.attach_memory("ev", "02:00:00:00:00:01")
         evse = plc.attach_memory("evse", "02:00:00:00:00:02")
