@@ -3,7 +3,8 @@
 Use (the SECC / demo):
 
     board = SerialControlPilot("/dev/ttyUSB0")            # or SysfsControlPilot(...), or the pty emulator's port
-    async with SessionSupervisor(pilot=board.measurements(), plc=slac_monitor,  # any async iterable of SNR dB
+    monitor = slac.watch_link(monitor_link, slac.LinkMonitorConfig())   # or any async iterable of SNR readings
+    async with SessionSupervisor(pilot=board.measurements(), plc=monitor,
                                  on_fault=abort_and_seal, on_event=print) as sup:
         await board.set_duty(5)                           # 5 %: digital communication (ISO 15118)
         sup.expect_pwm(True)
@@ -11,16 +12,20 @@ Use (the SECC / demo):
         ...
         sup.end_session()                                 # normal end: later faults are events only
 
-Fault codes given to `on_fault`: CP_STATE_E, CP_STATE_F, CP_PWM_LOST (PWM expected, pilot went steady),
+Fault codes given to `on_fault`: CP_STATE_E, CP_STATE_F, CP_PWM_LOST (PWM expected, pilot went steady, or
+it did not start within `pwm_start_timeout_s` of `expect_pwm(True)`),
 CP_UNPLUGGED (pilot back to A), CP_OUT_OF_RANGE (level in no band, or no diode), CP_BOARD_SILENT (no
 measurement within `silence_timeout_s`), PLC_LINK_LOST (SNR below `snr_min_db` for `snr_hold_s`, or the
 PLC source raised an error with that code, or ended). The SECC answers each with: stop power at once, close
-TLS/TCP without SessionStopRes, seal the metering session (facts: iso15118-20 §8.2–8.3).
+TLS/TCP without SessionStopRes, seal the metering session (facts: iso15118-20 §8.2–8.3), and end the OCPP
+transaction with `metering.ocpp.Transaction.end_for_fault(seal, code)` (triggerReason/stoppedReason per code).
 
 Layers: `pilot.classify` (levels → state), `cp_protocol` (the board's serial line protocol, documented
 there), `PilotSupervisor` and `PlcLinkWatcher` (sans-I/O: measurements + now → events), `SerialControlPilot`
 / `SysfsControlPilot` (I/O), `ControlPilotBoardEmulator` (the board on a pty), `SessionSupervisor` (asyncio).
 Configuration: `SupervisionConfig` (JSON or TOML file via `SupervisionConfig.from_file`).
+Tools: `python -m supervision emulate` (the board on a pty) and `python -m supervision watch PORT` (JSON events).
+A session begun while the pilot already shows a fault gets that fault at once.
 """
 from supervision.config import SupervisionConfig
 from supervision.cp_emulator import ControlPilotBoardEmulator

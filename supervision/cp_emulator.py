@@ -63,9 +63,11 @@ class ControlPilotBoardEmulator:
 
     def short_to_pe(self, shorted: bool = True) -> None:
         self._shorted = shorted
+        self.contactor_closed &= not shorted  # the board's own protection, before any host reacts
 
     def board_fault_f(self, on: bool = True) -> None:
         self.state_f = on
+        self.contactor_closed &= not on
 
     def break_pwm(self, broken: bool = True) -> None:
         self._pwm_broken = broken
@@ -127,7 +129,7 @@ class ControlPilotBoardEmulator:
         if command.name == "D":
             self.duty_permille = command.value
         elif command.name == "F":
-            self.state_f = bool(command.value)
+            self.board_fault_f(bool(command.value))
         elif command.name == "K":
             if command.value and (self.state_f or self._shorted):
                 os.write(self._master, cp_protocol.encode(cp_protocol.Nak("K", "pilot_fault")))

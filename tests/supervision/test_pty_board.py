@@ -117,6 +117,15 @@ async def test_corrupt_frames_are_dropped_without_a_state_change(bench):
     assert bench.faults == [] and bench.sup.pilot.name == "C2"
 
 
+async def test_the_board_opens_the_contactor_by_itself_on_a_short(bench):
+    await start_charging(bench)
+    await bench.host.set_contactor(True)
+    bench.board.short_to_pe()
+    assert not bench.board.contactor_closed
+    await wait_for(lambda: bench.faults)
+    assert [c for c, _ in bench.faults] == [CP_STATE_E]
+
+
 async def test_contactor_command_is_refused_by_the_board_in_state_f(bench):
     await bench.host.set_contactor(True)
     assert bench.board.contactor_closed
