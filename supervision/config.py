@@ -50,10 +50,11 @@ class SupervisionConfig:
             band_names = {f.name for f in dataclasses.fields(PilotBands)}
             if not isinstance(bands, dict) or set(bands) - band_names:
                 raise ConfigInvalid(f"bands must be a table with keys among {sorted(band_names)}")
-            try:
-                values["bands"] = PilotBands(**{k: (float(v[0]), float(v[1])) for k, v in bands.items()})
-            except (TypeError, ValueError, IndexError) as exc:
-                raise ConfigInvalid(f"bands: each entry is [low, high] volts ({exc})") from exc
+            for key, band in bands.items():
+                if (not isinstance(band, (list, tuple)) or len(band) != 2
+                        or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in band)):
+                    raise ConfigInvalid(f"bands.{key}: expected [low, high] in volts, got {band!r}")
+            values["bands"] = PilotBands(**{k: (float(v[0]), float(v[1])) for k, v in bands.items()})
         for name, value in values.items():
             if name == "bands":
                 continue

@@ -4,6 +4,8 @@ import datetime as dt
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -82,3 +84,28 @@ def test_config_rejects_unknown_names_and_bad_values(data):
 ])
 def test_aligned_boundaries_count_from_midnight(wall, interval, expected):
     assert next_boundary(wall, interval) == expected
+
+
+json_values = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+                           lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner,
+                                                                                        max_size=3), max_leaves=6)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(st.sampled_from(["OfflineThreshold", "QueueAllMessages", "csms_url", "message_timeout",
+                                        "PublicKeyWithSignedMeterValue", "bogus"]), json_values, max_size=4))
+def test_config_from_random_data_is_a_config_or_the_typed_error(data):
+    try:
+        OcppConfig.from_dict(data)
+    except OcppConfigInvalid:
+        pass
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.text(max_size=60), st.binary(max_size=60).map(lambda b: base64.b64encode(b).decode())))
+def test_public_key_decoder_raises_only_value_errors(text):
+    from metering.ocpp import decode_public_key
+    try:
+        decode_public_key(text)
+    except ValueError:
+        pass

@@ -2,6 +2,8 @@
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from supervision import (
     AdcChannel, ConfigInvalid, PilotFrameCorrupt, PilotState, SupervisionConfig, SysfsControlPilot, classify,
@@ -48,3 +50,16 @@ def test_sysfs_garbage_is_a_typed_error(tmp_path):
         channel.volts()
     with pytest.raises(PilotFrameCorrupt):
         SysfsControlPilot(AdcChannel(tmp_path / "d", 1.0), channel, tmp_path / "d").read()
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(st.sampled_from(["debounce_s", "bands", "serial_port", "baudrate", "snr_min_db", "x"]),
+                       st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=5),
+                                    lambda inner: st.lists(inner, max_size=3)
+                                    | st.dictionaries(st.sampled_from(["a", "b", "z"]), inner, max_size=2),
+                                    max_leaves=5), max_size=3))
+def test_config_from_random_data_is_a_config_or_the_typed_error(data):
+    try:
+        SupervisionConfig.from_dict(data)
+    except ConfigInvalid:
+        pass
