@@ -444,11 +444,15 @@ def schema_name(schema: str) -> str:
 
 
 def load(schema: str) -> SchemaSet:
-    name = schema_name(schema)
-    s = _LOADED.get(name)
+    """The schema set for a name or namespace URI (loaded and linked once)."""
+    s = _LOADED.get(schema)
     if s is None:
-        module = importlib.import_module("exi.generated.grammar_" + name.replace("-", "_"))
-        s = _LOADED[name] = SchemaSet(module)
+        name = schema_name(schema)
+        s = _LOADED.get(name)
+        if s is None:
+            module = importlib.import_module("exi.generated.grammar_" + name.replace("-", "_"))
+            s = _LOADED[name] = SchemaSet(module)
+        _LOADED[schema] = s
     return s
 
 
