@@ -106,17 +106,15 @@ def save_calibration(calibration: Calibration, path: str | os.PathLike, unlock: 
 
 
 def _average(driver: "Ade9000Driver", polls: int, interval_s: float, sleep: Callable[[float], None]):
-    """Mean V rms, I rms and active power per phase (power from the energy registers: no ripple)."""
-    v, i, wh, seconds = [0.0] * 3, [0.0] * 3, [0.0] * 3, 0.0
+    """Mean V rms, I rms and active power per phase over `polls` reads of the chip's averaged registers."""
+    v, i, w = [0.0] * 3, [0.0] * 3, [0.0] * 3
     for _ in range(polls):
         sleep(interval_s)
-        sample = driver.poll()
-        seconds += sample.elapsed_s
-        for p, phase in enumerate(sample.phases):
+        for p, phase in enumerate(driver.poll().phases):
             v[p] += phase.v_rms / polls
             i[p] += phase.i_rms / polls
-            wh[p] += phase.energy_wh
-    return v, i, [3600.0 * e / seconds for e in wh]
+            w[p] += phase.power_w / polls
+    return v, i, w
 
 
 def _measure(driver, apply_reference, sleep, v: float, i: float, pf: float, polls: int, interval_s: float):

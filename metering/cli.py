@@ -15,7 +15,7 @@ from metering.calibration import Calibration, calibrate, load_calibration, save_
 from metering.clock import SimulatedClock, chrony_sync_state
 from metering.conditioning import Conditioner, ConditioningConfig
 from metering.driver import Ade9000Driver
-from metering.emulator import ChipEmulator, EmulatorConfig, LoadProfile
+from metering.emulator import ChipEmulator, EmulatorConfig, LoadProfile, PtyEmulatorServer
 from metering.errors import MeteringError
 from metering.transport import EmulatorTransport, SpiTransport, UartTransport
 
@@ -29,6 +29,8 @@ def _parser() -> argparse.ArgumentParser:
                     "built-in chip emulator is used (--emulator is the default), so no hardware is needed.")
     action = parser.add_mutually_exclusive_group(required=True)
     action.add_argument("--read", action="store_true", help="print live values (V, I, P per phase, energy)")
+    action.add_argument("--serve-emulator", action="store_true",
+                        help="serve the chip emulator (real time) on a pty; prints the port for --serial")
     action.add_argument("--calibrate", action="store_true",
                         help="compute gains, current offsets and phase compensation against the injected "
                              "reference (PF 1, zero current, PF 0.5) and store them")
@@ -139,8 +141,22 @@ def _calibrate(args: argparse.Namespace, link: _Link) -> int:
     return 0
 
 
+def _serve_emulator(args: argparse.Namespace) -> int:
+    emulator = ChipEmulator(EmulatorConfig(), LoadProfile.constant(i_rms=args.load_a, export=args.export))
+    with PtyEmulatorServer(emulator) as server:
+        print(json.dumps({"port": server.port}) if args.json else f"chip emulator serving on {server.port}",
+              flush=True)
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(sys.argv[1:] if argv is None else argv)
+    if args.serve_emulator:
+        return _serve_emulator(args)
     try:
         link = _Link(args)
         try:

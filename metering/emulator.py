@@ -25,6 +25,8 @@ from metering import ade9000 as reg
 from metering.errors import DataCorrupt
 
 TEMP_TRIM_DEFAULT = (4800 << 16) | 8192  # 150 °C at TEMP_RSLT = 0, 1/16 °C per LSB
+BLOCK_S = 0.2  # RMS / power / energy update period: 10 cycles at 50 Hz, 12 at 60 Hz (like the chip's 10/12-cycle RMS)
+ANALYTIC_BLOCKS_PER_STEP = 50  # closed-form steps of 10 s in simulated sessions
 REFERENCE_TEMP_C = 25.0
 
 
@@ -176,6 +178,8 @@ class ChipEmulator:
         self._energy = [0.0, 0.0, 0.0]
         self._mean_square = [[0.0, 0.0] for _ in range(3)]  # (v², i²) in code² per phase, last step
         self._mean_power = [0.0, 0.0, 0.0]
+        self._block_sums = [[0.0, 0.0, 0.0] for _ in range(3)]  # Σv², Σi², Σv·i per phase, open block
+        self._block_samples = 0
         self._crc = reg.config_crc(self._regs)
         self._regs[reg.CRC_RSLT] = self._crc
 
@@ -310,53 +314,72 @@ class ChipEmulator:
                 reg.gain_multiplier(self._regs.get(reg.APGAIN + step, 0)))
 
     def advance(self) -> None:
-        """Run the DSP up to the clock's current time."""
+        """Run the DSP up to the clock's current time, in steps that never cross a block boundary."""
         with self._lock:
-            target = math.floor((self._clock() - self._origin) * self.config.sample_rate_hz + 1e-6)
-            chunk = int(self.config.sample_rate_hz * (0.25 if self.config.fidelity == "waveform" else 10.0))
+            fs = self.config.sample_rate_hz
+            target = math.floor((self._clock() - self._origin) * fs + 1e-6)
+            block = round(fs * BLOCK_S)
+            blocks_per_step = 1 if self.config.fidelity == "waveform" else ANALYTIC_BLOCKS_PER_STEP
             while self._sample_index < target:
                 start = self._sample_index
-                t0 = (start - self._profile_base) / self.config.sample_rate_hz
-                _, _, seg_end = self.profile.segment_at(t0)
-                end = min(target, start + chunk)
+                if start % block:
+                    end = min(target, (start // block + 1) * block)  # finish the open block first
+                else:
+                    end = min(target, start + blocks_per_step * block)
+                    if end - start > block:
+                        end -= end % block  # whole blocks; the remainder opens the next block
+                _, _, seg_end = self.profile.segment_at((start - self._profile_base) / fs)
                 if math.isfinite(seg_end):
-                    boundary = math.ceil(seg_end * self.config.sample_rate_hz) + self._profile_base
-                    end = min(end, max(boundary, start + 1))
+                    end = min(end, max(math.ceil(seg_end * fs) + self._profile_base, start + 1))
                 self._step(start, end)
                 self._sample_index = end
+                if end % block == 0:
+                    self._publish_block()
 
     def _step(self, start: int, end: int) -> None:
+        """Integrate [start, end) samples of the front-end signals into the open block."""
         fs = self.config.sample_rate_hz
         base = self._profile_base
         t0, t1 = (start - base) / fs, (end - base) / fs
         segment, _, _ = self.profile.segment_at(t0)
-        running = self._regs.get(reg.RUN, 0) == 1
-        accumulate = running and self._regs.get(reg.EP_CFG, 0) & reg.EP_CFG_EGY_PWR_EN
+        c = self.config
+        n = end - start
+        for phase in range(3):
+            fe_v, fe_i = self._front_end_gains(phase, 0.5 * (start + end) / fs)
+            shift = reg.phase_correction(self._regs.get(reg.APHCAL0 + phase * reg.PHASE_STEP, 0)) \
+                - math.radians(c.i_phase_error_deg[phase])
+            if c.fidelity == "waveform":
+                means = self._sampled(segment, phase, start - base, end - base, fe_v, fe_i, shift)
+            else:
+                means = self._closed_form(segment, phase, t0, t1, fe_v, fe_i, shift)
+            sums = self._block_sums[phase]
+            for k in range(3):
+                sums[k] += means[k] * n
+        self._block_samples += n
+
+    def _publish_block(self) -> None:
+        """End of a block: update RMS and power registers, and add the block's energy unless it is no-load
+        (the chip decides no-load over a window too, so energy reaches the register in block steps)."""
+        n, self._block_samples = self._block_samples, 0
+        sums, self._block_sums = self._block_sums, [[0.0, 0.0, 0.0] for _ in range(3)]
+        if n == 0 or self._regs.get(reg.RUN, 0) != 1:
+            return
         c = self.config
         v_code = reg.RMS_FULL_SCALE / c.v_full_scale
         i_code = reg.RMS_FULL_SCALE / c.i_full_scale
         watt_code = reg.WATT_FULL_SCALE / (c.v_full_scale * c.i_full_scale)
         no_load = self._regs.get(reg.ACT_NL_LVL, 0) & 0xFFFFFF
+        accumulate = self._regs.get(reg.EP_CFG, 0) & reg.EP_CFG_EGY_PWR_EN
         for phase in range(3):
-            fe_v, fe_i = self._front_end_gains(phase, 0.5 * (start + end) / fs)
+            sum_vv, sum_ii, sum_p = sums[phase]
             g_v, g_i, g_p = self._chip_gains(phase)
-            shift = reg.phase_correction(self._regs.get(reg.APHCAL0 + phase * reg.PHASE_STEP, 0)) \
-                - math.radians(c.i_phase_error_deg[phase])
-            if c.fidelity == "waveform":
-                mean_vv, mean_ii, mean_p = self._sampled(segment, phase, start - base, end - base, fe_v, fe_i, shift)
-            else:
-                mean_vv, mean_ii, mean_p = self._closed_form(segment, phase, t0, t1, fe_v, fe_i, shift)
-            if not running:
-                continue
-            self._mean_square[phase] = [mean_vv * (g_v * v_code) ** 2, mean_ii * (g_i * i_code) ** 2]
-            power = mean_p * g_v * g_i * g_p * watt_code
+            self._mean_square[phase] = [sum_vv / n * (g_v * v_code) ** 2, sum_ii / n * (g_i * i_code) ** 2]
+            power = sum_p / n * g_v * g_i * g_p * watt_code
             self._mean_power[phase] = power
             if accumulate and abs(power) >= no_load:
                 # One xWATT per 8 kSPS sample: scale our sample count to the chip's rate.
-                self._energy[phase] += power * (end - start) * reg.DSP_RATE_HZ / fs
-                self._energy[phase] = math.fmod(self._energy[phase], float(1 << 45))
-                if self._energy[phase] < 0:
-                    self._energy[phase] += float(1 << 45)
+                energy = self._energy[phase] + power * n * reg.DSP_RATE_HZ / c.sample_rate_hz
+                self._energy[phase] = energy % float(1 << 45)
 
     def _sampled(self, segment: LoadSegment, phase: int, n0: int, n1: int, fe_v: float, fe_i: float,
                  shift: float):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from metering.calibration import Calibration, load_calibration
@@ -32,6 +32,7 @@ STATUS_RESYNC = 1 << 1  # the chip reset or jumped since the previous signed rea
 STATUS_CONFIG_CHANGED = 1 << 2  # configuration CRC changed on the chip (possible manipulation)
 STATUS_CT_REVERSED = 1 << 3  # negative power while charging on a phase
 STATUS_CLOCK_STEP = 1 << 4  # the wall clock stepped since the previous signed reading
+_ONE_SHOT_STATUS = STATUS_RESYNC | STATUS_CLOCK_STEP  # reported once, in the next signed reading
 
 # Seal reason → OCMF TX of the final reading (facts §1.3).
 SEAL_TX = {"normal": "E", "local": "L", "remote": "R", "abort": "A", "error": "A", "power_failure": "P",
@@ -186,6 +187,11 @@ class Meter:
     # ---- sampling ----------------------------------------------------------------------------------------
     def poll(self) -> Snapshot:
         """Read the chip once, book the energy, publish a snapshot; journal events, checkpoints, aligned readings."""
+        return self._poll(consume=False)
+
+    def _poll(self, consume: bool) -> Snapshot:
+        """`consume`: the caller signs this snapshot, so one-shot status bits (resync, clock step) are handed
+        over to it atomically with the snapshot and cleared."""
         with self._chip_lock:
             try:
                 raw = self.driver.poll()
@@ -193,29 +199,34 @@ class Meter:
                 self._event(exc.code, str(exc), cause=exc.details.get("cause"), phases=exc.details.get("phases"))
                 self._flags |= STATUS_RESYNC
                 raw = exc.details.get("sample")
-                if raw is None:
-                    return self._snapshot
-            sample = self._conditioner.apply(raw)
-            totals = self._registers.add(sum(p.energy_wh for p in sample.phases))
-            if sample.config_changed and not self._flags & STATUS_CONFIG_CHANGED:
-                self._flags |= STATUS_CONFIG_CHANGED
-                self._event(ConfigCrcChanged.code, "configuration CRC changed on the chip while running")
-            step = self._steps.observe(self.clock.wall(), self.clock.monotonic())
-            if step is not None:
-                self._flags |= STATUS_CLOCK_STEP
-                self._event("METER_CLOCK_STEP", "wall clock stepped; past readings keep their timestamps",
-                            step_s=step.step_s)
-            charging = any(self._charging.values()) if self._charging else None
-            diagnostics = tuple(self._conditioner.diagnose(sample, charging))
-            self._track_diagnostics(diagnostics)
-            snapshot = self._make_snapshot(sample, totals, diagnostics)
-            self._snapshot = snapshot
+            if raw is not None:
+                sample = self._conditioner.apply(raw)
+                totals = self._registers.add(sum(p.energy_wh for p in sample.phases))
+                if sample.config_changed and not self._flags & STATUS_CONFIG_CHANGED:
+                    self._flags |= STATUS_CONFIG_CHANGED
+                    self._event(ConfigCrcChanged.code, "configuration CRC changed on the chip while running")
+                step = self._steps.observe(self.clock.wall(), self.clock.monotonic())
+                if step is not None:
+                    self._flags |= STATUS_CLOCK_STEP
+                    self._event("METER_CLOCK_STEP", "wall clock stepped; past readings keep their timestamps",
+                                step_s=step.step_s)
+                charging = any(self._charging.values()) if self._charging else None
+                diagnostics = tuple(self._conditioner.diagnose(sample, charging))
+                self._track_diagnostics(diagnostics)
+                self._snapshot = self._make_snapshot(sample, totals, diagnostics)
+            else:
+                self._snapshot = replace(self._snapshot, status=self._snapshot.status | self._flags)
+            snapshot = self._snapshot
+            boundary = aligned_boundary(snapshot.wall, self.config.aligned_interval_s)
+            aligned = boundary > self._last_aligned
+            if aligned:
+                self._last_aligned = boundary
+            if consume or aligned:
+                self._flags &= ~_ONE_SHOT_STATUS
         if self.clock.monotonic() - self._last_checkpoint >= self.config.checkpoint_interval_s:
-            self.journal.save_checkpoint(self._checkpoint_body(totals))
+            self.journal.save_checkpoint(self._checkpoint_body(snapshot.totals))
             self._last_checkpoint = self.clock.monotonic()
-        boundary = aligned_boundary(snapshot.wall, self.config.aligned_interval_s)
-        if boundary > self._last_aligned:
-            self._last_aligned = boundary
+        if aligned:
             self._sign_and_journal("aligned", None, None, snapshot, extra={"aligned_to": boundary})
         return snapshot
 
@@ -255,7 +266,6 @@ class Meter:
                           extra: dict | None = None, reason: str | None = None) -> SignedReading:
         import_wh, export_wh = snapshot.totals.import_wh, snapshot.totals.export_wh
         status = snapshot.status
-        self._flags &= ~(STATUS_RESYNC | STATUS_CLOCK_STEP)  # reported once, in this reading
         info = sign_meter_info(MeterInfo(
             meter_id=self.config.meter_id, charged_wh=import_wh - base[0], discharged_wh=export_wh - base[1],
             meter_status=status, meter_timestamp=int(snapshot.wall)), self.signer)
@@ -289,7 +299,7 @@ class Meter:
     def reading(self, session_id: str | None = None) -> SignedReading:
         """Read the chip now, sign (MeterSignature + OCMF) and journal; returns once durable."""
         with self._report_lock:
-            snapshot = self.poll()
+            snapshot = self._poll(consume=True)
             if session_id is None:
                 return self._sign_and_journal("reading", None, None, snapshot)
             begin = self._open_session_begin(session_id)
@@ -299,7 +309,7 @@ class Meter:
     def begin_session(self, session_id: str, user: OcmfUser | None = None, charging: bool | None = None) -> SignedReading:
         """Journal the signed begin reading (OCMF TX=B). `charging=True` arms the reversed-CT diagnostic."""
         with self._report_lock:
-            snapshot = self.poll()
+            snapshot = self._poll(consume=True)
             reading = self._sign_and_journal("session_begin", session_id, "B", snapshot, user=user or OcmfUser())
             if charging is not None:
                 self._charging[session_id] = charging
@@ -312,7 +322,7 @@ class Meter:
                 return SignedReading.from_record(
                     self.journal.seal_session(session_id, lambda _: {})[0])
             begin = self.journal.session_begin(session_id)
-            snapshot = self.poll()
+            snapshot = self._poll(consume=True)
             reading = self._sign_and_journal("session_seal", session_id, SEAL_TX.get(reason, "A"), snapshot,
                                              user=self._user(begin), reason=reason,
                                              base=(begin.body["import_wh"], begin.body["export_wh"]))

@@ -156,5 +156,9 @@ def verify_record(record: str, public_key_der: bytes) -> OcmfRecord:
             raise SignatureInvalid("unsupported OCMF signature encoding", SE=sig.get("SE"))
     except (KeyError, TypeError, ValueError, binascii.Error) as exc:
         raise SignatureInvalid("OCMF SD missing or not decodable") from exc
-    verify_der(public_key_der, der, parsed.payload.encode("utf-8"))
+    try:
+        signed = parsed.payload.encode("utf-8")
+    except UnicodeEncodeError as exc:  # lone surrogates cannot be what was signed
+        raise SignatureInvalid("OCMF payload is not encodable as UTF-8") from exc
+    verify_der(public_key_der, der, signed)
     return parsed

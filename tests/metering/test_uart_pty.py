@@ -1,8 +1,18 @@
 """The same driver over a pty pair with pyserial: the emulator serves the chip's frames on the master side."""
 import pytest
 
-from metering import (Ade9000Driver, ChipEmulator, ChipNotResponding, EmulatorConfig, EmulatorTransport, LoadProfile,
-                      PtyEmulatorServer, SimulatedClock, UartTransport)
+from metering import (Ade9000Driver, ChipEmulator, ChipNotResponding, EmulatorConfig, EmulatorTransport,
+                      FrontEndScaling, LoadProfile, PtyEmulatorServer, SimulatedClock, UartTransport)
+
+
+def run_30_s(driver, clock):
+    crc = driver.start()
+    # Writes get no answer, so over a stream the soft reset may land a few simulated samples later than
+    # in-process; the first second (its open block) is read and set aside before comparing.
+    clock.advance(1.0)
+    driver.poll()
+    clock.advance(30.0)
+    return crc, driver.poll()
 
 
 def test_driver_over_pty_reads_the_same_values_as_in_process():
@@ -16,18 +26,17 @@ def test_driver_over_pty_reads_the_same_values_as_in_process():
             with PtyEmulatorServer(emulator) as server:
                 transport = UartTransport(server.port, timeout=1.0)
                 driver = Ade9000Driver(transport, monotonic=clock.monotonic, sleep=clock.sleep)
-                crc = driver.start()
-                clock.advance(30.0)
-                results.append((crc, driver.poll()))
+                results.append(run_30_s(driver, clock))
                 transport.close()
         else:
             driver = Ade9000Driver(EmulatorTransport(emulator), monotonic=clock.monotonic, sleep=clock.sleep)
-            crc = driver.start()
-            clock.advance(30.0)
-            results.append((crc, driver.poll()))
+            results.append(run_30_s(driver, clock))
     (crc_a, a), (crc_b, b) = results
     assert crc_a == crc_b
-    assert a.phases == b.phases
+    lsb_wh = FrontEndScaling().wh_per_energy_lsb
+    for pa, pb in zip(a.phases, b.phases):
+        assert (pa.v_rms, pa.i_rms, pa.power_w) == (pb.v_rms, pb.i_rms, pb.power_w)
+        assert pa.energy_wh == pytest.approx(pb.energy_wh, abs=2 * lsb_wh)  # the reset's sub-LSB phase may differ
     assert sum(p.energy_wh for p in b.phases) == pytest.approx(3 * 230 * 20 * 0.9 * 30 / 3600, rel=0.03)
 
 
