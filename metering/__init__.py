@@ -27,6 +27,14 @@ Facade for the session code and the demo (stable API)
 
     SignedReading: seq, kind (reading|aligned|session_begin|session_seal), session_id, wall, sync (SyncState),
     import_wh, export_wh (absolute Wh registers), status, meter_info (MeterInfo), ocmf (record, verbatim).
+    MeterConfig (dataclass, `MeterConfig.from_file(json)`): journal_path, key_path, calibration_path,
+    poll_interval_s, checkpoint_interval_s, aligned_interval_s (300), scaling, conditioning, identity
+    (OCMF GI/GS/GV/MV/MM/MS/MF; MeterID = identity.meter_serial).
+    MeterStatus bits (metering.meter.STATUS_*): 1 clock unsynchronised, 2 chip resync since the previous
+    signed reading, 4 config CRC changed, 8 reversed CT (negative power while charging), 16 clock step.
+    OCMF: FV 1.0, PG T<n> inside sessions / F<n> outside (aligned readings), RD = import register
+    01-00:B0.08.00*FF carrying TX + export register 01-00:C0.08.00*FF as TX "C" (verifiers bill one
+    law-relevant B and one end reading), RV in kWh with 3 decimals, TM status from chrony (S / I / U).
 
 Signing and verification
 ------------------------
@@ -47,6 +55,10 @@ Journal (SQLite WAL, synchronous=FULL; every call returns after its commit)
     enqueue(channel, body: dict) -> OutboxMessage (seq, channel, channel_seq 0,1,2… per channel);
     pending(channel=None, limit=100) oldest first; ack(seq)      — ordered persistent outbox (OCPP offline queue)
     verify() -> number of records checked; checksum failures raise DataCorrupt (ERR_MET_DATA_CORRUPT)
+
+Command line: `meter-tool --read [--json]`, `meter-tool --calibrate --v-ref=230 --i-ref=32 [--lock|--unlock]`,
+`meter-tool --serve-emulator` (chip emulator on a pty for `--serial`); without --device/--serial the tool uses
+the built-in emulator.
 
 Errors (stable `code`): DataCorrupt ERR_MET_DATA_CORRUPT, SignatureInvalid ERR_SIG_INVALID, ResyncRequired
 METER_RESYNC_REQUIRED, ConfigCrcChanged ERR_MET_CONFIG_CRC, CalibrationLocked ERR_MET_CAL_LOCKED,

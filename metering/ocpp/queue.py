@@ -94,8 +94,8 @@ class OfflineQueue:
     # ---- enqueue ---------------------------------------------------------------------------------------------
     def enqueue_transaction_event(self, transaction_id: str, payload: dict, offline: bool) -> QueuedMessage:
         """Store a TransactionEvent (without seq_no/offline) durably; returns it with its seqNo."""
-        message = self.journal.enqueue(self._tx_channel(transaction_id),
-                                       {"action": "TransactionEvent", "payload": payload, "transaction_id": transaction_id})
+        body = {"action": "TransactionEvent", "payload": payload, "transaction_id": transaction_id}
+        message = self.journal.enqueue(self._tx_channel(transaction_id), body)
         return self._track(message, offline)
 
     def enqueue(self, action: str, payload: dict) -> QueuedMessage:

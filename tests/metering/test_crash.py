@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from metering import Journal, Meter, MeterConfig, SimulatedClock, verify_ocmf
+from metering import Meter, MeterConfig, SimulatedClock, verify_ocmf
 
 CHILD = Path(__file__).with_name("crash_child.py")
 ROUNDS = 10
