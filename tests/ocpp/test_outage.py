@@ -86,7 +86,8 @@ async def test_the_queue_lives_in_the_metering_journal_file(journal_path, meter)
         async with OcppClient(fast_config(csms.url, journal_path), journal) as client:
             tx = await client.start_transaction(meter.at(0, "B"), meter.public_key_der())
             pending = journal.pending()
-            assert [m.channel for m in pending] == [f"ocpp.tx.{tx.transaction_id}"] and pending[0].channel_seq == 0
+            assert [m.channel for m in pending] == [f"ocpp/CS001/tx/{tx.transaction_id}"]
+            assert pending[0].channel_seq == 0  # the outbox's per-channel counter is the seqNo
     journal.close()
 
 
@@ -132,3 +133,50 @@ async def test_aligned_sampler_queues_one_value_per_five_minutes_for_an_hour(jou
     updates = [e for e in csms.events(tx.transaction_id) if e["eventType"] == "Updated"]
     assert [e["timestamp"][11:19] for e in updates] == [f"00:{m:02d}:00" for m in range(5, 60, 5)] + ["01:00:00"]
     assert all(e["triggerReason"] == "MeterValueClock" for e in updates)
+
+
+async def test_stations_sharing_one_journal_each_replay_only_their_own_events(journal_path, meter):
+    import dataclasses
+    journal = Journal(journal_path)
+    async with LocalCsms() as csms:
+        await csms.stop()
+        base = fast_config(csms.url, journal_path)
+        async with OcppClient(base, journal) as one, \
+                OcppClient(dataclasses.replace(base, station_id="CS002"), journal) as two:
+            tx_one = await one.start_transaction(meter.at(0, "B"), meter.public_key_der(), evse_id=1)
+            tx_two = await two.start_transaction(meter.at(5, "B"), meter.public_key_der(), evse_id=1)
+            await tx_one.end(meter.at(60, "E"))
+            await tx_two.end(meter.at(65, "E"))
+            assert one.queue.messages_in_queue() == 2 and two.queue.messages_in_queue() == 2
+            await csms.start()
+            await one.wait_idle(5)
+            await two.wait_idle(5)
+    journal.close()
+    by_station = {}
+    for station, action, _ in csms.record.calls:
+        by_station.setdefault(station, []).append(action)
+    assert by_station["CS001"].count("TransactionEvent") == 2 and by_station["CS002"].count("TransactionEvent") == 2
+    assert [e["seqNo"] for e in csms.events(tx_one.transaction_id)] == [0, 1]
+    assert [e["seqNo"] for e in csms.events(tx_two.transaction_id)] == [0, 1]
+    assert csms.record.duplicates == []
+
+
+async def test_a_message_whose_delivery_row_was_lost_in_a_crash_is_still_sent_marked_offline(journal_path, meter):
+    async with LocalCsms() as csms:
+        config = fast_config(csms.url, journal_path)
+        await csms.stop()
+        async with OcppClient(config) as client:
+            tx = await client.start_transaction(meter.at(0, "B"), meter.public_key_der())
+            started = client.queue.head()
+        # The process dies after the outbox commit of the next event, before its delivery row.
+        updated = {k: v for k, v in started.payload.items() if k not in ("seq_no", "offline", "evse")}
+        updated.update(event_type="Updated", trigger_reason="MeterValuePeriodic")
+        journal = Journal(journal_path)
+        journal.enqueue(f"ocpp/CS001/tx/{tx.transaction_id}",
+                        {"action": "TransactionEvent", "transaction_id": tx.transaction_id, "payload": updated})
+        journal.close()
+        await csms.start()
+        async with OcppClient(config) as client:
+            await client.wait_idle(5)
+    assert [(e["seqNo"], e["eventType"], e.get("offline")) for e in csms.record.transaction_events] == [
+        (0, "Started", True), (1, "Updated", True)]
