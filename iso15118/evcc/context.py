@@ -18,6 +18,7 @@ class EvContext:
     resumed: bool = False
     gen_challenge: bytes | None = None
     auth_method: str = "EIM"
+    contract_installed: bool = False
     parameter_set_id: int | None = None
     schedule_tuple_id: int | None = None
     evse_limits: dict[str, float] = field(default_factory=dict)

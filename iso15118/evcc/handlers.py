@@ -4,7 +4,7 @@ A handler is `handler(ev, response, now) -> Step`; which requests it may choose 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 from iso15118.session.config import CONTROL_MODES, SERVICE_IDS
 from iso15118.session.messages import NS_AC, NS_DC, Message, from_rational
@@ -26,6 +26,12 @@ class Step:
     delay: float = 0.0
     outcome: str | None = None  # set when the session ends after this response
     reason: str = ""
+    header_signature: dict | None = field(default=None, compare=False)  # xmldsig Signature for the Header
+
+
+def _repeat(ev, delay: float) -> Step:
+    """The same request again (EVSEProcessing Ongoing), signature included."""
+    return replace(ev.last_step, delay=delay)
 
 
 def _stop(ev, kind: str = "Terminate", reason: str = "") -> Step:
@@ -61,23 +67,44 @@ def on_session_setup(ev, res: Message, now: float) -> Step:
     return Step("AuthorizationSetupReq", {})
 
 
+def _pnc_authorization(ev) -> Step:
+    mode = ev.contract_signer.authorization_mode(ev.ctx.gen_challenge)
+    # The EV signs PnC_AReqAuthorizationMode with its contract key [V2G20-1063] (signature in the Header).
+    return Step("AuthorizationReq", {"SelectedAuthorizationService": "PnC", "PnC_AReqAuthorizationMode": mode},
+                header_signature=ev.contract_signer.sign_authorization_mode(mode))
+
+
 def on_authorization_setup(ev, res: Message, now: float) -> Step:
     ctx = ev.ctx
     pnc = res.get("PnC_ASResAuthorizationMode")
-    if ev.config.auth == "pnc" and "PnC" in res["AuthorizationServices"] and pnc and ev.contract_signer:
+    if ev.config.auth == "pnc" and "PnC" in res["AuthorizationServices"] and pnc:
         ctx.gen_challenge, ctx.auth_method = pnc["GenChallenge"], "PnC"
-        return Step("AuthorizationReq", {"SelectedAuthorizationService": "PnC",
-                                         "PnC_AReqAuthorizationMode": ev.contract_signer.authorization_mode(
-                                             ctx.gen_challenge)})
+        if ev.contract_signer is None and ev.contract_installer is not None and res["CertificateInstallationService"]:
+            body = ev.contract_installer.request_body()
+            return Step("CertificateInstallationReq", body,
+                        header_signature=ev.contract_installer.sign_request(body))
+        if ev.contract_signer is not None:
+            return _pnc_authorization(ev)
     if "EIM" not in res["AuthorizationServices"]:
         return _stop(ev, reason="no usable authorization service")
     ctx.auth_method = "EIM"
     return Step("AuthorizationReq", {"SelectedAuthorizationService": "EIM", "EIM_AReqAuthorizationMode": {}})
 
 
+def on_certificate_installation(ev, res: Message, now: float) -> Step:
+    if res["EVSEProcessing"] != "Finished":
+        return _repeat(ev, ev.config.loop_period)
+    try:
+        ev.contract_signer = ev.contract_installer.accept(res, ev.last_payload)
+    except Exception as exc:  # SignatureError / CertificateError / KeyDeliveryError: reject the Res [V2G20-2649]
+        return _stop(ev, reason=f"certificate installation rejected ({getattr(exc, 'code', type(exc).__name__)})")
+    ev.ctx.contract_installed = True
+    return _pnc_authorization(ev)
+
+
 def on_authorization(ev, res: Message, now: float) -> Step:
     if res["EVSEProcessing"] != "Finished":
-        return Step("AuthorizationReq", ev.last_request_body, delay=ev.config.loop_period)
+        return _repeat(ev, ev.config.loop_period)
     if not res["ResponseCode"].startswith("OK"):
         return _stop(ev, reason=f"not authorized ({res['ResponseCode']})")
     return Step("ServiceDiscoveryReq", {})
@@ -137,7 +164,7 @@ def _power_delivery_start(ev) -> Step:
 
 def on_schedule_exchange(ev, res: Message, now: float) -> Step:
     if res["EVSEProcessing"] != "Finished":
-        return Step("ScheduleExchangeReq", ev.last_request_body, delay=ev.config.loop_period)
+        return _repeat(ev, ev.config.loop_period)
     if not ev.ctx.dynamic:
         tuples = res.get("Scheduled_SEResControlMode", {}).get("ScheduleTuple", [])
         if not tuples:

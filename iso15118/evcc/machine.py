@@ -33,25 +33,29 @@ from .handlers import Step
 from .table import SEQUENCE, EvState, state_awaiting
 
 _log = logging.getLogger("iso15118.evcc")
-_ONGOING_REQUESTS = {"AuthorizationReq", "ScheduleExchangeReq", "DC_CableCheckReq", "DC_PreChargeReq"}
+_ONGOING_REQUESTS = {"AuthorizationReq", "ScheduleExchangeReq", "DC_CableCheckReq", "DC_PreChargeReq",
+                     "CertificateInstallationReq"}
 _TIMEOUT_CODES = {RESPONSE_TIMER: "TIMEOUT_MSG", SIDE_RESPONSE_TIMER: "TIMEOUT_MSG_SIDE_STREAM",
                   SETUP_TIMER: "TIMEOUT_COMMUNICATION_SETUP", ONGOING_TIMER: "TIMEOUT_ONGOING"}
 
 
 class Evcc:
-    def __init__(self, config: EvConfig, *, contract_signer=None, metering_signer=None,
+    def __init__(self, config: EvConfig, *, contract_signer=None, contract_installer=None, metering_signer=None,
                  wall_clock: Callable[[], float] = time.time,
                  trace: Callable[[str, int, Message, float], None] | None = None) -> None:
         self.config = config
         self.ctx = EvContext(config, Battery(config.battery))
         self.ctx.soc_start = self.ctx.battery.soc
         self.contract_signer = contract_signer
+        self.contract_installer = contract_installer
         self.metering_signer = metering_signer
         self.wall_clock = wall_clock
         self.trace = trace
         self.state = EvState.IDLE
         self.offers: list[dict] = []
         self.last_request_body: dict = {}
+        self.last_step: Step | None = None
+        self.last_payload = b""
         self.stop_reason = ""
         self.outcome: str | None = None
         self.code: str | None = None
@@ -76,6 +80,7 @@ class Evcc:
         except PeerProtocolError as exc:
             return self._end(now, "failed", exc.code, exc.detail)
         self.messages += 1
+        self.last_payload = payload
         if self.trace is not None:
             self.trace("rx", payload_type, response, now)
         if payload_type == PayloadType.METERING_CONFIRMATION:
@@ -151,8 +156,11 @@ class Evcc:
             data["Scheduled_SMDTControlMode"] = {"SelectedScheduleTupleID": self.ctx.schedule_tuple_id}
         header = self._header()
         body = {"Header": header, "SignedMeteringData": data}
-        if self.metering_signer is not None:
-            header["Signature"] = self.metering_signer.sign_metering_data(data)
+        signer = self.metering_signer
+        if signer is None and self.ctx.auth_method == "PnC":
+            signer = self.contract_signer  # PnC: the contract key signs SignedMeteringData
+        if signer is not None:
+            header["Signature"] = signer.sign_metering_data(data)
         self._side_queue.append(Message("MeteringConfirmationReq", body))
 
     # --- summary --------------------------------------------------------------------------------------------
@@ -168,6 +176,7 @@ class Evcc:
             "service": self.config.service,
             "mode": self.config.mode,
             "auth": ctx.auth_method,
+            "contract_installed": ctx.contract_installed,
             "session_id": ctx.session_id.hex(),
             "resumed": ctx.resumed,
             "charge_loops": ctx.loops,
@@ -189,12 +198,16 @@ class Evcc:
     def _message(self, step: Step) -> Message:
         if step.request == "supportedAppProtocolReq":
             return Message(step.request, step.body)
-        return Message(step.request, {"Header": self._header(), **step.body})
+        header = self._header()
+        if step.header_signature is not None:
+            header["Signature"] = step.header_signature
+        return Message(step.request, {"Header": header, **step.body})
 
     def _send(self, step: Step, now: float) -> list:
         message = self._message(step)
         self.state = state_awaiting(step.request)
         self.last_request_body = step.body
+        self.last_step = step
         return self._emit(message, payload_type_of(step.request), now) + \
             self._arm(RESPONSE_TIMER, now + timing_of(step.request).evcc_msg_timeout)
 

@@ -19,6 +19,7 @@ class EvState(Enum):
     WAIT_APP_PROTOCOL = "supportedAppProtocolReq"
     WAIT_SESSION_SETUP = "SessionSetupReq"
     WAIT_AUTHORIZATION_SETUP = "AuthorizationSetupReq"
+    WAIT_CERTIFICATE_INSTALLATION = "CertificateInstallationReq"
     WAIT_AUTHORIZATION = "AuthorizationReq"
     WAIT_SERVICE_DISCOVERY = "ServiceDiscoveryReq"
     WAIT_SERVICE_DETAIL = "ServiceDetailReq"
@@ -59,7 +60,10 @@ SEQUENCE: dict[tuple[EvState, str], EvRule] = {
     (E.WAIT_SESSION_SETUP, "SessionSetupRes"): _r(
         h.on_session_setup, "AuthorizationSetupReq", "DC_ChargeParameterDiscoveryReq",
         "AC_ChargeParameterDiscoveryReq"),
-    (E.WAIT_AUTHORIZATION_SETUP, "AuthorizationSetupRes"): _r(h.on_authorization_setup, "AuthorizationReq", _STOP),
+    (E.WAIT_AUTHORIZATION_SETUP, "AuthorizationSetupRes"): _r(
+        h.on_authorization_setup, "CertificateInstallationReq", "AuthorizationReq", _STOP),
+    (E.WAIT_CERTIFICATE_INSTALLATION, "CertificateInstallationRes"): _r(
+        h.on_certificate_installation, "CertificateInstallationReq", "AuthorizationReq", _STOP),
     (E.WAIT_AUTHORIZATION, "AuthorizationRes"): _r(h.on_authorization, "AuthorizationReq",
                                                    "ServiceDiscoveryReq", _STOP),
     (E.WAIT_SERVICE_DISCOVERY, "ServiceDiscoveryRes"): _r(h.on_service_discovery, "ServiceDetailReq", _STOP),

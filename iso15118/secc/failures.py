@@ -43,5 +43,14 @@ def mandatory_content(response: str, evse_id: str, request_body: dict[str, Any])
         "AC_ChargeParameterDiscoveryRes": {"AC_CPDResEnergyTransferMode": {
             "EVSEMaximumChargePower": _ZERO, "EVSEMinimumChargePower": _ZERO, "EVSENominalFrequency": _ZERO}},
         "AC_ChargeLoopRes": {"Scheduled_AC_CLResControlMode": {}},
+        # No installation data can be produced on failure: placeholders of the schema's fixed sizes.
+        "CertificateInstallationRes": {
+            "EVSEProcessing": "Finished", "CPSCertificateChain": {"Certificate": b"\x00"},
+            "SignedInstallationData": {"Id": "SignedInstallationData",
+                                       "ContractCertificateChain": {"Certificate": b"\x00",
+                                                                    "SubCertificates": {"Certificate": [b"\x00"]}},
+                                       "ECDHCurve": "SECP521", "DHPublicKey": bytes(133),
+                                       "SECP521_EncryptedPrivateKey": bytes(94)},
+            "RemainingContractCertificateChains": 0},
     }
     return table.get(response)

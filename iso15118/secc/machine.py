@@ -38,6 +38,7 @@ TraceHook = Callable[[str, int, Message, float], None]
 class Secc:
     def __init__(self, config: SeccConfig, connector: Connector, store: SessionStore | None = None, *,
                  peer_certificate: bytes | None = None, contract_verifier=None, metering_verifier=None,
+                 certificate_installation=None,
                  wall_clock: Callable[[], float] = time.time, trace: TraceHook | None = None) -> None:
         self.config = config
         self.store = store if store is not None else SessionStore()
@@ -46,6 +47,7 @@ class Secc:
         self.peer_certificate = peer_certificate
         self.contract_verifier = contract_verifier
         self.metering_verifier = metering_verifier
+        self.certificate_installation = certificate_installation
         self.wall_clock = wall_clock
         self.trace = trace
         self.last_payload = b""

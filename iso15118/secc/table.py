@@ -49,6 +49,8 @@ _ROWS: list[tuple[SeccState, str, object, SeccState]] = [
     (S.WAIT_SESSION_SETUP, "SessionSetupReq", setup.session_setup, S.WAIT_AUTHORIZATION_SETUP),
     (S.WAIT_AUTHORIZATION_SETUP, "AuthorizationSetupReq", authorization.authorization_setup,
      S.WAIT_AUTHORIZATION),
+    (S.WAIT_AUTHORIZATION, "CertificateInstallationReq", authorization.certificate_installation,
+     S.WAIT_AUTHORIZATION),
     (S.WAIT_AUTHORIZATION, "AuthorizationReq", authorization.authorization, S.AUTHORIZED),
     (S.AUTHORIZED, "ServiceDiscoveryReq", services.service_discovery, S.SERVICES_DISCOVERED),
     (S.SERVICES_DISCOVERED, "ServiceDetailReq", services.service_detail, S.SERVICES_DISCOVERED),

@@ -17,8 +17,8 @@ class ContractVerifier(Protocol):
 
 def authorization_setup(session, req: Message, now: float) -> Reply:
     services = list(session.config.auth_services)
-    body: dict = {"AuthorizationServices": services,
-                  "CertificateInstallationService": session.config.certificate_installation}
+    installation = session.config.certificate_installation and session.certificate_installation is not None
+    body: dict = {"AuthorizationServices": services, "CertificateInstallationService": installation}
     if "PnC" in services:
         # 16 bytes, >= 120 bits of entropy, used once [V2G20-698], [V2G20-2608].
         session.ctx.gen_challenge = secrets.token_bytes(16)
@@ -54,3 +54,15 @@ def authorization(session, req: Message, now: float) -> Reply:
         ctx.auth_method = "PnC"
         return Reply(finished, code, events=(Authorized(ctx.session_id, "PnC", emaid),))
     return Reply(finished, code, stay=not code.startswith("FAILED"))
+
+
+def certificate_installation(session, req: Message, now: float) -> Reply:
+    """Contract certificate + key delivery through the (emulated) CPS / eMSP behind the SECC."""
+    if not session.config.certificate_installation or session.certificate_installation is None:
+        return Reply({}, RC.FAILED.value)  # not offered in AuthorizationSetupRes
+    header = {"SessionID": session.ctx.session_id, "TimeStamp": int(session.wall_clock())}
+    reply = session.certificate_installation.respond(req, session.last_payload, header)
+    if reply.error is not None:
+        session.log("certificate_installation_refused", code=getattr(reply.error, "code", reply.response_code),
+                    detail=str(reply.error))
+    return Reply(reply.body, reply.response_code, stay=True)

@@ -42,7 +42,11 @@ def metering_confirmation(session, req: Message, now: float) -> Reply:
     if data["SessionID"] != ctx.session_id:
         return Reply({}, RC.FAILED_UnknownSession.value)
     verified = False
-    if session.metering_verifier is not None:
+    # The EV signs with its contract key in PnC (by analogy with -2 [V2G2-903]; facts/signatures.md §2), so an
+    # unsigned confirmation is refused there. With EIM no text names a key: a signature present is checked
+    # (the verifier picks the key, e.g. the TLS vehicle certificate); an unsigned one is kept as unverified.
+    signed = "Signature" in req["Header"]
+    if session.metering_verifier is not None and (signed or ctx.auth_method == "PnC"):
         if not session.metering_verifier.verify(req, session.last_payload):
             session.log("metering_signature_invalid", code="ERR_SIG_INVALID")
             return Reply({}, RC.FAILED_MeteringSignatureNotValid.value)
