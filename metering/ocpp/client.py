@@ -80,8 +80,11 @@ class OcppClient:
     """`async with OcppClient(config, journal) as client:` — see the package docstring for the API."""
 
     def __init__(self, config: OcppConfig, journal: Journal | None = None, *,
-                 connectors: Iterable[tuple[int, int]] = ((1, 1),), clock: Callable[[], float] = time.time) -> None:
+                 connectors: Iterable[tuple[int, int]] = ((1, 1),), clock: Callable[[], float] = time.time,
+                 ssl_context: ssl.SSLContext | None = None) -> None:
+        """`ssl_context` overrides the one built from the config (a gateway shares one among its stations)."""
         self.config = config
+        self._ssl_context = ssl_context
         self.journal = journal or Journal(config.journal_path)
         self._owns_journal = journal is None
         self.queue = OfflineQueue(self.journal, config)
@@ -244,7 +247,7 @@ class OcppClient:
 
     async def _connection_loop(self) -> None:
         url = f"{self.config.csms_url.rstrip('/')}/{self.config.station_id}"
-        context = client_ssl_context(self.config)
+        context = self._ssl_context or client_ssl_context(self.config)
         headers = {}
         if self.config.basic_auth_password:
             credentials = f"{self.config.station_id}:{self.config.basic_auth_password}".encode()

@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from metering.ocpp import LocalCsms, OcppClient
+from metering.ocpp import LocalCsms, OcppClient, client_ssl_context
 from tests.ocpp.conftest import fast_config
 
 
@@ -70,7 +70,8 @@ async def test_wss_with_a_client_certificate_carries_the_transaction(pki, journa
         assert csms.url.startswith("wss://")
         cert, key = pki["client"]
         config = fast_config(csms.url, journal_path, ca_file=pki["ca"], client_cert_file=cert, client_key_file=key)
-        async with OcppClient(config) as client:
+        shared = client_ssl_context(config)  # built once, as a gateway does for its stations
+        async with OcppClient(config, ssl_context=shared) as client:
             await client.wait_online(5)
             tx = await client.start_transaction(meter.at(0, "B"), meter.public_key_der())
             await tx.end(meter.at(60, "E"))
