@@ -68,12 +68,12 @@ class State:
 
 
 class ComplexGrammar:
-    __slots__ = ("cls", "name", "fields", "states", "lists", "info")
+    __slots__ = ("cls", "name", "fields", "states", "lists", "info", "schema")
 
     def enc(self, w: BitWriter, obj) -> None:
         if type(obj) is not self.cls:
-            raise ExiError(INVALID_VALUE, f"expected a {self.cls.__name__}, got {type(obj).__name__}",
-                           None, self.name)
+            self.enc_derived(w, obj)
+            return
         states = self.states
         i = 0
         st = states[0]
@@ -109,6 +109,20 @@ class ComplexGrammar:
                            None, f"{self.name} state {i}")
         w.write(st.ee, st.nbits)
 
+    def enc_derived(self, w: BitWriter, obj) -> None:
+        """An instance of a class derived from this element's type: xsi:type, then the derived type's
+        grammar from its state 0 (EXI §8.5.4.4.1; facts/exi.md §4.4)."""
+        derived = self.schema.by_class.get(type(obj))
+        qname = self.schema.type_qname.get(id(derived))
+        if derived is None or qname is None or not isinstance(obj, self.cls):
+            raise ExiError(INVALID_VALUE, f"expected a {self.cls.__name__}, got {type(obj).__name__}",
+                           None, self.name)
+        st = self.states[0]
+        w.write(st.k, st.nbits)
+        w.write(st.escape.index("xsi:type"), st.escape_bits)
+        self.schema.write_qname(w, qname)
+        derived.enc(w, obj)
+
     def dec(self, r: BitReader):
         states = self.states
         i = 0
@@ -121,7 +135,12 @@ class ComplexGrammar:
                 code = r.read(st.nbits)
                 if code >= st.k:
                     field = None
-                    _escape(r, st, code, start, None)
+                    if _escape(r, st, code, start, None, None, i == 0) == "xsi:type":
+                        derived = self.schema.read_type(r, start)
+                        if not issubclass(derived.cls, self.cls):
+                            raise r.fail(INVALID_CONTENT, f"xsi:type {derived.name} is not derived from "
+                                         f"{self.name}", start)
+                        return derived.dec(r)
                     raise r.fail(PREMATURE_END, f"element ended early; expected one of {_expected(st)}", start)
                 ev, field, child, rel, is_list = st.prods[code]
                 if ev == EE:
@@ -184,15 +203,16 @@ class SimpleGrammar:
         return v
 
 
-def _escape(r: BitReader, st: State, code: int, start: int, simple, where=None) -> str:
-    """Decode the second level after an escape; only an undeclared EE is returned, anything else raises."""
+def _escape(r: BitReader, st: State, code: int, start: int, simple, where=None, type_ok=False) -> str:
+    """Decode the second level after an escape; an undeclared EE (and, where type_ok, xsi:type) is returned,
+    anything else raises."""
     if code > st.k:
         raise r.fail(INVALID_EVENT_CODE, f"event code {code} with {st.k} productions", start, where)
     sub = r.read(st.escape_bits)
     if sub >= len(st.escape):
         raise r.fail(INVALID_EVENT_CODE, f"second-level code {sub} of {len(st.escape)}", start, where)
     entry = st.escape[sub]
-    if entry == "EE":
+    if entry == "EE" or (entry == "xsi:type" and type_ok):
         return entry
     if entry == "CH[untyped]" and simple is not None:
         text = _datatypes.read_string_literal(r)
@@ -246,7 +266,7 @@ class SchemaSet:
                 g.state1 = State(2, ((EE, None, None, 0, False),))
                 continue
             cls, name, fields, row_ids = src
-            g.cls, g.name = cls, name
+            g.cls, g.name, g.schema = cls, name, self
             g.fields = tuple((f, is_list) for f, _kind, is_list in fields)
             g.lists = frozenset(f for f, _kind, is_list in fields if is_list)
             g.info = {}
@@ -271,6 +291,11 @@ class SchemaSet:
                                           (None, None))
                         g.info[f] = (ev, uri, local, c)
             g.states = states
+        self.type_qname = {id(grammars[i]): (u, l) for u, l, i in module.TYPES}
+        self.type_by_qname = {(u, l): grammars[i] for u, l, i in module.TYPES}
+        self.uris = tuple(u for u, _names in module.QNAMES)
+        self.local_names = {u: names for u, names in module.QNAMES}
+        self.uri_bits = _width(len(self.uris) + 1)
         self.document = tuple(((u, l), grammars[i]) for u, l, i in module.DOCUMENT)
         self.document_bits = _width(len(self.document) + 1)
         self.fragment = tuple(((u, l), grammars[i] if i >= 0 else None) for u, l, i in module.FRAGMENT)
@@ -288,6 +313,28 @@ class SchemaSet:
         for qn, g in self.fragment:
             if isinstance(g, ComplexGrammar):
                 self.fragment_elements_of.setdefault(g.cls, []).append(qn)
+
+    # -- qnames of xsi:type (EXI §7.1.7, §7.3.2; only schema-known names, which are string-table hits) ---------
+    def write_qname(self, w: BitWriter, qname) -> None:
+        uri, local = qname
+        names = self.local_names[uri]
+        w.write(self.uris.index(uri) + 1, self.uri_bits)
+        w.write_uint(0)
+        w.write(names.index(local), _width(len(names)))
+
+    def read_type(self, r: BitReader, start: int):
+        u = r.read(self.uri_bits)
+        if u == 0 or u > len(self.uris):
+            raise r.fail(UNSUPPORTED_EVENT, "xsi:type with a namespace unknown to the schema", start)
+        uri = self.uris[u - 1]
+        names = self.local_names[uri]
+        if r.read_uint() != 0:
+            raise r.fail(UNSUPPORTED_EVENT, "xsi:type with a type name unknown to the schema", start)
+        i = r.read(_width(len(names)))
+        g = self.type_by_qname.get((uri, names[i])) if i < len(names) else None
+        if g is None:
+            raise r.fail(UNSUPPORTED_EVENT, f"xsi:type names no complex type of {self.name}", start)
+        return g
 
     def element_for(self, obj, element, fragment: bool):
         table = self.fragment_index if fragment else self.document_index

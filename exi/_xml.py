@@ -54,8 +54,18 @@ def parse(xml, schema: str | None = None, fragment: bool | None = None):
     return ss, key, _value(root, g)
 
 
+XSI_TYPE = "{http://www.w3.org/2001/XMLSchema-instance}type"
+
+
 def _value(el, g):
     if isinstance(g, ComplexGrammar):
+        xsi_type = el.get(XSI_TYPE)
+        if xsi_type is not None:
+            prefix, _, local = xsi_type.strip().rpartition(":")
+            derived = g.schema.type_by_qname.get((el.nsmap.get(prefix or None, ""), local))
+            if derived is None or not issubclass(derived.cls, g.cls):
+                raise ExiError(INVALID_CONTENT, f"xsi:type {xsi_type!r} is not a type derived from {g.name}")
+            g = derived
         return _object(el, g)
     if len(el):
         raise ExiError(INVALID_CONTENT, f"{etree.QName(el).localname} has a simple type but child elements")
@@ -69,6 +79,8 @@ def _object(el, g: ComplexGrammar):
     kw = {}
     attrs = []
     for k, v in el.attrib.items():
+        if k == XSI_TYPE:
+            continue
         q = etree.QName(k)
         attrs.append(((q.localname, q.namespace or ""), v))
     for (local, uri), v in sorted(attrs):
@@ -132,8 +144,17 @@ def _fill(el, g, obj) -> None:
             if ev == AT:
                 el.set("{%s}%s" % (uri, local) if uri else local, child.to_text(item))
             elif ev == SE:
-                sub = etree.SubElement(el, "{%s}%s" % (uri, local) if uri else local)
-                _fill(sub, child, item)
+                tag = "{%s}%s" % (uri, local) if uri else local
+                if isinstance(child, ComplexGrammar) and type(item) is not child.cls:
+                    derived = child.schema.by_class.get(type(item))
+                    qname = child.schema.type_qname.get(id(derived))
+                    if qname is None:
+                        raise ExiError(INVALID_CONTENT, f"{type(item).__name__} cannot stand for {child.name}")
+                    sub = etree.SubElement(el, tag, nsmap={"xsi": XSI_TYPE[1:].split("}")[0]})
+                    sub.set(XSI_TYPE, f"{PREFIXES.get(qname[0], 'ns')}:{qname[1]}")
+                    _fill(sub, derived, item)
+                else:
+                    _fill(etree.SubElement(el, tag), child, item)
             else:
                 el.text = child.to_text(item)
 

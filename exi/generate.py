@@ -14,6 +14,7 @@ import os
 import sys
 
 from ._build import ELEMENT_CONTENT, datatype, type_grammar
+from . import _xsd
 from ._xsd import ComplexType, SchemaSet, SimpleType
 
 DEFAULT_SCHEMAS = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "schemas")
@@ -58,6 +59,18 @@ REEXPORTS = {
     "iso20_acdp": ["iso20_types", "xmldsig"], "iso20_types": ["xmldsig"], "iso2": ["xmldsig"], "din": ["xmldsig"],
 }
 EVENTS = {"AT": 0, "SE": 1, "ANY": 2, "EE": 3, "CH": 4}
+XML_NS = "http://www.w3.org/XML/1998/namespace"
+XSI_NS = "http://www.w3.org/2001/XMLSchema-instance"
+XML_NAMES = ("base", "id", "lang", "space")
+XSI_NAMES = ("nil", "type")
+# the XML Schema built-in type names that seed the XSD namespace partition (EXI Appendix D.3)
+XSD_NAMES = (
+    "ENTITIES", "ENTITY", "ID", "IDREF", "IDREFS", "NCName", "NMTOKEN", "NMTOKENS", "NOTATION", "Name", "QName",
+    "anySimpleType", "anyType", "anyURI", "base64Binary", "boolean", "byte", "date", "dateTime", "decimal",
+    "double", "duration", "float", "gDay", "gMonth", "gMonthDay", "gYear", "gYearMonth", "hexBinary", "int",
+    "integer", "language", "long", "negativeInteger", "nonNegativeInteger", "nonPositiveInteger",
+    "normalizedString", "positiveInteger", "short", "string", "time", "token", "unsignedByte", "unsignedInt",
+    "unsignedLong", "unsignedShort")
 
 
 def _safe(name: str) -> str:
@@ -365,6 +378,18 @@ class Generator:
         # every remaining type, so each generated class is encodable in this set
         for t in sorted(s.complex_types.values(), key=lambda t: t.name) + s.anonymous_types:
             grammar_of(t)
+        types = [(qn[0], qn[1], gindex[id(t)]) for qn, t in sorted(s.complex_types.items())]
+        # initial qname string table (EXI §7.3.1, Appendix D): URIs, then local names per URI
+        names: dict[str, set] = {"": set(), XML_NS: set(XML_NAMES), XSI_NS: set(XSI_NAMES), _xsd.XS: set(XSD_NAMES)}
+        for d in list(s.global_elements.values()) + s.local_elements:
+            names.setdefault(d.qname[0], set()).add(d.qname[1])
+        for t in list(s.complex_types.values()) + s.anonymous_types:
+            for a in t.attributes:
+                names.setdefault(a.qname[0], set()).add(a.qname[1])
+        for qn in list(s.complex_types) + [q for q in s.simple_types if q[0] != _xsd.XS]:
+            names.setdefault(qn[0], set()).add(qn[1])
+        uris = ["", XML_NS, XSI_NS, _xsd.XS] + sorted(u for u in names if u not in ("", XML_NS, XSI_NS, _xsd.XS))
+        qname_table = tuple((u, tuple(sorted(names[u]))) for u in uris)
         lines = [
             self._header(s.relative_inputs()),
             f'"""EXI grammar tables for schema set {name!r} (event codes: AT 0, SE 1, SE(*) 2, EE 3, CH 4)."""',
@@ -375,6 +400,10 @@ class Generator:
             "DOCUMENT = (\n" + "".join(f"    {d!r},\n" for d in doc) + ")",
             "# (uri, local, grammar or -1 when the relaxed element-fragment grammar would be needed)",
             "FRAGMENT = (\n" + "".join(f"    {f!r},\n" for f in frag) + ")",
+            "# named complex types (uri, local, grammar), for xsi:type",
+            "TYPES = (\n" + "".join(f"    {t!r},\n" for t in types) + ")",
+            "# initial qname string table: (uri, sorted local names) in URI partition order",
+            "QNAMES = (\n" + "".join(f"    {q!r},\n" for q in qname_table) + ")",
             "DATATYPES = (\n" + "\n".join(dt_src) + "\n)",
             "# state rows: (kind, productions); production: (event, uri, local, field, grammar or datatype,",
             "# target state relative to the current one)",

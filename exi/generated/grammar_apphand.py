@@ -21,6 +21,18 @@ FRAGMENT = (
     ('urn:iso:15118:2:2010:AppProtocol', 'supportedAppProtocolReq', 0),
     ('urn:iso:15118:2:2010:AppProtocol', 'supportedAppProtocolRes', 6),
 )
+# named complex types (uri, local, grammar), for xsi:type
+TYPES = (
+    ('urn:iso:15118:2:2010:AppProtocol', 'AppProtocolType', 1),
+)
+# initial qname string table: (uri, sorted local names) in URI partition order
+QNAMES = (
+    ('', ('AppProtocol', 'Priority', 'ProtocolNamespace', 'ResponseCode', 'SchemaID', 'VersionNumberMajor', 'VersionNumberMinor')),
+    ('http://www.w3.org/XML/1998/namespace', ('base', 'id', 'lang', 'space')),
+    ('http://www.w3.org/2001/XMLSchema-instance', ('nil', 'type')),
+    ('http://www.w3.org/2001/XMLSchema', ('ENTITIES', 'ENTITY', 'ID', 'IDREF', 'IDREFS', 'NCName', 'NMTOKEN', 'NMTOKENS', 'NOTATION', 'Name', 'QName', 'anySimpleType', 'anyType', 'anyURI', 'base64Binary', 'boolean', 'byte', 'date', 'dateTime', 'decimal', 'double', 'duration', 'float', 'gDay', 'gMonth', 'gMonthDay', 'gYear', 'gYearMonth', 'hexBinary', 'int', 'integer', 'language', 'long', 'negativeInteger', 'nonNegativeInteger', 'nonPositiveInteger', 'normalizedString', 'positiveInteger', 'short', 'string', 'time', 'token', 'unsignedByte', 'unsignedInt', 'unsignedLong', 'unsignedShort')),
+    ('urn:iso:15118:2:2010:AppProtocol', ('AppProtocolType', 'idType', 'priorityType', 'protocolNameType', 'protocolNamespaceType', 'responseCodeType', 'supportedAppProtocolReq', 'supportedAppProtocolRes')),
+)
 DATATYPES = (
     ('str', 0, 100, 'anyURI'),
     ('uint', 0, 4294967295),

@@ -79,6 +79,39 @@ FRAGMENT = (
     ('http://www.w3.org/2000/09/xmldsig#', 'XPath', 6),
     ('http://www.w3.org/2000/09/xmldsig#', 'Y', 2),
 )
+# named complex types (uri, local, grammar), for xsi:type
+TYPES = (
+    ('http://www.w3.org/2000/09/xmldsig#', 'CanonicalizationMethodType', 0),
+    ('http://www.w3.org/2000/09/xmldsig#', 'DSAKeyValueType', 1),
+    ('http://www.w3.org/2000/09/xmldsig#', 'DigestMethodType', 3),
+    ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType', 5),
+    ('http://www.w3.org/2000/09/xmldsig#', 'KeyValueType', 7),
+    ('http://www.w3.org/2000/09/xmldsig#', 'ManifestType', 18),
+    ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType', 20),
+    ('http://www.w3.org/2000/09/xmldsig#', 'PGPDataType', 16),
+    ('http://www.w3.org/2000/09/xmldsig#', 'RSAKeyValueType', 8),
+    ('http://www.w3.org/2000/09/xmldsig#', 'ReferenceType', 19),
+    ('http://www.w3.org/2000/09/xmldsig#', 'RetrievalMethodType', 9),
+    ('http://www.w3.org/2000/09/xmldsig#', 'SPKIDataType', 17),
+    ('http://www.w3.org/2000/09/xmldsig#', 'SignatureMethodType', 23),
+    ('http://www.w3.org/2000/09/xmldsig#', 'SignaturePropertiesType', 26),
+    ('http://www.w3.org/2000/09/xmldsig#', 'SignaturePropertyType', 27),
+    ('http://www.w3.org/2000/09/xmldsig#', 'SignatureType', 21),
+    ('http://www.w3.org/2000/09/xmldsig#', 'SignatureValueType', 25),
+    ('http://www.w3.org/2000/09/xmldsig#', 'SignedInfoType', 22),
+    ('http://www.w3.org/2000/09/xmldsig#', 'TransformType', 11),
+    ('http://www.w3.org/2000/09/xmldsig#', 'TransformsType', 10),
+    ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType', 12),
+    ('http://www.w3.org/2000/09/xmldsig#', 'X509IssuerSerialType', 13),
+)
+# initial qname string table: (uri, sorted local names) in URI partition order
+QNAMES = (
+    ('', ('Algorithm', 'Encoding', 'Id', 'MimeType', 'Target', 'Type', 'URI')),
+    ('http://www.w3.org/XML/1998/namespace', ('base', 'id', 'lang', 'space')),
+    ('http://www.w3.org/2001/XMLSchema-instance', ('nil', 'type')),
+    ('http://www.w3.org/2001/XMLSchema', ('ENTITIES', 'ENTITY', 'ID', 'IDREF', 'IDREFS', 'NCName', 'NMTOKEN', 'NMTOKENS', 'NOTATION', 'Name', 'QName', 'anySimpleType', 'anyType', 'anyURI', 'base64Binary', 'boolean', 'byte', 'date', 'dateTime', 'decimal', 'double', 'duration', 'float', 'gDay', 'gMonth', 'gMonthDay', 'gYear', 'gYearMonth', 'hexBinary', 'int', 'integer', 'language', 'long', 'negativeInteger', 'nonNegativeInteger', 'nonPositiveInteger', 'normalizedString', 'positiveInteger', 'short', 'string', 'time', 'token', 'unsignedByte', 'unsignedInt', 'unsignedLong', 'unsignedShort')),
+    ('http://www.w3.org/2000/09/xmldsig#', ('CanonicalizationMethod', 'CanonicalizationMethodType', 'CryptoBinary', 'DSAKeyValue', 'DSAKeyValueType', 'DigestMethod', 'DigestMethodType', 'DigestValue', 'DigestValueType', 'Exponent', 'G', 'HMACOutputLength', 'HMACOutputLengthType', 'J', 'KeyInfo', 'KeyInfoType', 'KeyName', 'KeyValue', 'KeyValueType', 'Manifest', 'ManifestType', 'MgmtData', 'Modulus', 'Object', 'ObjectType', 'P', 'PGPData', 'PGPDataType', 'PGPKeyID', 'PGPKeyPacket', 'PgenCounter', 'Q', 'RSAKeyValue', 'RSAKeyValueType', 'Reference', 'ReferenceType', 'RetrievalMethod', 'RetrievalMethodType', 'SPKIData', 'SPKIDataType', 'SPKISexp', 'Seed', 'Signature', 'SignatureMethod', 'SignatureMethodType', 'SignatureProperties', 'SignaturePropertiesType', 'SignatureProperty', 'SignaturePropertyType', 'SignatureType', 'SignatureValue', 'SignatureValueType', 'SignedInfo', 'SignedInfoType', 'Transform', 'TransformType', 'Transforms', 'TransformsType', 'X509CRL', 'X509Certificate', 'X509Data', 'X509DataType', 'X509IssuerName', 'X509IssuerSerial', 'X509IssuerSerialType', 'X509SKI', 'X509SerialNumber', 'X509SubjectName', 'XPath', 'Y')),
+)
 DATATYPES = (
     ('str', 0, None, 'anyURI'),
     ('b64', 0, None),

@@ -70,3 +70,23 @@ def test_xml_of_a_decoded_vector_reparses_to_the_same_object():
     for v in JOSEV:
         obj = exi.decode(bytes.fromhex(v["exi_hex"]), schema=v["namespace"], fragment=v["fragment"])
         assert exi.from_xml(exi.to_xml(obj, schema=v["namespace"], element=v["root"])) == obj
+
+
+def test_xsi_type_on_the_abstract_head_round_trips_as_in_exificient():
+    """facts/exi.md §4.4: AC_ChargeLoopReq_scheduled_min re-encoded with
+    <ct:CLReqControlMode xsi:type="ac:Scheduled_AC_CLReqControlModeType"> instead of the member element."""
+    need_shared()
+    from exi.generated.iso20_ac import Scheduled_AC_CLReqControlMode
+    v = next(v for v in JOSEV if v["name"] == "AC_ChargeLoopReq_scheduled_min")
+    xml = v["xml"].replace(
+        "<ac:Scheduled_AC_CLReqControlMode>",
+        '<ct:CLReqControlMode xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
+        'xsi:type="ac:Scheduled_AC_CLReqControlModeType">').replace(
+        "</ac:Scheduled_AC_CLReqControlMode>", "</ct:CLReqControlMode>")
+    expected = bytes.fromhex("8008040081018202830384080e2cfaa0628518025490600e50")
+    assert exi.encode(xml) == expected
+    msg = exi.decode(expected, schema="iso20-ac")
+    member = exi.decode(bytes.fromhex(v["exi_hex"]), schema="iso20-ac").Scheduled_AC_CLReqControlMode
+    assert type(msg.CLReqControlMode) is Scheduled_AC_CLReqControlMode and msg.CLReqControlMode == member
+    assert exi.encode(msg) == expected
+    assert exi.encode(exi.to_xml(msg)) == expected
