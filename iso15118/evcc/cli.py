@@ -34,6 +34,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--host", help="SECC address (skips SDP); needs --port")
     p.add_argument("--port", type=int, help="SECC TCP/TLS port when --host is given")
     p.add_argument("--sdp-port", type=int, default=15118, help="UDP port of the SECC's SDP server")
+    p.add_argument("--install-contract", action="store_true",
+                   help="PnC: obtain the contract by CertificateInstallation (OEM provisioning key of --pki)")
     p.add_argument("--charge-loops", type=int)
     p.add_argument("--discharge-loops", type=int)
     p.add_argument("--pause", action="store_true", help="end with SessionStop(Pause); prints the SessionID")
@@ -56,6 +58,23 @@ def _config(args) -> EvConfig:
     return dataclasses.replace(config, **changes)
 
 
+def _plug_and_charge(config: EvConfig, install: bool) -> dict:
+    """PnC credentials from the PKI directory: the contract key and chain, or the OEM provisioning key to have
+    a contract installed."""
+    if config.auth != "pnc":
+        return {}
+    if not config.pki_dir:
+        raise ConfigError("--auth pnc needs --pki DIR (contract or OEM provisioning credentials)")
+    from certs import Pki
+    from iso15118.security.session_hooks import ContractInstaller, ContractSigner
+    pki = Pki.load(config.pki_dir)
+    if install:
+        return {"contract_installer": ContractInstaller(
+            pki.load_private_key("oem_prov"), pki.load_chain("oem_prov"), [pki.load_certificate("v2g_root")],
+            pki.pcid, pki.profile)}
+    return {"contract_signer": ContractSigner(pki.load_private_key("contract"), pki.load_chain("contract"))}
+
+
 async def drive(config: EvConfig, args) -> dict:
     ssl_context = None
     if config.tls:
@@ -70,7 +89,8 @@ async def drive(config: EvConfig, args) -> dict:
     else:
         host, port = await discover(config.interface, args.sdp_port, config.tls)
     trace_file = open(args.trace, "a") if args.trace else None
-    evcc = Evcc(config, trace=TraceWriter(trace_file, "ev") if trace_file else None)
+    evcc = Evcc(config, trace=TraceWriter(trace_file, "ev") if trace_file else None,
+                **_plug_and_charge(config, args.install_contract))
     try:
         return await run_session(evcc, host, port, ssl_context=ssl_context)
     finally:

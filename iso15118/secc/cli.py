@@ -28,6 +28,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--tls-profile", default="iso20", choices=("iso20", "compat"))
     p.add_argument("--trust", nargs="*", default=[], help="extra PEM roots accepted for vehicle certificates")
     p.add_argument("--services", help="comma list of dc,ac,dc_bpt,ac_bpt")
+    p.add_argument("--certificate-installation", action="store_true",
+                   help="offer CertificateInstallation (emulated CPS/eMSP from the --pki directory)")
     p.add_argument("--sessions", type=int, help="exit after this many sessions")
     p.add_argument("--port", type=int, help="TCP/TLS port (default: any free port, announced by SDP)")
     p.add_argument("--sdp-port", type=int, default=15118, help="UDP port of the SDP server (0 = any)")
@@ -55,9 +57,27 @@ def _config(args) -> SeccConfig:
         changes["services"] = services
     if args.sessions is not None:
         changes["sessions"] = args.sessions
+    if args.certificate_installation:
+        changes["certificate_installation"] = True
     if args.port is not None:
         changes["port"] = args.port
     return dataclasses.replace(config, **changes)
+
+
+def _plug_and_charge(pki_dir: str | None) -> dict:
+    """Contract verification (MO root of the PKI), metering-confirmation checks and an emulated CPS."""
+    if not pki_dir:
+        return {}
+    from certs import Pki
+    from iso15118.security.session_hooks import (CertificateInstallationService, ContractVerifier,
+                                                 MeteringVerifier)
+    pki = Pki.load(pki_dir)
+    verifier = ContractVerifier([pki.load_certificate("mo_root")], pki.profile)
+    service = CertificateInstallationService(
+        [pki.load_certificate("oem_root")], pki.load_private_key("contract"), pki.load_chain("contract"),
+        pki.load_private_key("cps"), pki.load_chain("cps"), pki.profile)
+    return {"contract_verifier": verifier, "metering_verifier": MeteringVerifier(verifier.contract_certificate),
+            "certificate_installation": service}
 
 
 async def serve(config: SeccConfig, args) -> dict:
@@ -77,7 +97,7 @@ async def serve(config: SeccConfig, args) -> dict:
             print(json.dumps({"event": "session_sealed", "session_id": event.session_id.hex(),
                               "reason": event.reason, "meter_info": event.meter_info}), flush=True)
 
-    server = SeccServer(Station(config), interface=config.interface, port=config.port, ssl_context=ssl_context,
+    server = SeccServer(Station(config, **_plug_and_charge(config.pki_dir)), interface=config.interface, port=config.port, ssl_context=ssl_context,
                         sdp_port=None if args.no_sdp else args.sdp_port, max_sessions=config.sessions,
                         trace=TraceWriter(trace_file, "secc") if trace_file else None, on_event=on_event)
     async with server:

@@ -58,6 +58,19 @@ def test_ev_and_secc_over_tls13_with_a_pki(pki_dir):
     assert json.loads(ev.stdout)["outcome"] == "completed"
 
 
+@pytest.mark.parametrize("install", [False, True])
+def test_plug_and_charge_over_tls13_from_the_command_line(pki_dir, install):
+    secc, listening = _start_secc("--tls", "--pki", pki_dir, "--sessions", "1", "--certificate-installation")
+    extra = ["--install-contract"] if install else []
+    ev = _ev("--tls", "--pki", pki_dir, "--auth", "pnc", *extra, "--sdp-port", str(listening["sdp_port"]),
+             "--service", "dc_bpt", "--charge-loops", "5", "--discharge-loops", "3", "--json")
+    secc.communicate(timeout=30)
+    assert ev.returncode == 0, ev.stderr
+    summary = json.loads(ev.stdout)
+    assert summary["auth"] == "PnC" and summary["contract_installed"] is install
+    assert summary["metering_confirmations"] == 1
+
+
 def test_ev_exits_nonzero_when_the_service_is_not_offered():
     secc, listening = _start_secc("--no-tls", "--sessions", "1", "--services", "ac")
     ev = _ev("--no-tls", "--host", "::1", "--port", str(listening["port"]), "--service", "dc", "--json")
