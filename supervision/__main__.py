@@ -4,7 +4,7 @@
                                                        plug A|B|C|D · unplug · short on|off · f on|off ·
                                                        pwm-break on|off · diode on|off · level <mV>|none ·
                                                        silent on|off · corrupt <n>
-    python -m supervision watch PORT [--duty 5] [--session] [--exit-on-fault]
+    python -m supervision watch PORT [--duty 5] [--session] [--exit-on-fault] [--config FILE]
                                                        read a board (real or emulated), print pilot events;
                                                        exit status 3 on a fault with --exit-on-fault
 """
@@ -78,8 +78,9 @@ async def _watch(args: argparse.Namespace) -> int:
         faulted.set()
 
     try:
+        config = SupervisionConfig.from_file(args.config) if args.config else SupervisionConfig()
         async with SessionSupervisor(pilot=board.measurements(), on_fault=on_fault, on_event=on_event,
-                                     config=SupervisionConfig()) as sup:
+                                     config=config) as sup:
             if args.duty is not None:
                 await board.set_duty(args.duty)
                 sup.expect_pwm(0 < args.duty < 100)
@@ -101,6 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     watch.add_argument("--duty", type=float, help="PWM duty to command first (5 = digital communication)")
     watch.add_argument("--session", action="store_true", help="arm fault reporting as in a charging session")
     watch.add_argument("--exit-on-fault", action="store_true")
+    watch.add_argument("--config", help="SupervisionConfig file (JSON or TOML)")
     args = parser.parse_args(argv)
     try:
         return asyncio.run(_emulate(args) if args.command == "emulate" else _watch(args))

@@ -97,7 +97,9 @@ async def test_an_event_in_flight_when_the_link_drops_is_resent_marked_offline(j
             await client.wait_online(5)
             csms.delay_next("TransactionEvent", 1, 0.3)  # the CSMS stores it but the answer never gets out
             tx = await client.start_transaction(meter.at(0, "B"), meter.public_key_der())
-            await asyncio.sleep(0.1)
+            async with asyncio.timeout(5):  # the CSMS has the call and sits on it
+                while not any(action == "TransactionEvent" for _, action, _ in csms.record.calls):
+                    await asyncio.sleep(0.01)
             await csms.stop()
             await wait_offline(client)
             await csms.start()

@@ -21,7 +21,9 @@ def _line(lines: queue.Queue, timeout=10.0) -> dict:
     return json.loads(lines.get(timeout=timeout))
 
 
-def test_watch_reports_the_emulated_short_and_exits_with_the_fault_status():
+def test_watch_reports_the_emulated_short_and_exits_with_the_fault_status(tmp_path):
+    config = tmp_path / "supervision.json"
+    config.write_text(json.dumps({"silence_timeout_s": 1.0, "pwm_start_timeout_s": 2.0}))  # a loaded CI host
     emulator = subprocess.Popen([sys.executable, "-m", "supervision", "emulate", "--period", "0.005"],
                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     emulator_out = _lines(emulator)
@@ -31,7 +33,7 @@ def test_watch_reports_the_emulated_short_and_exits_with_the_fault_status():
         emulator.stdin.flush()
         assert _line(emulator_out) == {"ok": "plug C"}
         watch = subprocess.Popen([sys.executable, "-m", "supervision", "watch", port, "--duty", "5", "--session",
-                                  "--exit-on-fault"], stdout=subprocess.PIPE, text=True)
+                                  "--exit-on-fault", "--config", str(config)], stdout=subprocess.PIPE, text=True)
         watch_out = _lines(watch)
         try:
             seen = []

@@ -6,9 +6,14 @@ import pytest
 from supervision import (
     CP_BOARD_SILENT, CP_OUT_OF_RANGE, CP_PWM_LOST, CP_STATE_E, CP_STATE_F, CP_UNPLUGGED,
     ControlPilotBoardEmulator, PilotBoardError, PilotStateChanged, SerialControlPilot, SessionSupervisor,
+    SupervisionConfig,
 )
 
 pytestmark = pytest.mark.faults
+
+# Default debounce; silence and PWM-start timeouts long enough that a loaded CI machine's event-loop stall
+# is not taken for a fault.
+CONFIG = SupervisionConfig(silence_timeout_s=0.5, pwm_start_timeout_s=1.0)
 
 
 async def wait_for(predicate, timeout=2.0):
@@ -36,7 +41,7 @@ async def bench():
         host = SerialControlPilot(board.port)
         faults, events = [], []
         async with SessionSupervisor(pilot=host.measurements(), on_fault=lambda c, d: faults.append((c, d)),
-                                     on_event=events.append) as sup:
+                                     on_event=events.append, config=CONFIG) as sup:
             b = Bench(board, host, sup, faults, events)
             await b.settle("A")
             yield b
@@ -95,7 +100,7 @@ async def test_pwm_that_the_board_never_starts_is_one_pwm_lost(bench):
     bench.sup.begin_session()
     await bench.host.set_duty(5)
     bench.sup.expect_pwm(True)
-    await wait_for(lambda: bench.faults)
+    await wait_for(lambda: bench.faults, timeout=3.0)
     await asyncio.sleep(0.1)
     assert [c for c, _ in bench.faults] == [CP_PWM_LOST]
 
