@@ -247,6 +247,8 @@ class Compiler:
                 out.append(f"{ind}if type({var}) is not int or {rng}: raise _F")
                 v, w = take(ind)
                 out.append(f"{ind}if {var} < 128: a = (a << {w + 8}) | {v << 8} | {var}")
+                out.append(f"{ind}elif {var} < 16384: a = (a << {w + 16}) | {(v << 16) | 0x8000} | "
+                           f"(({var} & 127) << 8) | ({var} >> 7)")
                 out.append(f"{ind}else: a = _wu((a << {w}) | {v}, {var})")
             elif isinstance(dt, Integer):
                 checks = [f"type({var}) is not int"]
@@ -527,7 +529,11 @@ class Compiler:
         elif isinstance(dt, UnsignedInteger):
             out.append(f"{ind}p += 8")
             out.append(f"{ind}{v} = (val >> (end - p)) & 255")
-            out.append(f"{ind}if {v} >= 128: {v}, p = _ru(val, end, p, {v})")
+            out.append(f"{ind}if {v} >= 128:")
+            out.append(f"{ind}    p += 8")
+            out.append(f"{ind}    b = (val >> (end - p)) & 255")
+            out.append(f"{ind}    if b < 128: {v} = ({v} & 127) | (b << 7)")
+            out.append(f"{ind}    else: {v}, p = _ru(val, end, p - 8, {v})")
             checks = ([f"{v} < {dt.lo}"] if dt.lo else []) + ([f"{v} > {dt.hi}"] if dt.hi is not None else [])
             if checks:
                 out.append(f"{ind}if {' or '.join(checks)}: raise _F")
