@@ -14,6 +14,7 @@ from iso15118.trace import TraceWriter
 from iso15118.transport.errors import TransportError
 
 from .client import discover, run_session
+from .faults import parse_fault
 from .machine import Evcc
 
 
@@ -40,6 +41,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--discharge-loops", type=int)
     p.add_argument("--pause", action="store_true", help="end with SessionStop(Pause); prints the SessionID")
     p.add_argument("--resume", metavar="SESSION_ID", help="resume the paused session with this SessionID (hex)")
+    p.add_argument("--fault", action="append", default=[], metavar="SPEC",
+                   help="inject a fault: late:<Req>:<s>, wrong-sequence:<Req>, drop-tcp:<Req>, bad-signature:<Req>")
+    p.add_argument("--expect", choices=("completed", "paused", "failed", "timeout", "aborted"),
+                   help="outcome that counts as success (default: completed, or paused with --pause)")
     p.add_argument("--trace", help="write the decoded message trace (JSON lines) to this file")
     p.add_argument("--json", action="store_true", help="print the session summary as one JSON object")
     return p
@@ -55,6 +60,10 @@ def _config(args) -> EvConfig:
         changes["stop_with"] = "Pause"
     if args.trust:
         changes["trust"] = tuple(args.trust)
+    if args.fault:
+        for spec in args.fault:
+            parse_fault(spec)
+        changes["faults"] = tuple(args.fault)
     return dataclasses.replace(config, **changes)
 
 
@@ -115,5 +124,5 @@ def main(argv: list[str]) -> int:
         print(f"{summary['outcome']}: {summary.get('reason', '')} "
               f"(session {summary.get('session_id')}, {summary.get('charge_loops', 0)} loops, "
               f"energy {summary.get('energy_wh')})")
-    expected = "paused" if config.stop_with == "Pause" else "completed"
+    expected = args.expect or ("paused" if config.stop_with == "Pause" else "completed")
     return 0 if summary["outcome"] == expected else 1

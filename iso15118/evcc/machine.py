@@ -29,6 +29,7 @@ from iso15118.transport.v2gtp import PayloadType
 from . import handlers
 from .battery import Battery
 from .context import EvContext
+from .faults import FaultPlan, corrupt_signature
 from .handlers import Step
 from .table import SEQUENCE, EvState, state_awaiting
 
@@ -63,9 +64,11 @@ class Evcc:
         self.messages = 0
         self._deadlines: dict[str, float] = {}
         self._pending: Step | None = None
+        self._pending_faults: dict | None = None
         self._side_queue: list[Message] = []
         self._sent_at: float | None = None
         self.response_times: list[float] = []
+        self.faults = FaultPlan(config.faults)
 
     # --- inputs ---------------------------------------------------------------------------------------------
     def start(self, now: float) -> list:
@@ -87,8 +90,9 @@ class Evcc:
             return self._on_side_response(response, now)
         rule = SEQUENCE.get((self.state, response.name))
         if rule is None or payload_type != payload_type_of(response.name):
-            return self._end(now, "failed", "FAILED_SequenceError",
-                             f"unexpected {response.name} while {self.state.value}")
+            code = response.get("ResponseCode", "")
+            return self._end(now, "failed", code if is_failed(code) else "FAILED_SequenceError",
+                             f"unexpected {response.name} ({code}) while {self.state.value}")
         actions = self._disarm(RESPONSE_TIMER)
         if self._sent_at is not None:
             self.response_times.append(now - self._sent_at)
@@ -133,7 +137,8 @@ class Evcc:
             del self._deadlines[name]
             if name == NEXT_REQUEST_TIMER:
                 step, self._pending = self._pending, None
-                actions += self._send(step, now)
+                faults, self._pending_faults = self._pending_faults, None
+                actions += self._send(step, now, faults)
             else:
                 log_event(_log, "timeout", logging.WARNING, code=_TIMEOUT_CODES[name], state=self.state.value)
                 actions += self._end(now, "timeout", _TIMEOUT_CODES[name], f"{name} expired in {self.state.value}")
@@ -161,6 +166,8 @@ class Evcc:
             signer = self.contract_signer  # PnC: the contract key signs SignedMeteringData
         if signer is not None:
             header["Signature"] = signer.sign_metering_data(data)
+            if "bad-signature" in self.faults.for_request("MeteringConfirmationReq"):
+                corrupt_signature(header)
         self._side_queue.append(Message("MeteringConfirmationReq", body))
 
     # --- summary --------------------------------------------------------------------------------------------
@@ -187,6 +194,7 @@ class Evcc:
             "metering_confirmations": ctx.metering_confirmations,
             "messages": self.messages,
             "soc": {"start": round(ctx.soc_start, 3), "end": round(ctx.battery.soc, 3)},
+            "faults": self.faults.applied,
             "response_ms": {"p50": round(statistics.median(times) * 1000, 3) if times else None,
                             "max": round(times[-1] * 1000, 3) if times else None},
         }
@@ -203,12 +211,24 @@ class Evcc:
             header["Signature"] = step.header_signature
         return Message(step.request, {"Header": header, **step.body})
 
-    def _send(self, step: Step, now: float) -> list:
+    def _send(self, step: Step, now: float, faults: dict | None = None) -> list:
+        faults = self.faults.for_request(step.request) if faults is None else faults
+        late = faults.pop("late", None)
+        if late is not None:
+            self._pending, self._pending_faults = step, faults
+            return self._arm(NEXT_REQUEST_TIMER, now + late.seconds)
+        if "drop-tcp" in faults:
+            return self._end(now, "aborted", "FAULT_DROP_TCP", f"fault injected: connection dropped before "
+                                                                 f"{step.request}")
         message = self._message(step)
+        if "bad-signature" in faults:
+            corrupt_signature(message.body["Header"])
+        if "wrong-sequence" in faults:  # a SessionSetupReq where the sequence expects step.request
+            message = Message("SessionSetupReq", {"Header": self._header(), "EVCCID": self.config.evcc_id})
         self.state = state_awaiting(step.request)
         self.last_request_body = step.body
         self.last_step = step
-        return self._emit(message, payload_type_of(step.request), now) + \
+        return self._emit(message, payload_type_of(message.name), now) + \
             self._arm(RESPONSE_TIMER, now + timing_of(step.request).evcc_msg_timeout)
 
     def _emit(self, message: Message, payload_type: int, now: float) -> list:

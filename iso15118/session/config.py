@@ -109,6 +109,9 @@ class EvConfig:
     offer_protocols: tuple[str, ...] = ()  # extra namespaces to offer in SupportedAppProtocolReq
     only_protocols: tuple[str, ...] = ()  # if set, offer exactly these namespaces (fallback tests)
     loop_period: float = 0.1  # seconds between charge-loop requests (<= 0.25 s, [V2G20-1499])
+    # Scripted faults, each applied once at the first request of that name (see iso15118.evcc.faults):
+    # "late:<Req>:<seconds>", "wrong-sequence:<Req>", "drop-tcp:<Req>", "bad-signature:<Req>"
+    faults: tuple[str, ...] = ()
     battery: BatteryConfig = field(default_factory=BatteryConfig)
     # adapter settings
     interface: str = "lo"
