@@ -59,7 +59,7 @@ Example
 from __future__ import annotations
 
 from . import _xml
-from ._codec import SCHEMAS, load, schema_name, schema_of_object
+from ._codec import SCHEMAS, load, schema_of_object
 from .errors import ExiError
 
 __all__ = ["encode", "decode", "decode_element", "to_xml", "from_xml", "ExiError", "SCHEMAS"]

@@ -10,9 +10,9 @@ including every error, is exactly the interpreter's.
 from __future__ import annotations
 
 import dataclasses
-from enum import Enum
 
-from ._datatypes import Binary, Boolean, Enumeration, Integer, NBitInteger, String, UnsignedInteger, read_chars
+from ._bits import BitReader, BitWriter
+from ._datatypes import Binary, Boolean, Enumeration, Integer, NBitInteger, String, UnsignedInteger
 
 AT, SE, EE, CH = 0, 1, 3, 4  # event kinds of the grammar tables (as in _codec)
 MAX_STATES = 48  # bigger grammars (unrolled maxOccurs of 1024...) stay with the interpreter
@@ -128,7 +128,8 @@ def linear_chain(g):
     return None
 
 
-HELPERS = {"_F": Fallback, "_wu": _wu, "_ws": _ws, "_wb": _wb, "_ru": _ru, "_rs": _rs, "_rb": _rb}
+HELPERS = {"_F": Fallback, "_wu": _wu, "_ws": _ws, "_wb": _wb, "_ru": _ru, "_rs": _rs, "_rb": _rb,
+           "_BitWriter": BitWriter, "_BitReader": BitReader}
 
 
 class Compiler:
@@ -181,8 +182,6 @@ class Compiler:
     # -- interpreter adapters for very large grammars ------------------------------------------------
     def _adapter(self, g, name) -> str:
         gn = self.const(g, "G")
-        self.ns.setdefault("_BitWriter", __import__("exi._bits", fromlist=["BitWriter"]).BitWriter)
-        self.ns.setdefault("_BitReader", __import__("exi._bits", fromlist=["BitReader"]).BitReader)
         return (f"def e{name}(o, a):\n"
                 f"    w = _BitWriter()\n    {gn}.enc(w, o)\n"
                 f"    n = len(w.buf) * 8 + w.n\n"
@@ -210,7 +209,7 @@ class Compiler:
                 out.append(f"{ind}a = (a << {pend[1]}) | {pend[0]}" if pend[0] else f"{ind}a <<= {pend[1]}")
             pend[0] = pend[1] = 0
 
-        def take(ind):
+        def take():
             """Hand the pending constant bits to an inline write that appends its value after them."""
             v, w = pend
             pend[0] = pend[1] = 0
@@ -225,11 +224,11 @@ class Compiler:
                 push(0, 1)
             if isinstance(dt, NBitInteger):
                 out.append(f"{ind}if type({var}) is not int or not {dt.lo} <= {var} <= {dt.hi}: raise _F")
-                v, w = take(ind)
+                v, w = take()
                 out.append(f"{ind}a = (a << {w + dt.nbits}) | {v << dt.nbits} | ({var} - {dt.lo})" if dt.lo else
                            f"{ind}a = (a << {w + dt.nbits}) | {v << dt.nbits} | {var}")
             elif isinstance(dt, Boolean):
-                v, w = take(ind)
+                v, w = take()
                 out.append(f"{ind}if {var} is True: a = (a << {w + 1}) | {(v << 1) | 1}")
                 out.append(f"{ind}elif {var} is False: a = (a << {w + 1}) | {v << 1}")
                 out.append(f"{ind}else: raise _F")
@@ -240,12 +239,12 @@ class Compiler:
                     if dt.cls is not None:
                         table[dt.cls(x)] = i
                 t = self.const(table, "E")
-                v, w = take(ind)
+                v, w = take()
                 out.append(f"{ind}a = (a << {w + dt.nbits}) | {v << dt.nbits} | {t}[{var}]")
             elif isinstance(dt, UnsignedInteger):
                 rng = f"{var} < {dt.lo}" + (f" or {var} > {dt.hi}" if dt.hi is not None else "")
                 out.append(f"{ind}if type({var}) is not int or {rng}: raise _F")
-                v, w = take(ind)
+                v, w = take()
                 out.append(f"{ind}if {var} < 128: a = (a << {w + 8}) | {v << 8} | {var}")
                 out.append(f"{ind}elif {var} < 16384: a = (a << {w + 16}) | {(v << 16) | 0x8000} | "
                            f"(({var} & 127) << 8) | ({var} >> 7)")
@@ -257,7 +256,7 @@ class Compiler:
                 if dt.hi is not None:
                     checks.append(f"{var} > {dt.hi}")
                 out.append(f"{ind}if {' or '.join(checks)}: raise _F")
-                v, w = take(ind)
+                v, w = take()
                 out.append(f"{ind}if 0 <= {var} < 128: a = (a << {w + 9}) | {v << 9} | {var}")
                 out.append(f"{ind}elif -128 <= {var} < 0: a = (a << {w + 9}) | {(v << 9) | 256} | (-{var} - 1)")
                 out.append(f"{ind}elif {var} >= 0: a = _wu((a << {w + 1}) | {v << 1}, {var})")

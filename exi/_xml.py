@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from lxml import etree
 
-from ._codec import AT, SE, ComplexGrammar, SchemaSet, load, schema_name, schema_of_object
+from ._codec import AT, SE, ComplexGrammar, load, schema_of_object
 from .errors import INVALID_CONTENT, INVALID_XML, UNKNOWN_SCHEMA, ExiError
 
 PREFIXES = {
@@ -163,4 +163,4 @@ def to_xml(obj, schema: str | None = None, element=None) -> str:
     return etree.tostring(to_element(obj, schema, element), encoding="unicode")
 
 
-__all__ = ["parse", "to_xml", "to_element", "schema_name", "SchemaSet"]
+__all__ = ["parse", "to_xml", "to_element"]

@@ -13,7 +13,7 @@ import keyword
 import os
 import sys
 
-from ._build import ELEMENT_CONTENT, datatype, type_grammar
+from ._build import datatype, type_grammar
 from . import _xsd
 from ._xsd import ComplexType, SchemaSet, SimpleType
 
@@ -253,7 +253,7 @@ class Generator:
                f"anonymous type of element {{{origin[1]}}}{origin[2]}")
         if t.abstract:
             doc += " (abstract)"
-        lines = [f"@dataclass(slots=True, kw_only=True)", f"class {cname}({base}):" if base else f"class {cname}:", f'    """{doc}."""']
+        lines = ["@dataclass(slots=True, kw_only=True)", f"class {cname}({base}):" if base else f"class {cname}:", f'    """{doc}."""']
         for fname, kind, is_list, optional, ftype in fields:
             py = self._pytype(ftype, module)
             if is_list:
