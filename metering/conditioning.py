@@ -57,14 +57,15 @@ class Conditioner:
             kv_win, ki_win = c.thermal.factors(p, temperature)
             current = raw.i_rms * ki_now
             earlier_current = current if previous is None else previous.phases[p].i_rms * ki_win
-            energy = sign * raw.energy_wh * kv_win * ki_win
-            if current < c.deadband_a and earlier_current < c.deadband_a:
-                energy = 0.0
+            live = current >= c.deadband_a
+            booked = live or earlier_current >= c.deadband_a
             phases.append(PhaseSample(
                 v_rms=raw.v_rms * kv_now,
-                i_rms=current if current >= c.deadband_a else 0.0,
-                power_w=sign * raw.power_w * kv_now * ki_now if current >= c.deadband_a else 0.0,
-                energy_wh=energy,
+                i_rms=current if live else 0.0,
+                power_w=sign * raw.power_w * kv_now * ki_now if live else 0.0,
+                energy_wh=sign * raw.energy_wh * kv_win * ki_win if booked else 0.0,
+                var=sign * raw.var * kv_now * ki_now if live else 0.0,
+                reactive_varh=sign * raw.reactive_varh * kv_win * ki_win if booked else 0.0,
             ))
         self._last = sample
         return ChipSample(mono=sample.mono, elapsed_s=sample.elapsed_s, phases=tuple(phases),

@@ -42,6 +42,8 @@ class PhaseSample:
     i_rms: float
     power_w: float
     energy_wh: float  # signed energy since the previous poll (positive = import)
+    var: float = 0.0  # reactive power (positive = current lags the voltage)
+    reactive_varh: float = 0.0  # signed reactive energy since the previous poll
 
 
 @dataclass(frozen=True)
@@ -66,7 +68,7 @@ class Ade9000Driver:
         self.no_load_w = no_load_w
         self._monotonic = monotonic
         self._sleep = sleep
-        self._baseline: list[int] = [0, 0, 0]
+        self._baseline: dict[int, int] = {}  # energy HI register address → value at the previous poll
         self._last_mono: float | None = None
         self._temp_trim = 0
 
@@ -117,9 +119,20 @@ class Ade9000Driver:
         crc = self.read(reg.CRC_RSLT)
         self.write(reg.STATUS1, reg.STATUS1_RSTDONE | reg.STATUS1_CRC_CHG, verify=False)
         self.write(reg.RUN, 1)
-        self._baseline = [self.read(reg.AWATTHR_HI + p * reg.ENERGY_PHASE_STEP) for p in range(3)]
+        self._baseline = {address: self.read(address) for address in self._energy_registers()}
         self._last_mono = self._monotonic()
         return crc
+
+    @staticmethod
+    def _energy_registers() -> list[int]:
+        return [base + p * reg.ENERGY_PHASE_STEP for p in range(3) for base in (reg.AWATTHR_HI, reg.AVARHR_HI)]
+
+    def _delta(self, address: int, lsb: float, limit: float) -> float | None:
+        """Wrap-safe step of an energy HI register since the last poll; None when it is not physical."""
+        raw = self.read(address)
+        delta = reg.to_signed(raw - self._baseline.get(address, raw), 32) * lsb  # modulo 2^32: wrap-safe
+        self._baseline[address] = raw
+        return None if abs(delta) > limit else delta
 
     def _no_load_code(self) -> int:
         return round(self.no_load_w / self.scaling.power_full_scale * reg.WATT_FULL_SCALE) & 0xFFFFFF
@@ -142,19 +155,19 @@ class Ade9000Driver:
         limit_wh = self.scaling.power_full_scale * PLAUSIBILITY_MARGIN * max(elapsed, 1.0) / 3600.0
         phases, jumped = [], []
         for p in range(3):
-            raw = self.read(reg.AWATTHR_HI + p * reg.ENERGY_PHASE_STEP)
-            delta_wh = reg.to_signed(raw - self._baseline[p], 32) * lsb_wh  # modulo 2^32: wrap-safe
-            self._baseline[p] = raw
-            if abs(delta_wh) > limit_wh:
+            energy = self._delta(reg.AWATTHR_HI + p * reg.ENERGY_PHASE_STEP, lsb_wh, limit_wh)
+            reactive = self._delta(reg.AVARHR_HI + p * reg.ENERGY_PHASE_STEP, lsb_wh, limit_wh)
+            if energy is None or reactive is None:
                 jumped.append(p)
-                delta_wh = 0.0
             step = p * reg.PHASE_STEP
+            power_scale = self.scaling.power_full_scale / reg.WATT_FULL_SCALE
             phases.append(PhaseSample(
                 v_rms=self.read(reg.AVRMS + step) * self.scaling.v_full_scale / reg.RMS_FULL_SCALE,
                 i_rms=self.read(reg.AIRMS + step) * self.scaling.i_full_scale / reg.RMS_FULL_SCALE,
-                power_w=reg.to_signed(self.read(reg.AWATT + step), 32) * self.scaling.power_full_scale
-                / reg.WATT_FULL_SCALE,
-                energy_wh=delta_wh,
+                power_w=reg.to_signed(self.read(reg.AWATT + step), 32) * power_scale,
+                energy_wh=energy or 0.0,
+                var=reg.to_signed(self.read(reg.AVAR + step), 32) * power_scale,
+                reactive_varh=reactive or 0.0,
             ))
         self._last_mono = mono
         temperature = reg.temperature_c(self.read(reg.TEMP_RSLT), self._temp_trim)

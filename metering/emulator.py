@@ -124,10 +124,16 @@ def _phase_components(segment: LoadSegment, phase: int, i_shift: float = 0.0) ->
     return volts, amps
 
 
-def phase_energy_ws(segment: LoadSegment, phase: int, t0: float, t1: float, i_shift: float = 0.0) -> float:
-    """Exact ∫ v·i dt over [t0, t1] for one phase of a segment (watt-seconds), harmonics included."""
+def phase_energy_ws(segment: LoadSegment, phase: int, t0: float, t1: float, i_shift: float = 0.0,
+                    reactive: bool = False) -> float:
+    """Exact ∫ v·i dt over [t0, t1] for one phase of a segment (watt-seconds), harmonics included.
+
+    `reactive`: every voltage component delayed by 90° (the chip's reactive-power path), giving var-seconds;
+    positive when the current lags (inductive)."""
     omega = 2.0 * math.pi * segment.frequency_hz
     volts, amps = _phase_components(segment, phase, i_shift)
+    if reactive:
+        volts = [(order, peak, angle - math.pi / 2) for order, peak, angle in volts]
     total = 0.0
     for h, a_peak, a in volts:
         for k, b_peak, b in amps:
@@ -138,13 +144,14 @@ def phase_energy_ws(segment: LoadSegment, phase: int, t0: float, t1: float, i_sh
     return total
 
 
-def analytic_energy_wh(profile: LoadProfile, t0: float, t1: float) -> float:
-    """The true three-phase energy delivered over [t0, t1] (positive = import), in Wh."""
+def analytic_energy_wh(profile: LoadProfile, t0: float, t1: float, reactive: bool = False) -> float:
+    """The true three-phase energy delivered over [t0, t1] (positive = import), in Wh; with `reactive`, the
+    reactive energy in varh (positive = inductive)."""
     total, t = 0.0, t0
     while t < t1:
         segment, _, end = profile.segment_at(t)
         stop = min(end, t1)
-        total += sum(phase_energy_ws(segment, p, t, stop) for p in range(3))
+        total += sum(phase_energy_ws(segment, p, t, stop, reactive=reactive) for p in range(3))
         t = stop
     return total / 3600.0
 
@@ -176,9 +183,11 @@ class ChipEmulator:
             reg.STATUS1: reg.STATUS1_RSTDONE,
         }
         self._energy = [0.0, 0.0, 0.0]
+        self._var_energy = [0.0, 0.0, 0.0]
+        self._mean_var = [0.0, 0.0, 0.0]
         self._mean_square = [[0.0, 0.0] for _ in range(3)]  # (v², i²) in code² per phase, last step
         self._mean_power = [0.0, 0.0, 0.0]
-        self._block_sums = [[0.0, 0.0, 0.0] for _ in range(3)]  # Σv², Σi², Σv·i per phase, open block
+        self._block_sums = [[0.0] * 4 for _ in range(3)]  # Σv², Σi², Σv·i, Σv90·i per phase, open block
         self._block_samples = 0
         self._crc = reg.config_crc(self._regs)
         self._regs[reg.CRC_RSLT] = self._crc
@@ -271,12 +280,16 @@ class ChipEmulator:
                 return self._rms_code(phase, 1)
             if address == reg.AWATT + step:
                 return round(self._mean_power[phase]) & 0xFFFFFFFF
+            if address == reg.AVAR + step:
+                return round(self._mean_var[phase]) & 0xFFFFFFFF
             energy_step = phase * reg.ENERGY_PHASE_STEP
-            accumulated = math.floor(self._energy[phase]) & ((1 << 45) - 1)
-            if address == reg.AWATTHR_HI + energy_step:
-                return accumulated >> reg.ENERGY_LO_BITS
-            if address == reg.AWATTHR_LO + energy_step:
-                return accumulated & ((1 << reg.ENERGY_LO_BITS) - 1)
+            for hi, lo, register in ((reg.AWATTHR_HI, reg.AWATTHR_LO, self._energy),
+                                     (reg.AVARHR_HI, reg.AVARHR_LO, self._var_energy)):
+                accumulated = math.floor(register[phase]) & ((1 << 45) - 1)
+                if address == hi + energy_step:
+                    return accumulated >> reg.ENERGY_LO_BITS
+                if address == lo + energy_step:
+                    return accumulated & ((1 << reg.ENERGY_LO_BITS) - 1)
         if address == reg.TEMP_RSLT:
             return self._temp_code()
         if address == reg.PHSIGN:
@@ -353,7 +366,7 @@ class ChipEmulator:
             else:
                 means = self._closed_form(segment, phase, t0, t1, fe_v, fe_i, shift)
             sums = self._block_sums[phase]
-            for k in range(3):
+            for k in range(4):
                 sums[k] += means[k] * n
         self._block_samples += n
 
@@ -361,7 +374,7 @@ class ChipEmulator:
         """End of a block: update RMS and power registers, and add the block's energy unless it is no-load
         (the chip decides no-load over a window too, so energy reaches the register in block steps)."""
         n, self._block_samples = self._block_samples, 0
-        sums, self._block_sums = self._block_sums, [[0.0, 0.0, 0.0] for _ in range(3)]
+        sums, self._block_sums = self._block_sums, [[0.0] * 4 for _ in range(3)]
         if n == 0 or self._regs.get(reg.RUN, 0) != 1:
             return
         c = self.config
@@ -371,15 +384,17 @@ class ChipEmulator:
         no_load = self._regs.get(reg.ACT_NL_LVL, 0) & 0xFFFFFF
         accumulate = self._regs.get(reg.EP_CFG, 0) & reg.EP_CFG_EGY_PWR_EN
         for phase in range(3):
-            sum_vv, sum_ii, sum_p = sums[phase]
+            sum_vv, sum_ii, sum_p, sum_q = sums[phase]
             g_v, g_i, g_p = self._chip_gains(phase)
             self._mean_square[phase] = [sum_vv / n * (g_v * v_code) ** 2, sum_ii / n * (g_i * i_code) ** 2]
             power = sum_p / n * g_v * g_i * g_p * watt_code
-            self._mean_power[phase] = power
-            if accumulate and abs(power) >= no_load:
-                # One xWATT per 8 kSPS sample: scale our sample count to the chip's rate.
-                energy = self._energy[phase] + power * n * reg.DSP_RATE_HZ / c.sample_rate_hz
-                self._energy[phase] = energy % float(1 << 45)
+            var = sum_q / n * g_v * g_i * g_p * watt_code
+            self._mean_power[phase], self._mean_var[phase] = power, var
+            for register, value in ((self._energy, power), (self._var_energy, var)):
+                if accumulate and abs(value) >= no_load:
+                    # One xWATT / xVAR per 8 kSPS sample: scale our sample count to the chip's rate.
+                    energy = register[phase] + value * n * reg.DSP_RATE_HZ / c.sample_rate_hz
+                    register[phase] = energy % float(1 << 45)
 
     def _sampled(self, segment: LoadSegment, phase: int, n0: int, n1: int, fe_v: float, fe_i: float,
                  shift: float):
@@ -387,10 +402,11 @@ class ChipEmulator:
         omega = 2.0 * math.pi * segment.frequency_hz
         volts, amps = _phase_components(segment, phase, shift)
         v = sum(peak * np.sin(order * omega * t + angle) for order, peak, angle in volts)
+        v90 = fe_v * sum(peak * np.sin(order * omega * t + angle - math.pi / 2) for order, peak, angle in volts)
         i = sum(peak * np.sin(order * omega * t + angle) for order, peak, angle in amps)
         v = fe_v * (v + self._rng.normal(0.0, self.config.v_noise_rms, t.size))
         i = fe_i * (i + self._rng.normal(0.0, self.config.i_noise_rms, t.size))
-        return float(np.mean(v * v)), float(np.mean(i * i)), float(np.mean(v * i))
+        return float(np.mean(v * v)), float(np.mean(i * i)), float(np.mean(v * i)), float(np.mean(v90 * i))
 
     def _closed_form(self, segment: LoadSegment, phase: int, t0: float, t1: float, fe_v: float, fe_i: float,
                      shift: float):
@@ -398,7 +414,8 @@ class ChipEmulator:
         mean_vv = sum((peak ** 2) / 2 for _, peak, _ in volts) + self.config.v_noise_rms ** 2
         mean_ii = sum((peak ** 2) / 2 for _, peak, _ in amps) + self.config.i_noise_rms ** 2
         mean_p = phase_energy_ws(segment, phase, t0, t1, shift) / (t1 - t0)
-        return fe_v ** 2 * mean_vv, fe_i ** 2 * mean_ii, fe_v * fe_i * mean_p
+        mean_q = phase_energy_ws(segment, phase, t0, t1, shift, reactive=True) / (t1 - t0)
+        return fe_v ** 2 * mean_vv, fe_i ** 2 * mean_ii, fe_v * fe_i * mean_p, fe_v * fe_i * mean_q
 
 
 class PtyEmulatorServer:

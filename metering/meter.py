@@ -138,7 +138,7 @@ class Meter:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         checkpoint = self.journal.checkpoint()
-        start = Totals(checkpoint["import_uwh"], checkpoint["export_uwh"]) if checkpoint else Totals(0, 0)
+        start = Totals(**checkpoint) if checkpoint else Totals(0, 0)
         self._registers = EnergyRegisters(start)
         self.driver.start()
         self._last_checkpoint = self.clock.monotonic()
@@ -201,7 +201,8 @@ class Meter:
                 raw = exc.details.get("sample")
             if raw is not None:
                 sample = self._conditioner.apply(raw)
-                totals = self._registers.add(sum(p.energy_wh for p in sample.phases))
+                totals = self._registers.add(sum(p.energy_wh for p in sample.phases),
+                                             sum(p.reactive_varh for p in sample.phases))
                 if sample.config_changed and not self._flags & STATUS_CONFIG_CHANGED:
                     self._flags |= STATUS_CONFIG_CHANGED
                     self._event(ConfigCrcChanged.code, "configuration CRC changed on the chip while running")
@@ -258,17 +259,15 @@ class Meter:
 
     @staticmethod
     def _checkpoint_body(totals: Totals) -> dict:
-        return {"import_uwh": totals.import_uwh, "export_uwh": totals.export_uwh}
+        return dataclasses.asdict(totals)
 
     # ---- signed readings -----------------------------------------------------------------------------------
     def _sign_and_journal(self, kind: str, session_id: str | None, tx: str | None, snapshot: Snapshot,
-                          user: OcmfUser | None = None, base: tuple[int, int] = (0, 0),
+                          user: OcmfUser | None = None, base: dict | None = None,
                           extra: dict | None = None, reason: str | None = None) -> SignedReading:
         import_wh, export_wh = snapshot.totals.import_wh, snapshot.totals.export_wh
         status = snapshot.status
-        info = sign_meter_info(MeterInfo(
-            meter_id=self.config.meter_id, charged_wh=import_wh - base[0], discharged_wh=export_wh - base[1],
-            meter_status=status, meter_timestamp=int(snapshot.wall)), self.signer)
+        info = self._signed_meter_info(snapshot, base)
         error_flags = "E" if status & STATUS_RESYNC else ""
         error_flags += "t" if status & STATUS_CLOCK_STEP else ""
 
@@ -277,7 +276,7 @@ class Meter:
             payload = build_payload(self.config.identity, f"{counter}{page}", [OcmfReading(
                 wall=snapshot.wall, sync=snapshot.sync, import_wh=import_wh, export_wh=export_wh, tx=tx,
                 status="M" if status & STATUS_CONFIG_CHANGED else "G", error_flags=error_flags)], user)
-            body = {"sync": snapshot.sync.value, "import_wh": import_wh, "export_wh": export_wh, "status": status,
+            body = {"sync": snapshot.sync.value, **self._register_values(snapshot), "status": status,
                     "meter_info": {**dataclasses.asdict(info), "meter_signature": info.meter_signature.hex()},
                     "ocmf": sign_payload(payload, self.signer), **(extra or {})}
             if user is not None:
@@ -304,13 +303,14 @@ class Meter:
                 return self._sign_and_journal("reading", None, None, snapshot)
             begin = self._open_session_begin(session_id)
             return self._sign_and_journal("reading", session_id, "C", snapshot, user=self._user(begin),
-                                          base=(begin.body["import_wh"], begin.body["export_wh"]))
+                                          base=begin.body)
 
     def begin_session(self, session_id: str, user: OcmfUser | None = None, charging: bool | None = None) -> SignedReading:
         """Journal the signed begin reading (OCMF TX=B). `charging=True` arms the reversed-CT diagnostic."""
         with self._report_lock:
             snapshot = self._poll(consume=True)
-            reading = self._sign_and_journal("session_begin", session_id, "B", snapshot, user=user or OcmfUser())
+            reading = self._sign_and_journal("session_begin", session_id, "B", snapshot, user=user or OcmfUser(),
+                                             base=self._register_values(snapshot))
             if charging is not None:
                 self._charging[session_id] = charging
             return reading
@@ -324,22 +324,28 @@ class Meter:
             begin = self.journal.session_begin(session_id)
             snapshot = self._poll(consume=True)
             reading = self._sign_and_journal("session_seal", session_id, SEAL_TX.get(reason, "A"), snapshot,
-                                             user=self._user(begin), reason=reason,
-                                             base=(begin.body["import_wh"], begin.body["export_wh"]))
+                                             user=self._user(begin), reason=reason, base=begin.body)
             self._charging.pop(session_id, None)
             return reading
 
     def meter_info(self, session_id: str | None = None) -> MeterInfo:
         """Signed -20 MeterInfo from the latest snapshot (session-relative when a session is given)."""
-        snapshot = self._snapshot
-        base = (0, 0)
-        if session_id is not None:
-            begin = self.journal.session_begin(session_id)
-            base = (begin.body["import_wh"], begin.body["export_wh"])
+        base = self.journal.session_begin(session_id).body if session_id is not None else None
+        return self._signed_meter_info(self._snapshot, base)
+
+    @staticmethod
+    def _register_values(snapshot: Snapshot) -> dict:
+        t = snapshot.totals
+        return {"import_wh": t.import_wh, "export_wh": t.export_wh, "inductive_varh": t.inductive_varh,
+                "capacitive_varh": t.capacitive_varh}
+
+    def _signed_meter_info(self, snapshot: Snapshot, base: dict | None) -> MeterInfo:
+        """Registers minus `base` (the session's begin values), or absolute without a session."""
+        value = {key: v - (base.get(key, 0) if base else 0) for key, v in self._register_values(snapshot).items()}
         return sign_meter_info(MeterInfo(
-            meter_id=self.config.meter_id, charged_wh=snapshot.totals.import_wh - base[0],
-            discharged_wh=snapshot.totals.export_wh - base[1], meter_status=snapshot.status,
-            meter_timestamp=int(snapshot.wall)), self.signer)
+            meter_id=self.config.meter_id, charged_wh=value["import_wh"], discharged_wh=value["export_wh"],
+            capacitive_varh=value["capacitive_varh"], inductive_varh=value["inductive_varh"],
+            meter_status=snapshot.status, meter_timestamp=int(snapshot.wall)), self.signer)
 
     def public_key_der(self) -> bytes:
         return self.signer.public_key_der()

@@ -232,11 +232,14 @@ class OcppClient:
             raise _ConnectionLost()
         call_task = asyncio.create_task(endpoint.call(payload, suppress=False))
         closed_task = asyncio.create_task(closed.wait())
-        done, _ = await asyncio.wait({call_task, closed_task}, return_when=asyncio.FIRST_COMPLETED)
-        closed_task.cancel()
+        try:
+            done, _ = await asyncio.wait({call_task, closed_task}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            closed_task.cancel()
+            if not call_task.done():
+                call_task.cancel()
+                await asyncio.gather(call_task, return_exceptions=True)
         if call_task not in done:
-            call_task.cancel()
-            await asyncio.gather(call_task, return_exceptions=True)
             raise _ConnectionLost()
         return call_task.result()
 
@@ -264,11 +267,13 @@ class OcppClient:
                 _log("connect_failed", logging.WARNING, code=OcppOffline.code, url=url, error=repr(exc), retry_in=delay)
                 await asyncio.sleep(delay)
                 continue
-            failures = 0
-            await self._serve(websocket)
+            failures = 0 if await self._serve(websocket) else failures + 1
+            await asyncio.sleep(self._backoff(failures))  # also after a drop: never hammer a flapping CSMS
 
-    async def _serve(self, websocket: websockets.ClientConnection) -> None:
+    async def _serve(self, websocket: websockets.ClientConnection) -> bool:
+        """Run one connection until it closes; True if the station got online on it."""
         self.connections += 1
+        was_online = False
         self._endpoint = _StationEndpoint(self.config.station_id, websocket, self)
         closed = self._closed_event = asyncio.Event()
         reader = asyncio.create_task(self._endpoint.start())
@@ -277,10 +282,11 @@ class OcppClient:
         try:
             if websocket.subprotocol != SUBPROTOCOL:
                 _log("subprotocol_refused", logging.ERROR, code="ERR_OCPP", got=websocket.subprotocol)
-                return
+                return False
             await self._boot()
             await self._report_statuses()
             self._online.set()
+            was_online = True
             self._offline_since = None
             self._queue_changed.set()
             _log("online", connection=self.connections)
@@ -299,6 +305,7 @@ class OcppClient:
             await asyncio.gather(reader, *(t for t in [heartbeat] if t), return_exceptions=True)
             marked = self.queue.mark_offline()
             _log("offline", queued_marked_offline=marked)
+        return was_online
 
     async def _boot(self) -> None:
         """BootNotification once per process; Pending/Rejected → retry after the CSMS's interval (B02/B03)."""
@@ -361,7 +368,7 @@ class OcppClient:
         except _ConnectionLost:
             await self._online_cleared()
             return
-        except (OCPPError, TimeoutError) as exc:
+        except Exception as exc:  # CALLERROR, timeout, or a payload our own schema check refused
             retry_at = self.queue.failed(message, self._clock())
             _log("send_failed", logging.WARNING, code=OcppCallFailed.code, action=message.action,
                  transaction_id=message.transaction_id, seq_no=message.payload.get("seq_no"),

@@ -149,3 +149,15 @@ def test_temperature_register_follows_the_emulated_ramp():
     driver.start()
     clock.advance(50.0)
     assert math.isclose(driver.poll().temperature_c, 40.0, abs_tol=0.07)
+
+
+@pytest.mark.parametrize("capacitive,sign", [(False, 1.0), (True, -1.0)])
+def test_reactive_energy_is_v_i_sin_phi_t_positive_when_the_current_lags(capacitive, sign):
+    driver, _, clock, _ = make_driver(LoadProfile.constant(i_rms=32.0, power_factor=0.8, capacitive=capacitive),
+                                      ideal_front_end())
+    driver.start()
+    total = 0.0
+    for _ in range(30):
+        clock.advance(1.0)
+        total += sum(p.reactive_varh for p in driver.poll().phases)
+    assert total == pytest.approx(sign * 3 * 230 * 32 * 0.6 * 30 / 3600, rel=2e-5)

@@ -237,3 +237,20 @@ def test_meter_samples_in_real_time_with_the_background_thread(tmp_path):
     # Whole-Wh registers at ~22 kW (uncalibrated, ±2 %): about 3.7 Wh in 0.6 s.
     assert second.import_wh - first.import_wh == pytest.approx(3 * 230 * 32 * elapsed / 3600, abs=1.2)
     assert meter.snapshot().wall >= second.wall
+
+
+def test_meter_info_splits_reactive_energy_by_quadrant(make_meter, clock):
+    # Quadrant I (import, current lagging) is inductive; quadrant II (export, current leading as seen from the
+    # vehicle's source) is capacitive (IEC 62053-23 four-quadrant convention).
+    profile = LoadProfile((LoadSegment(duration_s=600.0, i_rms=16.0, power_factor=0.8),
+                           LoadSegment(i_rms=16.0, power_factor=0.8, capacitive=True, export=True)))
+    meter = make_meter(profile, IDEAL, checkpoint_interval_s=60.0)
+    meter.begin_session("S1")
+    run(meter, clock, 1200, step=10.0)
+    info = meter.seal_session("S1").meter_info
+    verify_meter_info(info, meter.public_key_der())
+    expected = 3 * 230 * 16 * 0.6 * 600 / 3600  # sin φ = 0.6 for each half
+    assert info.inductive_varh == pytest.approx(expected, abs=2)
+    assert info.capacitive_varh == pytest.approx(expected, abs=2)
+    assert info.charged_wh == pytest.approx(expected / 0.6 * 0.8, abs=2)
+    assert info.discharged_wh == pytest.approx(expected / 0.6 * 0.8, abs=2)
