@@ -84,3 +84,15 @@ async def test_get_transaction_status_reports_the_queue(journal_path, meter):
             assert (status.messages_in_queue, status.ongoing_indicator) == (False, False)
             unknown = await csms.call("CS001", call.GetTransactionStatus(transaction_id="nope"))
             assert (unknown.messages_in_queue, unknown.ongoing_indicator) == (False, False)
+
+
+async def test_an_event_our_own_schema_check_refuses_is_discarded_without_stopping_the_queue(journal_path, meter):
+    async with LocalCsms() as csms:
+        async with OcppClient(fast_config(csms.url, journal_path, message_attempts_transaction_event=2)) as client:
+            await client.wait_online(5)
+            too_long = {"id_token": "X" * 37, "type": "ISO14443"}  # IdTokenType.idToken maxLength 36
+            tx = await client.start_transaction(meter.at(0, "B"), meter.public_key_der(), id_token=too_long)
+            await tx.end(meter.at(60, "E"))
+            await client.wait_idle(5)
+    assert [e["eventType"] for e in csms.events(tx.transaction_id)] == ["Ended"]
+    assert csms.record.call_errors == []  # it never left the station
