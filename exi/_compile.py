@@ -10,6 +10,7 @@ including every error, is exactly the interpreter's.
 from __future__ import annotations
 
 import dataclasses
+import threading
 
 from ._bits import BitReader, BitWriter
 from ._datatypes import Binary, Boolean, Enumeration, Integer, NBitInteger, String, UnsignedInteger
@@ -140,6 +141,7 @@ class Compiler:
         self.names: dict[int, str] = {}
         self.consts: dict[int, str] = {}
         self.compiled: set[int] = set()
+        self.lock = threading.RLock()  # names and the namespace are shared by every compiled function
 
     def const(self, obj, prefix="K") -> str:
         key = id(obj)
@@ -150,12 +152,14 @@ class Compiler:
         return self.consts[key]
 
     def encoder(self, g):
-        self._compile(g)
-        return self.ns["e" + self._child_name(g)]
+        with self.lock:
+            self._compile(g)
+            return self.ns["e" + self._child_name(g)]
 
     def decoder(self, g):
-        self._compile(g)
-        return self.ns["d" + self._child_name(g)]
+        with self.lock:
+            self._compile(g)
+            return self.ns["d" + self._child_name(g)]
 
     def _compile(self, root) -> None:
         todo = [root]

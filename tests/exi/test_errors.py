@@ -179,3 +179,29 @@ def test_xml_that_violates_the_schema_is_refused():
     with pytest.raises(exi.ExiError) as e:
         exi.encode('<x xmlns="urn:unknown"/>')
     assert e.value.code == errors.UNKNOWN_SCHEMA
+
+
+def test_percentage_sent_untyped_by_a_lax_encoder_is_an_untyped_value_error():
+    # facts §4.3: PresentSOC 150 does not fit percentValueType (0..100), so EXIficient sends CH[untyped]
+    w = BitWriter()
+    w.write(0x80, 8)
+    w.write(13, 6)  # SE(DC_ChargeLoopReq)
+    w.write(0, 3)
+    w.write_uint(8)
+    w.write(0x0102030405060708, 64)
+    w.write(0, 3)
+    w.write_uint(1700000000)
+    w.write(0, 1)
+    w.write(0b01, 2)  # Header: EE
+    w.write(0b00, 2)  # SE(DisplayParameters)
+    w.write(0b0000, 4)  # SE(PresentSOC), first of 10 optional children + EE (+ escape): 4 bits
+    w.write(1, 1)
+    w.write(0b110, 3)  # escape, CH[untyped]
+    w.write_uint(len("150") + 2)
+    w.write(int.from_bytes(b"150", "big"), 24)
+    w.write(1, 1)
+    w.write(0b00, 2)  # escape, EE (content2 of a simple type)
+    with pytest.raises(exi.ExiError) as e:
+        exi.decode(w.getvalue() + bytes(8), schema="iso20-dc")
+    assert e.value.code == errors.UNTYPED_VALUE and e.value.value == "150"
+    assert e.value.path == ["DC_ChargeLoopReq", "DisplayParameters", "PresentSOC"]
