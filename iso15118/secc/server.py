@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
+import random
 import ssl
 from typing import Callable
 
@@ -10,6 +12,7 @@ from iso15118.session import codec
 from iso15118.session.events import Event
 from iso15118.session.log import log_event
 from iso15118.session.pump import MachinePump
+from iso15118.transport.sdp import DYNAMIC_PORTS
 from iso15118.transport.sdp_asyncio import LOOPBACK_INTERFACE, SdpServerConfig, start_sdp_server
 from iso15118.transport.v2gtp_asyncio import V2gtpStream
 
@@ -47,8 +50,7 @@ class SeccServer:
 
     async def start(self) -> "SeccServer":
         codec.preload()
-        self._server = await asyncio.start_server(self._on_connection, self.host, self.requested_port,
-                                                  ssl=self.ssl_context)
+        self._server = await self._listen()
         self.port = self._server.sockets[0].getsockname()[1]
         if self.sdp_port is not None:
             tls = self.ssl_context is not None
@@ -58,6 +60,21 @@ class SeccServer:
         log_event(_log, "secc_listening", interface=self.interface, port=self.port,
                   tls=self.ssl_context is not None, sdp_port=self.sdp_port)
         return self
+
+    async def _listen(self) -> asyncio.Server:
+        """Listen on the requested port, or else on a free one from the Dynamic Ports range 49152-65535: the port
+        SDP announces is V2G_DST_TCP_DATA, which lies in that range ([V2G20-078], Table 10). Port 0 would get one
+        from the kernel's ephemeral range (Linux: 32768-60999), and EVCCs that check the range (Josev) give up."""
+        if self.requested_port:
+            return await asyncio.start_server(self._on_connection, self.host, self.requested_port,
+                                              ssl=self.ssl_context)
+        for port in random.sample(DYNAMIC_PORTS, 32):
+            try:
+                return await asyncio.start_server(self._on_connection, self.host, port, ssl=self.ssl_context)
+            except OSError as exc:
+                if exc.errno != errno.EADDRINUSE:
+                    raise
+        raise OSError(errno.EADDRINUSE, f"no free TCP port in {DYNAMIC_PORTS.start}-{DYNAMIC_PORTS.stop - 1}")
 
     async def _on_connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         ssl_object = writer.get_extra_info("ssl_object")
