@@ -13,10 +13,11 @@ from pathlib import Path
 
 from metering.calibration import Calibration, calibrate, load_calibration, save_calibration
 from metering.clock import SimulatedClock, chrony_sync_state
-from metering.conditioning import Conditioner, ConditioningConfig
+from metering.conditioning import Conditioner
 from metering.driver import Ade9000Driver
 from metering.emulator import ChipEmulator, EmulatorConfig, LoadProfile, PtyEmulatorServer
 from metering.errors import MeteringError
+from metering.meter import MeterConfig
 from metering.transport import EmulatorTransport, SpiTransport, UartTransport
 
 DEFAULT_CALIBRATION = "meter-calibration.json"
@@ -38,9 +39,10 @@ def _parser() -> argparse.ArgumentParser:
     link.add_argument("--device", help="SPI device, e.g. /dev/spidev0.0 (needs the 'spi' extra)")
     link.add_argument("--serial", help="serial port of a UART-attached meter, e.g. /dev/ttyUSB0")
     link.add_argument("--emulator", action="store_true", help="use the built-in chip emulator (default)")
+    parser.add_argument("--config", help="MeterConfig JSON file (front-end scaling, conditioning, calibration path)")
     parser.add_argument("--baud", type=int, default=115_200, help="serial baud rate (default 115200)")
-    parser.add_argument("--calibration", default=DEFAULT_CALIBRATION,
-                        help=f"calibration file (default {DEFAULT_CALIBRATION})")
+    parser.add_argument("--calibration", help=f"calibration file (default: the config's calibration_path, else "
+                                              f"{DEFAULT_CALIBRATION})")
     parser.add_argument("--v-ref", type=float, default=230.0, help="reference voltage, V rms (default 230)")
     parser.add_argument("--i-ref", type=float, default=32.0, help="reference current, A rms (default 32)")
     parser.add_argument("--lock", action="store_true", help="lock the new calibration against overwriting")
@@ -80,12 +82,12 @@ class _Link:
         sys.stdin.readline()
 
 
-def _read(args: argparse.Namespace, link: _Link) -> int:
+def _read(args: argparse.Namespace, link: _Link, config: MeterConfig) -> int:
     path = Path(args.calibration)
     calibration = load_calibration(path) if path.exists() else None
-    driver = Ade9000Driver(link.transport, calibration=calibration, monotonic=link.monotonic, sleep=link.sleep)
+    driver = Ade9000Driver(link.transport, config.scaling, calibration, monotonic=link.monotonic, sleep=link.sleep)
     crc = driver.start()
-    conditioner = Conditioner(ConditioningConfig())
+    conditioner = Conditioner(config.conditioning)
     sync = chrony_sync_state()
     conditioner.apply(driver.poll())
     for _ in range(args.count):
@@ -118,12 +120,12 @@ def _read(args: argparse.Namespace, link: _Link) -> int:
     return 0
 
 
-def _calibrate(args: argparse.Namespace, link: _Link) -> int:
+def _calibrate(args: argparse.Namespace, link: _Link, config: MeterConfig) -> int:
     path = Path(args.calibration)
     if path.exists() and not args.unlock and load_calibration(path).locked:
         # Refuse before touching the chip; save_calibration() enforces the same rule.
         save_calibration(Calibration.identity(), path)
-    driver = Ade9000Driver(link.transport, monotonic=link.monotonic, sleep=link.sleep)
+    driver = Ade9000Driver(link.transport, config.scaling, monotonic=link.monotonic, sleep=link.sleep)
     result = calibrate(driver, args.v_ref, args.i_ref, link.apply_reference, link.sleep, lock=args.lock)
     save_calibration(result, path, unlock=args.unlock)
     summary = {"calibration": str(path), "v_ref": args.v_ref, "i_ref": args.i_ref, "locked": result.locked,
@@ -158,14 +160,19 @@ def main(argv: list[str] | None = None) -> int:
     if args.serve_emulator:
         return _serve_emulator(args)
     try:
+        config = MeterConfig.from_file(args.config) if args.config else MeterConfig()
+        args.calibration = args.calibration or config.calibration_path or DEFAULT_CALIBRATION
         link = _Link(args)
         try:
-            return _read(args, link) if args.read else _calibrate(args, link)
+            return _read(args, link, config) if args.read else _calibrate(args, link, config)
         finally:
             link.transport.close()
     except MeteringError as exc:
         print(f"meter-tool: {exc.code}: {exc}", file=sys.stderr)
         return 1
     except (OSError, ImportError) as exc:
-        print(f"meter-tool: cannot open the meter: {exc}", file=sys.stderr)
+        print(f"meter-tool: cannot open the meter or a file: {exc}", file=sys.stderr)
         return 1
+    except ValueError as exc:  # a config file with unknown keys or wrong values
+        print(f"meter-tool: bad configuration: {exc}", file=sys.stderr)
+        return 2

@@ -245,7 +245,10 @@ class Journal:
 
     # ---- receipts (MeteringConfirmation) -----------------------------------------------------------------
     def add_receipt(self, session_id: str, exi: bytes, verified: bool, detail: str = "") -> Receipt:
+        """Store a MeteringConfirmationReq verbatim (signed EXI) with its verification result."""
         with self._transaction() as db:
+            if not db.execute("SELECT 1 FROM sessions WHERE session_id = ?", (session_id,)).fetchone():
+                raise SessionError("receipt for an unknown session", session_id=session_id)
             seq = db.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM receipts").fetchone()[0]
             wall = self._clock()
             db.execute("INSERT INTO receipts VALUES (?, ?, ?, ?, ?, ?, ?)",

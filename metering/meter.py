@@ -143,7 +143,7 @@ class Meter:
         self.driver.start()
         self._last_checkpoint = self.clock.monotonic()
         self._last_aligned = aligned_boundary(self.clock.wall(), self.config.aligned_interval_s)
-        self._snapshot = self._make_snapshot(None, self._registers.totals(), ())
+        self._snapshot = self._make_snapshot(None, self._registers.totals(), (), self.clock.sync_state())
         # A session left open by a crash or power loss is sealed now, exactly once (journal state).
         self.recovered = [self.seal_session(sid, "restart") for sid in self.journal.open_sessions()]
 
@@ -192,6 +192,7 @@ class Meter:
     def _poll(self, consume: bool) -> Snapshot:
         """`consume`: the caller signs this snapshot, so one-shot status bits (resync, clock step) are handed
         over to it atomically with the snapshot and cleared."""
+        sync = self.clock.sync_state()  # may run chronyc: outside the chip lock
         with self._chip_lock:
             try:
                 raw = self.driver.poll()
@@ -214,7 +215,7 @@ class Meter:
                 charging = any(self._charging.values()) if self._charging else None
                 diagnostics = tuple(self._conditioner.diagnose(sample, charging))
                 self._track_diagnostics(diagnostics)
-                self._snapshot = self._make_snapshot(sample, totals, diagnostics)
+                self._snapshot = self._make_snapshot(sample, totals, diagnostics, sync)
             else:
                 self._snapshot = replace(self._snapshot, status=self._snapshot.status | self._flags)
             snapshot = self._snapshot
@@ -235,8 +236,7 @@ class Meter:
         """The latest published snapshot (no chip access)."""
         return self._snapshot
 
-    def _make_snapshot(self, sample, totals: Totals, diagnostics) -> Snapshot:
-        sync = self.clock.sync_state()
+    def _make_snapshot(self, sample, totals: Totals, diagnostics, sync: SyncState) -> Snapshot:
         status = self._flags | (STATUS_CLOCK_UNSYNCHRONISED if sync is not SyncState.SYNCHRONISED else 0)
         if diagnostics:
             status |= STATUS_CT_REVERSED
@@ -312,7 +312,8 @@ class Meter:
             reading = self._sign_and_journal("session_begin", session_id, "B", snapshot, user=user or OcmfUser(),
                                              base=self._register_values(snapshot))
             if charging is not None:
-                self._charging[session_id] = charging
+                with self._chip_lock:
+                    self._charging[session_id] = charging
             return reading
 
     def seal_session(self, session_id: str, reason: str = "normal") -> SignedReading:
@@ -325,7 +326,8 @@ class Meter:
             snapshot = self._poll(consume=True)
             reading = self._sign_and_journal("session_seal", session_id, SEAL_TX.get(reason, "A"), snapshot,
                                              user=self._user(begin), reason=reason, base=begin.body)
-            self._charging.pop(session_id, None)
+            with self._chip_lock:
+                self._charging.pop(session_id, None)
             return reading
 
     def meter_info(self, session_id: str | None = None) -> MeterInfo:

@@ -22,6 +22,8 @@ with the reading's OCMF record as signedMeterValue (encodingMethod "OCMF", publi
 per PublicKeyWithSignedMeterValue). Transaction methods return once the event is committed to the queue;
 delivery is asynchronous, in order, one call in flight, with `offline=true` for events queued while
 offline (or still queued when the connection dropped), retried/discarded per E13 (see `queue`).
+CSMS requests answered: GetTransactionStatus, TriggerMessage (StatusNotification, Heartbeat),
+RequestStopTransaction (via `on_remote_stop`); others get NotImplemented.
 Stations of one gateway may share the journal (the queue is scoped by station id) and one `ssl_context`.
 `LocalCsms` (csms.py) is the reusable test/demo CSMS; `python -m metering.ocpp csms` runs it standalone. Configuration: `OcppConfig` (OCPP variable names).
 """

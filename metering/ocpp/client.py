@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import inspect
 import json
 import logging
 import random
@@ -22,7 +23,7 @@ from collections.abc import Awaitable, Callable, Iterable
 
 import websockets
 from ocpp.exceptions import OCPPError
-from ocpp.routing import on
+from ocpp.routing import after, on
 from ocpp.v201 import ChargePoint, call, call_result
 from ocpp.v201.enums import Action
 
@@ -59,7 +60,9 @@ def client_ssl_context(config: OcppConfig) -> ssl.SSLContext | None:
 
 
 class _StationEndpoint(ChargePoint):
-    """The `ocpp` package's endpoint on the station side; answers the CSMS's GetTransactionStatus (E14)."""
+    """The `ocpp` package's endpoint on the station side: answers GetTransactionStatus (E14), TriggerMessage
+    (F06) for StatusNotification and Heartbeat, and RequestStopTransaction (F03) through the application's
+    `on_remote_stop`; other CSMS requests get the package's NotImplemented CALLERROR."""
 
     def __init__(self, station_id: str, connection: object, client: OcppClient) -> None:
         super().__init__(station_id, connection, response_timeout=client.config.message_timeout)
@@ -75,15 +78,42 @@ class _StationEndpoint(ChargePoint):
             messages_in_queue=queue.messages_in_queue(transaction_id) > 0,
             ongoing_indicator=record is not None and not record.ended)
 
+    @on(Action.trigger_message)
+    def on_trigger_message(self, requested_message: str, evse: dict | None = None, **_: object):
+        if requested_message == "BootNotification":
+            return call_result.TriggerMessage(status="Rejected")  # F06.FR.17: already accepted
+        if requested_message not in ("StatusNotification", "Heartbeat"):
+            return call_result.TriggerMessage(status="NotImplemented")
+        return call_result.TriggerMessage(status="Accepted")
+
+    @after(Action.trigger_message)
+    def after_trigger_message(self, requested_message: str, evse: dict | None = None, **_: object) -> None:
+        if requested_message in ("StatusNotification", "Heartbeat"):
+            # A task, not an await: this hook runs inside the receive loop that must read the answer.
+            self._client._spawn(self._client._send_triggered(requested_message, evse))
+
+    @on(Action.request_stop_transaction)
+    async def on_request_stop_transaction(self, transaction_id: str, **_: object):
+        record = self._client.queue.transaction(transaction_id)
+        accepted = False
+        if record is not None and not record.ended and self._client.on_remote_stop is not None:
+            accepted = bool(await _maybe_await(self._client.on_remote_stop(transaction_id)))
+        return call_result.RequestStopTransaction(status="Accepted" if accepted else "Rejected")
+
 
 class OcppClient:
     """`async with OcppClient(config, journal) as client:` — see the package docstring for the API."""
 
     def __init__(self, config: OcppConfig, journal: Journal | None = None, *,
                  connectors: Iterable[tuple[int, int]] = ((1, 1),), clock: Callable[[], float] = time.time,
-                 ssl_context: ssl.SSLContext | None = None) -> None:
-        """`ssl_context` overrides the one built from the config (a gateway shares one among its stations)."""
+                 ssl_context: ssl.SSLContext | None = None,
+                 on_remote_stop: Callable[[str], bool | Awaitable[bool]] | None = None) -> None:
+        """`ssl_context` overrides the one built from the config (a gateway shares one among its stations).
+        `on_remote_stop(transaction_id)` decides a RequestStopTransaction; on True the application stops the
+        session and ends the transaction with `tx.end(seal, "Remote", "RemoteStop")`."""
         self.config = config
+        self.on_remote_stop = on_remote_stop
+        self._spawned: set[asyncio.Task[None]] = set()
         self._ssl_context = ssl_context
         self.journal = journal or Journal(config.journal_path)
         self._owns_journal = journal is None
@@ -109,9 +139,9 @@ class OcppClient:
         await self.close()
 
     async def close(self) -> None:
-        for task in self._tasks:
+        for task in [*self._tasks, *self._spawned]:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await asyncio.gather(*self._tasks, *self._spawned, return_exceptions=True)
         self._tasks.clear()
         self.queue.close()
         if self._owns_journal:
@@ -224,6 +254,24 @@ class OcppClient:
         except (OCPPError, TimeoutError) as exc:
             _log("send_failed", logging.WARNING, code=OcppCallFailed.code, action=type(payload).__name__,
                  error=repr(exc))
+
+    def _spawn(self, coroutine: Awaitable[None]) -> None:
+        task = asyncio.ensure_future(coroutine)
+        self._spawned.add(task)
+        task.add_done_callback(self._spawned.discard)
+
+    async def _send_triggered(self, requested_message: str, evse: dict | None) -> None:
+        try:
+            if requested_message == "Heartbeat":
+                await self._send_direct(call.Heartbeat())
+                return
+            evse_id = None if evse is None else evse.get("id")
+            connector_id = None if evse is None else evse.get("connector_id")
+            for key in sorted(self._statuses):
+                if evse_id in (None, key[0]) and connector_id in (None, key[1]):
+                    await self._send_direct(call.StatusNotification(**self._status_payload(key)))
+        except _ConnectionLost:
+            pass
 
     # ---- I/O -----------------------------------------------------------------------------------------------
     async def _call(self, payload: object) -> object:
@@ -381,3 +429,7 @@ class OcppClient:
     async def _online_cleared(self) -> None:
         while self._online.is_set():
             await asyncio.sleep(0.01)
+
+
+async def _maybe_await(value: object) -> object:
+    return await value if inspect.isawaitable(value) else value

@@ -130,3 +130,13 @@ def test_meter_tool_reads_a_serial_meter_served_on_a_pty_by_another_process(tmp_
     assert result["source"] == port and not result["calibrated"]
     assert all(phase["i_rms"] == pytest.approx(8.0, rel=0.03) for phase in result["phases"])  # ±2 % uncalibrated
     assert server.returncode == 0
+
+
+def test_meter_tool_applies_the_config_files_phase_invert(tmp_path, capsys):
+    config = tmp_path / "meter.json"
+    config.write_text('{"conditioning": {"phase_invert": [true, false, false]}}')
+    assert main(["--read", "--json", "--config", str(config), "--calibration", str(tmp_path / "none.json")]) == 0
+    phases = json.loads(capsys.readouterr().out)["phases"]
+    assert phases[0]["power_w"] < 0 < phases[1]["power_w"]
+    config.write_text('{"no_such_key": 1}')
+    assert main(["--read", "--config", str(config)]) == 2

@@ -82,6 +82,8 @@ def test_receipts_keep_raw_exi_bytes_and_verification_result(journal):
     journal.add_receipt("S1", exi, verified=False, detail="ERR_SIG_INVALID")
     (receipt,) = journal.receipts("S1")
     assert receipt.exi == exi and receipt.verified is False and receipt.detail == "ERR_SIG_INVALID"
+    with pytest.raises(SessionError):
+        journal.add_receipt("no-such-session", exi, verified=True)
 
 
 def test_outbox_keeps_order_and_per_channel_sequence_across_reopen(tmp_path):
