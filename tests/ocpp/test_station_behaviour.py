@@ -166,3 +166,34 @@ async def test_events_after_ended_are_refused(journal_path, meter):
                 await tx.update(meter.at(120))
             assert info.value.code == "ERR_OCPP_TX_CLOSED"
             assert client.queue.messages_in_queue(tx.transaction_id) == 2
+
+
+async def test_trigger_message_sends_statuses_and_heartbeat_and_refuses_boot(journal_path):
+    from ocpp.v201 import call
+    async with LocalCsms() as csms:
+        async with OcppClient(fast_config(csms.url, journal_path), connectors=[(1, 1), (2, 1)]) as client:
+            await client.wait_online(5)
+            answers = [(await csms.call("CS001", call.TriggerMessage(requested_message=m, evse=e))).status
+                       for m, e in [("StatusNotification", {"id": 2}), ("Heartbeat", None),
+                                    ("BootNotification", None), ("MeterValues", None)]]
+            async with asyncio.timeout(5):
+                while len(csms.record.statuses) < 3 or csms.record.heartbeats < 1:
+                    await asyncio.sleep(0.01)
+    assert answers == ["Accepted", "Accepted", "Rejected", "NotImplemented"]
+    assert statuses(csms)[2:] == [(2, "Available")]
+
+
+async def test_request_stop_transaction_asks_the_application(journal_path, meter):
+    from ocpp.v201 import call
+    asked = []
+    async with LocalCsms() as csms:
+        async with OcppClient(fast_config(csms.url, journal_path), on_remote_stop=lambda tid: asked.append(tid) or True) \
+                as client:
+            await client.wait_online(5)
+            tx = await client.start_transaction(meter.at(0, "B"), meter.public_key_der())
+            stop = await csms.call("CS001", call.RequestStopTransaction(transaction_id=tx.transaction_id))
+            unknown = await csms.call("CS001", call.RequestStopTransaction(transaction_id="not-ours"))
+            await tx.end(meter.at(30, "E"), stopped_reason="Remote", trigger_reason="RemoteStop")
+            await client.wait_idle(5)
+    assert (stop.status, unknown.status, asked) == ("Accepted", "Rejected", [tx.transaction_id])
+    assert csms.events(tx.transaction_id)[-1]["transactionInfo"]["stoppedReason"] == "Remote"
