@@ -25,7 +25,8 @@ offline (or still queued when the connection dropped), retried/discarded per E13
 CSMS requests answered: GetTransactionStatus, TriggerMessage (StatusNotification, Heartbeat),
 RequestStopTransaction (via `on_remote_stop`); others get NotImplemented.
 Stations of one gateway may share the journal (the queue is scoped by station id) and one `ssl_context`.
-`LocalCsms` (csms.py) is the reusable test/demo CSMS; `python -m metering.ocpp csms` runs it standalone. Configuration: `OcppConfig` (OCPP variable names).
+`LocalCsms` (csms.py) is the reusable test/demo CSMS; `python -m metering.ocpp csms` runs it standalone.
+Configuration: `OcppConfig` (OCPP variable names).
 """
 from metering.ocpp.aligned import next_boundary, sample_aligned
 from metering.ocpp.client import OcppClient, client_ssl_context

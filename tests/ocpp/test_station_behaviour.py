@@ -187,8 +187,8 @@ async def test_request_stop_transaction_asks_the_application(journal_path, meter
     from ocpp.v201 import call
     asked = []
     async with LocalCsms() as csms:
-        async with OcppClient(fast_config(csms.url, journal_path), on_remote_stop=lambda tid: asked.append(tid) or True) \
-                as client:
+        config = fast_config(csms.url, journal_path)
+        async with OcppClient(config, on_remote_stop=lambda tid: asked.append(tid) or True) as client:
             await client.wait_online(5)
             tx = await client.start_transaction(meter.at(0, "B"), meter.public_key_der())
             stop = await csms.call("CS001", call.RequestStopTransaction(transaction_id=tx.transaction_id))
