@@ -305,7 +305,7 @@ class SchemaSet:
         self.elements_of = {}
         self.fragment_elements_of = {}
         self.compiler = _compile.Compiler()
-        self._fast_roots = None
+        self._fast_encoders = {}  # (class, element, fragment) -> (event code, compiled encoder or None)
         self._fast_decoders = None
         for qn, g in self.document:
             if isinstance(g, ComplexGrammar):
@@ -364,18 +364,35 @@ class SchemaSet:
 
     # -- streams ---------------------------------------------------------------------------------
     def encode(self, obj, fragment: bool, element=None) -> bytes:
-        if element is None and not fragment:
-            hit = self.fast_roots.get(type(obj))
-            if hit is not None:
-                code, fast = hit
-                try:
-                    a = fast(obj, (((1 << 8) | HEADER) << self.document_bits) | code)
-                except Exception:  # noqa: BLE001 - the interpreter below reports the precise error
-                    return self.encode_slow(obj, fragment, element)
-                n = a.bit_length() - 1
-                pad = -n & 7
-                return ((a << pad) ^ (1 << (n + pad))).to_bytes((n + pad) >> 3, "big")
-        return self.encode_slow(obj, fragment, element)
+        key = (type(obj), element, fragment)
+        hit = self._fast_encoders.get(key)
+        if hit is None:
+            hit = self._fast_encoders[key] = self._fast_encoder_for(obj, fragment, element)
+        code, fast = hit
+        if fast is None:
+            return self.encode_slow(obj, fragment, element)
+        nbits = self.fragment_bits if fragment else self.document_bits
+        try:
+            a = fast(obj, (((1 << 8) | HEADER) << nbits) | code)
+        except Exception:  # noqa: BLE001 - the interpreter below reports the precise error
+            return self.encode_slow(obj, fragment, element)
+        if fragment:
+            a = (a << nbits) | (len(self.fragment) + 1)  # ED
+        n = a.bit_length() - 1
+        pad = -n & 7
+        return ((a << pad) ^ (1 << (n + pad))).to_bytes((n + pad) >> 3, "big")
+
+    def _fast_encoder_for(self, obj, fragment: bool, element):
+        try:
+            _qn, code, g = self.element_for(obj, element, fragment)
+        except ExiError:
+            return 0, None
+        if not isinstance(g, ComplexGrammar) or type(obj) is not g.cls:
+            return code, None
+        try:
+            return code, self.compiler.encoder(g)
+        except _compile.Fallback:
+            return code, None
 
     def encode_slow(self, obj, fragment: bool, element=None) -> bytes:
         qn, code, g = self.element_for(obj, element, fragment)
@@ -403,25 +420,6 @@ class SchemaSet:
                 except Exception:  # noqa: BLE001 - the interpreter below reports the precise error
                     pass
         return self.decode_with_element(data, fragment)[1]
-
-    def _fast_encoder(self, g):
-        try:
-            return self.compiler.encoder(g)
-        except _compile.Fallback:
-            return None
-
-    @property
-    def fast_roots(self):
-        if self._fast_roots is None:
-            roots = {}
-            for cls, qns in self.elements_of.items():
-                if len(qns) == 1:
-                    code, g = self.document_index[qns[0]]
-                    fast = self._fast_encoder(g)
-                    if fast is not None:
-                        roots[cls] = (code, fast)
-            self._fast_roots = roots
-        return self._fast_roots
 
     @property
     def fast_decoders(self):

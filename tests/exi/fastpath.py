@@ -17,7 +17,8 @@ def needs_interpreter(obj) -> bool:
 
 
 def fast_encode(ss, obj) -> bytes:
-    code, fn = ss.fast_roots[type(obj)]
+    _qn, code, g = ss.element_for(obj, None, False)
+    fn = ss.compiler.encoder(g)
     a = fn(obj, (((1 << 8) | HEADER) << ss.document_bits) | code)
     n = a.bit_length() - 1
     pad = -n & 7
