@@ -46,6 +46,9 @@ class OcppConfig:
     # true: StatusNotification and MeterValues go through the persistent queue too; false: transaction
     # messages only (the others are dropped while offline).
     queue_all_messages: bool = _var(False, "OCPPCommCtrlr.QueueAllMessages")
+    # Storage budget for queued TransactionEvents per station (0 = unlimited); beyond it Updated events are
+    # thinned (E04.FR.07/08, E11.FR.04/05). Not an OCPP variable: the spec leaves the memory size open.
+    max_queued_transaction_events: int = 0
     message_timeout: float = _var(30.0, "OCPPCommCtrlr.MessageTimeout")
     heartbeat_interval: int = _var(300, "OCPPCommCtrlr.HeartbeatInterval")  # until the CSMS sets one in Boot
     retry_back_off_wait_minimum: float = _var(1.0, "OCPPCommCtrlr.RetryBackOffWaitMinimum")

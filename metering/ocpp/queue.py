@@ -13,6 +13,10 @@ Retries (E13): after a CALLERROR or a timeout, a message is resent while fewer t
 MessageAttemptsTransactionEvent sends failed, after MessageAttemptIntervalTransactionEvent × sends so far;
 then it is discarded (acknowledged, outcome "discarded") and the queue moves on. A lost connection is not a
 failed attempt. The same rule serves the other queued messages (QueueAllMessages).
+
+Storage budget (max_queued_transaction_events): when a station's queued TransactionEvents exceed it, every
+other queued Updated event is dropped, the 1st, 3rd, 5th … (E04.FR.07/08, E11.FR.04/05): never Started or
+Ended, never a run from the start, so the remaining values still span the whole outage; queueing goes on.
 """
 from __future__ import annotations
 
@@ -27,7 +31,8 @@ from metering.ocpp.config import OcppConfig
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS ocpp_delivery (
     outbox_seq INTEGER PRIMARY KEY, station_id TEXT NOT NULL, channel TEXT NOT NULL, transaction_id TEXT,
-    attempts INTEGER NOT NULL, next_attempt_at REAL NOT NULL, offline INTEGER NOT NULL, outcome TEXT);
+    event_type TEXT, attempts INTEGER NOT NULL, next_attempt_at REAL NOT NULL, offline INTEGER NOT NULL,
+    outcome TEXT);
 CREATE INDEX IF NOT EXISTS ocpp_delivery_waiting ON ocpp_delivery (station_id, outcome, outbox_seq);
 CREATE TABLE IF NOT EXISTS ocpp_transactions (
     transaction_id TEXT PRIMARY KEY, station_id TEXT NOT NULL, evse_id INTEGER NOT NULL,
@@ -95,18 +100,31 @@ class OfflineQueue:
     def enqueue_transaction_event(self, transaction_id: str, payload: dict, offline: bool) -> QueuedMessage:
         """Store a TransactionEvent (without seq_no/offline) durably; returns it with its seqNo."""
         body = {"action": "TransactionEvent", "payload": payload, "transaction_id": transaction_id}
-        message = self.journal.enqueue(self._tx_channel(transaction_id), body)
-        return self._track(message, offline)
+        message = self._track(self.journal.enqueue(self._tx_channel(transaction_id), body), offline)
+        self._thin_if_over_budget()
+        return message
 
     def enqueue(self, action: str, payload: dict) -> QueuedMessage:
         message = self.journal.enqueue(f"{self._prefix}other", {"action": action, "payload": payload})
         return self._track(message, False)
 
     def _track(self, message: OutboxMessage, offline: bool) -> QueuedMessage:
-        self._write("INSERT OR IGNORE INTO ocpp_delivery VALUES (?, ?, ?, ?, 0, 0, ?, NULL)",
+        self._write("INSERT OR IGNORE INTO ocpp_delivery VALUES (?, ?, ?, ?, ?, 0, 0, ?, NULL)",
                     (message.seq, self.station_id, message.channel, message.body.get("transaction_id"),
-                     int(offline)))
+                     message.body["payload"].get("event_type"), int(offline)))
         return _queued(message, 0, 0.0, offline)
+
+    def _thin_if_over_budget(self) -> None:
+        budget = self.config.max_queued_transaction_events
+        if budget <= 0 or self.messages_in_queue(transactions_only=True) <= budget:
+            return
+        with self._lock:
+            updated = [seq for (seq,) in self._db.execute(
+                "SELECT outbox_seq FROM ocpp_delivery WHERE station_id = ? AND outcome IS NULL "
+                "AND event_type = 'Updated' ORDER BY outbox_seq", (self.station_id,))]
+        for seq in updated[::2]:
+            self.journal.ack(seq)
+            self._write("UPDATE ocpp_delivery SET outcome = 'dropped' WHERE outbox_seq = ?", (seq,))
 
     # ---- the head of the queue ---------------------------------------------------------------------------------
     def head(self) -> QueuedMessage | None:
@@ -154,11 +172,13 @@ class OfflineQueue:
             row = self._db.execute("SELECT outcome FROM ocpp_delivery WHERE outbox_seq = ?", (outbox_seq,)).fetchone()
         return None if row is None else row[0]
 
-    def messages_in_queue(self, transaction_id: str | None = None) -> int:
+    def messages_in_queue(self, transaction_id: str | None = None, transactions_only: bool = False) -> int:
         """For GetTransactionStatus (E14): queued messages of one transaction, or of all."""
         query, args = "SELECT COUNT(*) FROM ocpp_delivery WHERE station_id = ? AND outcome IS NULL", (self.station_id,)
         if transaction_id is not None:
             query, args = query + " AND transaction_id = ?", (*args, transaction_id)
+        elif transactions_only:
+            query += " AND transaction_id IS NOT NULL"
         with self._lock:
             return self._db.execute(query, args).fetchone()[0]
 

@@ -182,3 +182,20 @@ async def test_a_message_whose_delivery_row_was_lost_in_a_crash_is_still_sent_ma
             await client.wait_idle(5)
     assert [(e["seqNo"], e["eventType"], e.get("offline")) for e in csms.record.transaction_events] == [
         (0, "Started", True), (1, "Updated", True)]
+
+
+async def test_over_the_storage_budget_every_other_updated_is_dropped_never_started_or_ended(journal_path, meter):
+    # Budget 6. Started + Updated 1..6 makes 7 → drop the 1st, 3rd, 5th Updated (1, 3, 5) → S 2 4 6.
+    # Updated 7 8 9 makes 7 again → Updated are 2 4 6 7 8 9 → drop 2 6 8 → S 4 7 9; then 10 and Ended 11.
+    expected = [0, 4, 7, 9, 10, 11]
+    async with LocalCsms() as csms:
+        await csms.stop()
+        async with OcppClient(fast_config(csms.url, journal_path, max_queued_transaction_events=6)) as client:
+            tx = await client.start_transaction(meter.at(0, "B"), meter.public_key_der())
+            for i in range(1, 11):
+                await tx.aligned(meter.at(300 * i))
+            await tx.end(meter.at(3600, "E"))
+            await csms.start()
+            await client.wait_idle(5)
+    assert [e["seqNo"] for e in csms.record.transaction_events] == expected
+    assert [e["eventType"] for e in csms.record.transaction_events][::5] == ["Started", "Ended"]
