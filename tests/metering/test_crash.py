@@ -14,7 +14,7 @@ import pytest
 from metering import Meter, MeterConfig, SimulatedClock, verify_ocmf
 
 CHILD = Path(__file__).with_name("crash_child.py")
-ROUNDS = 10
+ROUNDS = 8
 
 
 def run_and_kill(journal_path, key_path, seed, rng):
