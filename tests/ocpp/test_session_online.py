@@ -47,6 +47,7 @@ async def test_session_events_arrive_in_order_with_signed_import_and_export_valu
     assert ended["timestamp"].startswith("2026-01-01T00:20:17.000")
 
 
+@pytest.mark.interop
 async def test_every_signed_value_verifies_in_pyocmf_with_the_oca_key(journal_path, meter):
     async with LocalCsms() as csms:
         await run_session(csms, journal_path, meter)

@@ -111,6 +111,7 @@ async def test_a_supervision_fault_ends_the_transaction_with_the_mapped_reason(j
     assert (ended["triggerReason"], ended["transactionInfo"]["stoppedReason"]) == ("EVDeparted", "EVDisconnected")
 
 
+@pytest.mark.interop
 async def test_readings_from_metering_meter_go_through_unchanged(tmp_path):
     meter = Meter(MeterConfig(journal_path=str(tmp_path / "j.sqlite"), key_path=str(tmp_path / "k.pem")))
     try:
