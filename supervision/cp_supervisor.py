@@ -1,10 +1,10 @@
 """Sans-I/O control-pilot supervisor: fed with measurements and `now`, it returns debounced events.
 
 A classified reading becomes the pilot's state only after it held for a debounce time, so a single glitch
-(contact bounce while plugging, a sample taken during a PWM edge) never ends a session. IEC 61851-1
-(Annex A, sequence timing) lets the EVSE take up to 100 ms to react to a change and asks for quicker action
-on faults; the defaults (SupervisionConfig) keep both well inside that. Every event is emitted once, on entry
-into the debounced state; staying in it emits nothing more.
+(contact bounce while plugging, a sample taken during a PWM edge) never ends a session. The defaults
+(SupervisionConfig) stay well inside the EVSE reaction times of IEC 61851-1 Annex A (recalled, to verify:
+about 100 ms for a state change, less for faults). Every event is emitted once, on entry into the debounced
+state; staying in it emits nothing more.
 """
 from __future__ import annotations
 
