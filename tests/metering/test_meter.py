@@ -258,3 +258,17 @@ def test_meter_info_splits_reactive_energy_by_quadrant(make_meter, clock):
     assert info.capacitive_varh == pytest.approx(expected, abs=2)
     assert info.charged_wh == pytest.approx(expected / 0.6 * 0.8, abs=2)
     assert info.discharged_wh == pytest.approx(expected / 0.6 * 0.8, abs=2)
+
+
+def test_config_change_on_the_running_chip_marks_readings_as_manipulated(make_meter, clock):
+    from metering import ade9000 as reg
+
+    meter = make_meter(LoadProfile.constant(i_rms=4.0))
+    run(meter, clock, 2)
+    assert '"ST":"G"' in meter.reading().ocmf
+    meter.emulator.poke(reg.AIGAIN, reg.gain_register(1.05))  # someone rescales phase A behind our back
+    run(meter, clock, 2)
+    reading = meter.reading()
+    assert '"ST":"M"' in reading.ocmf and '"ST":"G"' not in reading.ocmf
+    codes = [r.body["code"] for r in meter.journal.records(kind="event")]
+    assert codes.count("ERR_MET_CONFIG_CRC") == 1
