@@ -483,36 +483,39 @@ class Compiler:
         for i, st in enumerate(states):
             ind = "            "
             out.append(f"        if s == {i}:")
-            out.append(f"{ind}p += {st.nbits}")
-            mask = (1 << st.nbits) - 1
-            out.append(f"{ind}c = (val >> (end - p)) & {mask}")
-            first = True
+            single = st.k == 1  # code 0 in 1 bit: checked together with the bits that follow it
+            if not single:
+                out.append(f"{ind}p += {st.nbits}")
+                out.append(f"{ind}c = (val >> (end - p)) & {(1 << st.nbits) - 1}")
             for code, (ev, field, child, rel, _l) in enumerate(st.prods):
-                kw = "if" if first else "elif"
-                first = False
-                out.append(f"{ind}{kw} c == {code}:")
-                body = ind + "    "
+                body = ind
+                zeros = 1 if single else 0
+                if not single:
+                    out.append(f"{ind}{'if' if code == 0 else 'elif'} c == {code}:")
+                    body = ind + "    "
                 if ev == EE:
+                    self._check(out, body, zeros)
                     out.append(f"{body}return {cls}({args}), p")
                     continue
                 if ev == SE and hasattr(child, 'states') and linear_chain(child) is not None:
-                    self._check(out, body, self._dec_linear(out, body, child, "v", 0))
+                    self._check(out, body, self._dec_linear(out, body, child, "v", zeros))
                 elif ev == SE and hasattr(child, 'states'):
+                    self._check(out, body, zeros)
                     out.append(f"{body}v, p = d{self._child_name(child)}(val, end, p)")
                 elif ev == SE:
-                    out.append(f"{body}p += 1")
-                    out.append(f"{body}if (val >> (end - p)) & 1: raise _F")
+                    self._check(out, body, zeros + 1)  # + CH
                     self._read_value(out, body, child.dt)
-                    out.append(f"{body}p += 1")
-                    out.append(f"{body}if (val >> (end - p)) & 1: raise _F")
+                    self._check(out, body, 1)  # EE
                 elif ev in (AT, CH) and field is not None:
+                    self._check(out, body, zeros)
                     self._read_value(out, body, child)
                 else:
                     out.append(f"{body}raise _F")
                     continue
                 out.append(f"{body}l_{field}.append(v)" if field in lists else f"{body}f_{field} = v")
                 out.append(f"{body}s = {i + rel}")
-            out.append(f"{ind}else: raise _F")
+            if not single:
+                out.append(f"{ind}else: raise _F")
         return "\n".join(out) + "\n"
 
     def _read_value(self, out, ind, dt, v="v") -> None:
