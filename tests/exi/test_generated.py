@@ -69,3 +69,18 @@ def test_fragment_grammar_matches_the_published_qname_codes(schema, n, signed_in
     assert len(names) == n and names.index("SignedInfo") == signed_info and len(names) + 1 == ed
     for local, code in refs.items():
         assert names.index(local) == code
+
+
+@pytest.mark.parametrize("schema", ["apphand", "iso20", "iso20-dc", "iso20-ac", "iso20-wpt", "iso20-acdp",
+                                    "xmldsig", "iso2", "din"])
+def test_each_class_field_stands_for_exactly_one_qname_and_type(schema):
+    import importlib
+    m = importlib.import_module("exi.generated.grammar_" + schema.replace("-", "_"))
+    for g in m.GRAMMARS:
+        if g[0] == "simple":
+            continue
+        meaning = {}
+        for row in g[3]:
+            for ev, uri, local, field, child, _rel in m.ROWS[row][1]:
+                if field is not None:
+                    assert meaning.setdefault(field, (ev, uri, local, child)) == (ev, uri, local, child), (g[1], field)
