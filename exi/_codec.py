@@ -407,6 +407,8 @@ class SchemaSet:
         return w.getvalue()
 
     def decode(self, data: bytes, fragment: bool):
+        if type(data) is not bytes and isinstance(data, (bytearray, memoryview)):
+            data = bytes(data)
         if not fragment and type(data) is bytes and len(data) > 1 and data[0] == HEADER:
             end = len(data) * 8
             val = int.from_bytes(data, "big")
