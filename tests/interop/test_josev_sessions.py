@@ -1,0 +1,70 @@
+"""ISO 15118-20 sessions between our stack and Josev (PyPI `iso15118` 0.31.2, EcoG-io; EXIficient codec in a
+JVM), each side in its own network namespace joined by a veth pair: SDP on ff02::1, then plain TCP or TLS 1.3
+(P-256, our compat profile, cross-trusted roots) to the link-local address, EIM.
+
+- our EVCC (`v2g ev`) against Josev's SECC (`JosevPeer secc`): DC and AC;
+- Josev's EVCC against our SECC (`v2g secc`): DC and AC.
+
+Josev's deviations and how each test stays within the standard are listed in docs/interop.md."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tests.netns import veth_pair
+
+pytestmark = [pytest.mark.interop, pytest.mark.netns]
+
+SESSION_TIMEOUT = 40  # s; one session takes ~10 s, Josev adds its 5 s wait before closing TCP
+
+
+def _ours(netns: str, *argv: str) -> list[str]:
+    return ["ip", "netns", "exec", netns, sys.executable, "-m", "iso15118", *argv]
+
+
+def _trace(path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def _tls_args(tls: bool, pki, trust) -> list[str]:
+    if not tls:
+        return ["--no-tls"]
+    return ["--tls", "--tls-profile", "compat", "--pki", str(pki.ours), "--trust", str(trust)]
+
+
+@pytest.mark.parametrize("tls", [False, True], ids=["tcp", "tls13"])
+@pytest.mark.parametrize("service", ["dc", "ac"])
+def test_our_ev_completes_a_session_against_josev_secc(service, tls, cross_pki, warm_up_corpus, josev_peer,
+                                                       tmp_path):
+    protocol = {"dc": "ISO_15118_20_DC", "ac": "ISO_15118_20_AC"}[service]
+    trace = tmp_path / "ev-trace.jsonl"
+    with veth_pair("jsecc") as (evse, ev):
+        josev = josev_peer(evse.netns, "secc", "-i", evse.ifname, "--protocols", protocol,
+                           "--warm-up-corpus", str(warm_up_corpus), *(["--tls", "--pki", str(cross_pki.josev)]
+                                                                       if tls else []))
+        josev.wait_for("ready", timeout=60)
+        # Dynamic control mode: Josev's SECC refuses a Scheduled PowerDeliveryReq without the (optional)
+        # PowerToleranceAcceptance (docs/interop.md).
+        run = subprocess.run(
+            _ours(ev.netns, "ev", "-i", ev.ifname, *_tls_args(tls, cross_pki, cross_pki.josev_v2g_root),
+                  "--service", service, "--mode", "dynamic", "--charge-loops", "8", "--json",
+                  "--trace", str(trace)),
+            capture_output=True, text=True, timeout=SESSION_TIMEOUT)
+        ended = josev.wait_for("session_end", timeout=SESSION_TIMEOUT)
+
+    assert run.returncode == 0, f"{run.stdout}\n{run.stderr}\n--- Josev:\n{josev.log_tail()}"
+    summary = json.loads(run.stdout)
+    assert summary["outcome"] == "completed"
+    assert summary["protocol"] == f"urn:iso:std:iso:15118:-20:{service.upper()}"
+    assert summary["charge_loops"] == 8 == josev.sent(f"{service.upper()}_ChargeLoopRes")
+    assert summary["energy_wh"]["import"] > 0
+    last = _trace(trace)[-1]
+    assert (last["dir"], last["msg"], last["body"]["ResponseCode"]) == ("rx", "SessionStopRes", "OK")
+    # Josev's own view: it answered SessionStopReq and closed the session as a normal end.
+    assert ended["successful"] and ended["state"] == "SessionStop", ended
+    assert "Session ended in SessionStop" in josev.log()
+    # Our contexts allow TLS 1.3 only, so a session that got this far over TLS ran on TLS 1.3.
+    assert ("TLS server started" if tls else "TCP server started") in josev.log()
