@@ -5,13 +5,13 @@ import asyncio
 import ssl
 from typing import Callable
 
-from iso15118.session import codec
 from iso15118.session.events import Event
 from iso15118.session.pump import MachinePump
 from iso15118.transport.sdp import Security
 from iso15118.transport.sdp_asyncio import SdpClientConfig, discover_secc
 from iso15118.transport.v2gtp_asyncio import V2gtpStream
 
+from .inprocess import warm_up
 from .machine import Evcc
 
 
@@ -24,7 +24,7 @@ async def run_session(evcc: Evcc, host: str, port: int, *, ssl_context: ssl.SSLC
                       on_event: Callable[[Event], None] | None = None, connect_timeout: float = 20.0) -> dict:
     """Connect, run the session to its end and return the EV's summary."""
     loop = asyncio.get_running_loop()
-    codec.preload()
+    warm_up()
     try:
         reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port, ssl=ssl_context),
                                                 connect_timeout)

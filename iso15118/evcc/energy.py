@@ -112,5 +112,7 @@ def power_profile(ctx: EvContext, now_wall: int) -> dict:
     if ctx.dynamic:
         mode = {"Dynamic_EVPPTControlMode": {}}
     else:
-        mode = {"Scheduled_EVPPTControlMode": {"SelectedScheduleTupleID": ctx.schedule_tuple_id}}
+        # PowerToleranceAcceptance is optional in the XSD; Josev 0.31.2's SECC refuses a profile without it.
+        mode = {"Scheduled_EVPPTControlMode": {"SelectedScheduleTupleID": ctx.schedule_tuple_id,
+                                               "PowerToleranceAcceptance": "PowerToleranceConfirmed"}}
     return {"TimeAnchor": now_wall, **mode, "EVPowerProfileEntries": {"EVPowerProfileEntry": entries}}

@@ -12,7 +12,6 @@ from iso15118.session.messages import NS_AC, NS_DC, Message, from_rational
 from . import energy
 
 SAFE_VOLTAGE = 60.0  # below this the DC output counts as discharged after welding detection
-PRECHARGE_TOLERANCE_V = 20.0
 MAX_PRECHARGE_ROUNDS = 40
 MAX_WELDING_ROUNDS = 20
 
@@ -191,7 +190,7 @@ def _precharge(ev) -> Step:
 
 def on_precharge(ev, res: Message, now: float) -> Step:
     present = from_rational(res["EVSEPresentVoltage"])
-    if abs(present - ev.ctx.battery.voltage) <= PRECHARGE_TOLERANCE_V:
+    if abs(present - ev.ctx.battery.voltage) <= ev.config.precharge_tolerance_v:
         return _power_delivery_start(ev)
     if ev.ctx.precharge_rounds >= MAX_PRECHARGE_ROUNDS:
         return _stop(ev, reason="precharge did not reach the battery voltage")

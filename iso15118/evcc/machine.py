@@ -229,7 +229,7 @@ class Evcc:
         self.last_request_body = step.body
         self.last_step = step
         return self._emit(message, payload_type_of(message.name), now) + \
-            self._arm(RESPONSE_TIMER, now + timing_of(step.request).evcc_msg_timeout)
+            self._arm(RESPONSE_TIMER, now + timing_of(step.request).evcc_msg_timeout * self.config.timeout_scale)
 
     def _emit(self, message: Message, payload_type: int, now: float) -> list:
         try:
@@ -248,7 +248,8 @@ class Evcc:
         while self._side_queue:
             message = self._side_queue.pop(0)
             actions += self._emit(message, PayloadType.METERING_CONFIRMATION, now)
-            actions += self._arm(SIDE_RESPONSE_TIMER, now + timing_of(message.name).evcc_msg_timeout)
+            actions += self._arm(SIDE_RESPONSE_TIMER,
+                                 now + timing_of(message.name).evcc_msg_timeout * self.config.timeout_scale)
         return actions
 
     def _on_side_response(self, response: Message, now: float) -> list:

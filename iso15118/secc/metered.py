@@ -32,7 +32,8 @@ class MeteringMeterSource:
     def _open(self, session_id: bytes) -> str:
         sid = session_id.hex()
         if self.meter.journal.session_state(sid) is None:
-            self.meter.begin_session(sid, charging=True)
+            # charging=None: the reversed-CT diagnostic would misread BPT export as a wiring fault.
+            self.meter.begin_session(sid)
         return sid
 
     def meter_info(self, session_id: bytes, now: float) -> dict[str, Any]:

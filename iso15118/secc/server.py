@@ -8,7 +8,6 @@ import random
 import ssl
 from typing import Callable
 
-from iso15118.session import codec
 from iso15118.session.events import Event
 from iso15118.session.log import log_event
 from iso15118.session.pump import MachinePump
@@ -49,7 +48,8 @@ class SeccServer:
         return "::1" if self.interface == LOOPBACK_INTERFACE else "::"
 
     async def start(self) -> "SeccServer":
-        codec.preload()
+        from iso15118.evcc.inprocess import warm_up
+        warm_up()
         self._server = await self._listen()
         self.port = self._server.sockets[0].getsockname()[1]
         if self.sdp_port is not None:
@@ -83,12 +83,16 @@ class SeccServer:
         secc = self.station.new_session(peer_certificate=peer_cert, trace=self.trace)
         self.active += 1
         log_event(_log, "secc_connection", peer=str(stream.peer), tls=ssl_object is not None)
+        task = asyncio.current_task()
+        self._tasks.add(task)
         try:
             await MachinePump(secc, stream, self.on_event).run()
+        except asyncio.CancelledError:
+            pass  # server shutting down (e.g. during the 5 s linger after SessionStopRes); the pump closed it
         except Exception as exc:  # one broken connection must not take the daemon down
             log_event(_log, "secc_connection_error", logging.ERROR, code="ERR_SESSION_CRASH", detail=repr(exc))
-            raise
         finally:
+            self._tasks.discard(task)
             self.active -= 1
             self.sessions_ended += 1
             if self.max_sessions is not None and self.sessions_ended >= self.max_sessions:
@@ -107,6 +111,9 @@ class SeccServer:
             self._sdp.close()
         if self._server is not None:
             self._server.close()
+            for task in list(self._tasks):
+                task.cancel()
+            await asyncio.gather(*self._tasks, return_exceptions=True)
             await self._server.wait_closed()
 
     async def __aenter__(self) -> "SeccServer":

@@ -83,13 +83,6 @@ def _tree(value: Any) -> Any:
     return value
 
 
-def preload() -> None:
-    """Build the four grammar sets now, so a session's first request is not slowed by loading them."""
-    for schema, module in _MODULES.items():
-        exi.load(schema)
-        importlib.import_module("exi.generated." + module)
-
-
 def to_object(message: Message) -> Any:
     return _build(_class_of(message.name), message.body)
 

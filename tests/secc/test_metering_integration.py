@@ -41,7 +41,8 @@ async def test_session_with_the_metering_meter_seals_a_signed_reading_and_keeps_
     assert len(info["MeterSignature"]) == 64
     verify_meter_info(MeterInfo(
         meter_id=info["MeterID"], charged_wh=info["ChargedEnergyReadingWh"],
-        discharged_wh=info.get("BPT_DischargedEnergyReadingWh"), meter_status=info.get("MeterStatus"),
+        discharged_wh=info.get("BPT_DischargedEnergyReadingWh"), capacitive_varh=info.get("CapacitiveEnergyReadingVARh"),
+        inductive_varh=info.get("BPT_InductiveEnergyReadingVARh"), meter_status=info.get("MeterStatus"),
         meter_timestamp=info.get("MeterTimestamp"), meter_signature=info["MeterSignature"]), meter.public_key_der())
     receipts = meter.journal.receipts(sid)
     assert len(receipts) == 1 and receipts[0].exi[:1] == b"\x80"

@@ -26,6 +26,15 @@ def _power_schedule(anchor: int, power: float) -> dict:
             "PowerScheduleEntries": {"PowerScheduleEntry": [{"Duration": _DAY, "Power": rational(power)}]}}
 
 
+def _charging_schedule(session, anchor: int, power: float) -> dict:
+    schedule: dict = {"PowerSchedule": _power_schedule(anchor, power)}
+    if session.config.flat_price_level_schedule:
+        schedule["PriceLevelSchedule"] = {
+            "TimeAnchor": anchor, "PriceScheduleID": 1, "NumberOfPriceLevels": 1,
+            "PriceLevelScheduleEntries": {"PriceLevelScheduleEntry": [{"Duration": _DAY, "PriceLevel": 0}]}}
+    return schedule
+
+
 def schedule_exchange(session, req: Message, now: float) -> Reply:
     ctx, config = session.ctx, session.config
     wanted = "Dynamic_SEReqControlMode" if ctx.control_mode == "dynamic" else "Scheduled_SEReqControlMode"
@@ -40,10 +49,10 @@ def schedule_exchange(session, req: Message, now: float) -> Reply:
     anchor = int(session.wall_clock())
     charge, discharge = _limits(session)
     schedule_tuple = {"ScheduleTupleID": SCHEDULE_TUPLE_ID,
-                      "ChargingSchedule": {"PowerSchedule": _power_schedule(anchor, charge)}}
+                      "ChargingSchedule": _charging_schedule(session, anchor, charge)}
     if ctx.is_bpt:
         # Discharge power is negative in -20 schedules.
-        schedule_tuple["DischargingSchedule"] = {"PowerSchedule": _power_schedule(anchor, -discharge)}
+        schedule_tuple["DischargingSchedule"] = _charging_schedule(session, anchor, -discharge)
     ctx.schedule_tuple_id = SCHEDULE_TUPLE_ID
     return Reply({"EVSEProcessing": processing,
                   "Scheduled_SEResControlMode": {"ScheduleTuple": [schedule_tuple]}}, stay=ongoing)
