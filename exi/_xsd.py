@@ -81,9 +81,6 @@ class ComplexType:
             return self.base.content_particles() + own
         return own
 
-    def value_type(self) -> SimpleType | None:
-        return self.simple_content
-
 
 @dataclass
 class ElementDecl:
@@ -128,7 +125,6 @@ class SchemaSet:
     def __init__(self, entry_files: list[str], schema_root: str):
         self.schema_root = schema_root
         self.docs: dict[str, etree._Element] = {}
-        self.ns_of_doc: dict[str, str] = {}
         self._by_namespace = self._index_namespaces(schema_root)
         for f in entry_files:
             self._load(os.path.join(schema_root, f))
@@ -137,15 +133,15 @@ class SchemaSet:
         self.simple_types: dict[QName, SimpleType] = {}
         self.anonymous_types: list[ComplexType] = []
         self.local_elements: list[ElementDecl] = []
-        self._raw_types: dict[QName, tuple[str, etree._Element]] = {}
-        self._raw_elements: dict[QName, tuple[str, etree._Element]] = {}
-        for path, root in self.docs.items():
+        self._raw_types: dict[QName, etree._Element] = {}
+        self._raw_elements: dict[QName, etree._Element] = {}
+        for root in self.docs.values():
             tns = root.get("targetNamespace", "")
             for child in root:
                 if child.tag in (_XS + "complexType", _XS + "simpleType"):
-                    self._raw_types[(tns, child.get("name"))] = (path, child)
+                    self._raw_types[(tns, child.get("name"))] = child
                 elif child.tag == _XS + "element":
-                    self._raw_elements[(tns, child.get("name"))] = (path, child)
+                    self._raw_elements[(tns, child.get("name"))] = child
         for qn in sorted(self._raw_types):
             self._type(qn)
         for qn in sorted(self._raw_elements):
@@ -209,7 +205,7 @@ class SchemaSet:
             return self.simple_types[qn]
         if qn not in self._raw_types:
             raise SchemaUnsupported(f"unknown type {qn}")
-        path, node = self._raw_types[qn]
+        node = self._raw_types[qn]
         if node.tag == _XS + "simpleType":
             st = self._simple(node, qn)
             self.simple_types[qn] = st
@@ -268,25 +264,24 @@ class SchemaSet:
     def _fill_complex(self, ct: ComplexType, node) -> None:
         ct.abstract = node.get("abstract") == "true"
         ct.mixed = node.get("mixed") == "true"
-        path = self._path_of(node)
         for child in node:
             tag = etree.QName(child).localname
             if tag == "annotation":
                 continue
             if tag in ("sequence", "choice"):
-                ct.particle = self._particle(child, path)
+                ct.particle = self._particle(child)
             elif tag == "attribute":
-                ct.attributes.append(self._attribute(child, path))
+                ct.attributes.append(self._attribute(child))
             elif tag == "complexContent":
                 if child.get("mixed") == "true":
                     ct.mixed = True
-                self._derivation(ct, child, path, simple=False)
+                self._derivation(ct, child, simple=False)
             elif tag == "simpleContent":
-                self._derivation(ct, child, path, simple=True)
+                self._derivation(ct, child, simple=True)
             else:
                 raise SchemaUnsupported(f"{tag} in complex type {ct.name}")
 
-    def _derivation(self, ct, content, path, simple: bool) -> None:
+    def _derivation(self, ct, content, simple: bool) -> None:
         der = [c for c in content if c.tag != _XS + "annotation"][0]
         ct.derivation = etree.QName(der).localname
         base = self._type_ref(der, der.get("base"))
@@ -305,28 +300,21 @@ class SchemaSet:
         for c in der:
             tag = etree.QName(c).localname
             if tag in ("sequence", "choice"):
-                ct.particle = self._particle(c, path)
+                ct.particle = self._particle(c)
             elif tag == "attribute":
-                ct.attributes.append(self._attribute(c, path))
+                ct.attributes.append(self._attribute(c))
             elif tag != "annotation":
                 raise SchemaUnsupported(f"{tag} in derivation of {ct.name}")
-
-    def _path_of(self, node) -> str:
-        root = node.getroottree().getroot()
-        for p, r in self.docs.items():
-            if r is root:
-                return p
-        raise SchemaUnsupported("node outside loaded documents")
 
     def _occurs(self, node) -> tuple[int, int | None]:
         mx = node.get("maxOccurs", "1")
         return int(node.get("minOccurs", "1")), (None if mx == "unbounded" else int(mx))
 
-    def _particle(self, node, path) -> Particle:
+    def _particle(self, node) -> Particle:
         tag = etree.QName(node).localname
         mn, mx = self._occurs(node)
         if tag in ("sequence", "choice"):
-            kids = [self._particle(c, path) for c in node if c.tag != _XS + "annotation"]
+            kids = [self._particle(c) for c in node if c.tag != _XS + "annotation"]
             return Particle(tag, mn, mx, children=kids)
         if tag == "any":
             return Particle("any", mn, mx, namespace=node.get("namespace", "##any"))
@@ -338,7 +326,7 @@ class SchemaSet:
             return Particle("element", mn, mx, element=decl)
         raise SchemaUnsupported(f"particle {tag}")
 
-    def _attribute(self, node, path) -> AttributeUse:
+    def _attribute(self, node) -> AttributeUse:
         root = node.getroottree().getroot()
         qualified = node.get("form", root.get("attributeFormDefault", "unqualified")) == "qualified"
         uri = root.get("targetNamespace", "") if qualified else ""
@@ -358,15 +346,12 @@ class SchemaSet:
             self.anonymous_types.append(ct)
             self._fill_complex(ct, ctn)
             return ct
-        return self._builtin_anytype(qn)
-
-    def _builtin_anytype(self, qn):
-        raise SchemaUnsupported(f"element {qn} without a type")
+        raise SchemaUnsupported(f"element {qn} without a type (xs:anyType is not used by these schemas)")
 
     def _global_element(self, qn: QName) -> ElementDecl:
         if qn in self.global_elements:
             return self.global_elements[qn]
-        path, node = self._raw_elements[qn]
+        node = self._raw_elements[qn]
         decl = ElementDecl(qname=qn, type=None, is_global=True, abstract=node.get("abstract") == "true")
         self.global_elements[qn] = decl
         if node.get("substitutionGroup"):
