@@ -23,17 +23,12 @@ class Production:
     target: int
     decl: ElementDecl | None = None
     attr_type: SimpleType | None = None
-    namespace: str | None = None
 
 
 @dataclass
 class State:
     kind: int
     productions: list[Production]
-
-    @property
-    def ee_declared(self) -> bool:
-        return any(p.event == "EE" for p in self.productions)
 
 
 class _Nfa:
