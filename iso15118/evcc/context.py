@@ -23,6 +23,8 @@ class EvContext:
     schedule_tuple_id: int | None = None
     evse_limits: dict[str, float] = field(default_factory=dict)
     loops: int = 0
+    standby_started_at_loop: int | None = None  # loop count when PowerDelivery(Standby) was sent
+    standby_done: bool = False
     last_loop_at: float | None = None
     last_power: float = 0.0
     import_wh: float = 0.0
@@ -52,9 +54,13 @@ class EvContext:
         return self.config.mode == "dynamic"
 
     @property
+    def in_standby(self) -> bool:
+        return self.standby_started_at_loop is not None and not self.standby_done
+
+    @property
     def discharging(self) -> bool:
-        """BPT scheduled: after the charge loops the EV exports for `discharge_loops` loops."""
-        return self.is_bpt and self.loops >= self.config.charge_loops
+        """BPT scheduled: after the charge (and standby) loops the EV exports for `discharge_loops` loops."""
+        return self.is_bpt and self.loops >= self.config.charge_loops + self.config.standby_loops
 
     def account(self, power: float, now: float) -> None:
         """Integrate the power the EVSE reported in the previous loop over the time since then."""

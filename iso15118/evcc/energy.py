@@ -74,7 +74,7 @@ def dc_loop(ctx: EvContext) -> dict:
         body["BPT_Dynamic_DC_CLReqControlMode" if ctx.is_bpt else "Dynamic_DC_CLReqControlMode"] = \
             {**mode, **bpt} if ctx.is_bpt else mode
         return body
-    current = -b.discharge_current() if ctx.discharging else b.charge_current()
+    current = 0.0 if ctx.in_standby else -b.discharge_current() if ctx.discharging else b.charge_current()
     mode = {"EVTargetCurrent": rational(round(current, 1)), "EVTargetVoltage": rational(round(b.voltage, 1))}
     if ctx.is_bpt:
         body["BPT_Scheduled_DC_CLReqControlMode"] = {**mode, **limits, **bpt}
@@ -104,7 +104,7 @@ def ac_loop(ctx: EvContext) -> dict:
 def power_profile(ctx: EvContext, now_wall: int) -> dict:
     """EVPowerProfile for PowerDeliveryReq(Start): charge, then (BPT) discharge, per the configured loops."""
     b, c = ctx.battery.config, ctx.config
-    charge_s = max(1, math.ceil(c.charge_loops * c.loop_period))
+    charge_s = max(1, math.ceil((c.charge_loops + c.standby_loops) * c.loop_period))
     entries = [{"Duration": charge_s, "Power": rational(b.max_charge_power)}]
     if ctx.is_bpt and c.discharge_loops > 0:
         entries.append({"Duration": max(1, math.ceil(c.discharge_loops * c.loop_period)),

@@ -204,17 +204,19 @@ def _loop(ev, delay: float) -> Step:
 
 
 def on_power_delivery(ev, res: Message, now: float) -> Step:
-    if ev.last_request_body["ChargeProgress"] == "Start":
-        ev.ctx.last_loop_at = now
-        return _loop(ev, 0.0)
+    progress = ev.last_request_body["ChargeProgress"]
+    if progress == "Standby":
+        if res["ResponseCode"] != "OK":  # WARNING_StandbyNotAllowed: keep charging, no standby
+            ev.ctx.standby_done = True
+        return _loop(ev, ev.config.loop_period)  # the loop goes on in standby [V2G20-2120]
+    if progress == "Start":
+        if ev.ctx.last_loop_at is None:
+            ev.ctx.last_loop_at = now
+            return _loop(ev, 0.0)
+        return _loop(ev, ev.config.loop_period)  # back from standby
     if ev.ctx.is_dc:
         return Step("DC_WeldingDetectionReq", {"EVProcessing": "Ongoing"})
     return _stop(ev, ev.config.stop_with)
-
-
-def _loops_wanted(ev) -> int:
-    c = ev.config
-    return c.charge_loops + (c.discharge_loops if ev.ctx.is_bpt else 0)
 
 
 def on_charge_loop(ev, res: Message, now: float) -> Step:
@@ -233,11 +235,33 @@ def on_charge_loop(ev, res: Message, now: float) -> Step:
     status = res.get("EVSEStatus") or {}
     if status.get("EVSENotification") == "MeteringConfirmation" and ev.config.metering_confirmation:
         ev.queue_metering_confirmation(res.get("MeterInfo") or ctx.last_meter_info, res.get("Receipt"), now)
+    standby = _standby_step(ev)
+    if standby is not None:
+        return standby
     if status.get("EVSENotification") in ("Terminate", "Pause") or ctx.loops >= _loops_wanted(ev) \
             or (not ctx.battery.can_charge() and not ctx.discharging):
         ctx.account(0.0, now)
         return Step("PowerDeliveryReq", {"EVProcessing": "Finished", "ChargeProgress": "Stop"})
     return _loop(ev, ev.config.loop_period)
+
+
+def _standby_step(ev) -> Step | None:
+    """EV profile with standby_loops: PowerDelivery(Standby) halfway through charging, Start after."""
+    ctx, loops = ev.ctx, ev.config.standby_loops
+    if loops <= 0 or ctx.standby_done:
+        return None
+    if ctx.standby_started_at_loop is None and ctx.loops >= max(1, ev.config.charge_loops // 2):
+        ctx.standby_started_at_loop = ctx.loops
+        return Step("PowerDeliveryReq", {"EVProcessing": "Finished", "ChargeProgress": "Standby"})
+    if ctx.standby_started_at_loop is not None and ctx.loops >= ctx.standby_started_at_loop + loops:
+        ctx.standby_done = True
+        return Step("PowerDeliveryReq", {"EVProcessing": "Finished", "ChargeProgress": "Start"})
+    return None
+
+
+def _loops_wanted(ev) -> int:
+    c = ev.config
+    return c.charge_loops + c.standby_loops + (c.discharge_loops if ev.ctx.is_bpt else 0)
 
 
 def on_welding_detection(ev, res: Message, now: float) -> Step:

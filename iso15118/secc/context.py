@@ -35,6 +35,7 @@ class SessionContext:
     schedule_tuple_id: int | None = None
     ev_limits: dict[str, float] = field(default_factory=dict)
     power_started_at: float | None = None
+    standby: bool = False
     loops: int = 0
     metering_confirmation_asked: bool = False
     metering_confirmation_received: bool = False

@@ -61,6 +61,10 @@ class Secc:
     def adopt(self, paused: SessionContext) -> None:
         self.ctx = paused
 
+    @property
+    def in_charge_loop(self) -> bool:
+        return self.state in (SeccState.DC_CHARGING, SeccState.AC_CHARGING)
+
     @staticmethod
     def resume_state() -> SeccState:
         return RESUME_STATE

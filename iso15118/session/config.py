@@ -62,6 +62,7 @@ class SeccConfig:
     schedule_ongoing_rounds: int = 0
     service_renegotiation: bool = False
     pause_allowed: bool = True
+    standby_allowed: bool = True  # PowerDelivery(Standby) [V2G20-2193]; False -> WARNING_StandbyNotAllowed
     metering_confirmation: bool = True  # ask the EV for a MeteringConfirmation once per session
     metering_confirmation_after_loops: int = 3
     receipts: bool = True
@@ -114,6 +115,7 @@ class EvConfig:
     meter_info_requested: bool = True
     metering_confirmation: bool = True
     stop_with: str = "Terminate"  # or "Pause"
+    standby_loops: int = 0  # > 0: halfway through charging, PowerDelivery(Standby) for this many loops
     resume_session_id: str | None = None  # hex; SessionSetupReq with this id resumes a paused session
     offer_protocols: tuple[str, ...] = ()  # extra namespaces to offer in SupportedAppProtocolReq
     only_protocols: tuple[str, ...] = ()  # if set, offer exactly these namespaces (fallback tests)

@@ -150,3 +150,34 @@ def test_several_sessions_share_one_station():
                 for svc in SERVICES]
     assert outcomes == ["completed"] * 4
     assert len({s.ctx.session_id for s in station.sessions}) == 4
+
+
+@pytest.mark.parametrize("service", ["dc", "ac_bpt"])
+def test_standby_keeps_the_session_without_power_then_resumes(service):
+    powers = []
+
+    def trace(side, direction, pt, message, now):
+        if side == "secc" and direction == "tx" and message.name.endswith("ChargeLoopRes"):
+            powers.append(message)
+    ev = EvConfig(service=service, charge_loops=10, standby_loops=4, discharge_loops=0)
+    result = run_in_process(SeccConfig(), ev, trace=trace)
+    s = result.summary
+    assert s["outcome"] == "completed" and s["charge_loops"] == 14
+    codes = result.evcc.ctx.response_codes
+    assert codes["PowerDeliveryRes"] == "OK"
+    # Loops 6..9 are in standby: the EVSE output goes to zero there (DC current ramps down at most 100 A per
+    # loop from <= 250 A, so it is 0 by the 4th standby loop; AC target 0 W at once), then power resumes.
+    def power(message):
+        if "EVSEPresentCurrent" in message.body:
+            number = message["EVSEPresentCurrent"]
+        else:
+            number = next(v for k, v in message.body.items() if k.endswith("CLResControlMode"))["EVSETargetActivePower"]
+        return number["Value"] * 10 ** number["Exponent"]
+    standby = [power(m) for m in powers[5:9]]
+    assert standby == sorted(standby, reverse=True) and standby[-1] == 0
+    assert power(powers[11]) > 0
+
+
+def test_standby_refused_when_not_allowed_keeps_charging():
+    result = run_in_process(SeccConfig(standby_allowed=False), EvConfig(charge_loops=6, standby_loops=2))
+    assert result.summary["outcome"] == "completed"

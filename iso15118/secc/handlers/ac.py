@@ -56,6 +56,8 @@ def charge_loop(session, req: Message, now: float) -> Reply:
     if not names or not names[0].startswith(expected):
         return Reply({**common, "Scheduled_AC_CLResControlMode": {}}, RC.FAILED_WrongChargeParameter.value)
     target = dynamic_setpoint(session, now) if ctx.control_mode == "dynamic" else _profile_power(session, now)
+    if ctx.standby:
+        target = 0.0
     if target >= 0:
         target = min(target, a.max_charge_power, ctx.ev_limits.get("max_charge_power", target))
     elif ctx.is_bpt:

@@ -86,6 +86,8 @@ def charge_loop(session, req: Message, now: float) -> Reply:
     else:
         power = dynamic_setpoint(session, now)
         target_current = power / ev_voltage if ev_voltage > 0 else 0.0
+    if ctx.standby:
+        target_current = 0.0
     if target_current >= 0:
         max_current = min(d.max_charge_current, ctx.ev_limits.get("max_charge_current", d.max_charge_current))
         max_power = min(d.max_charge_power, ctx.ev_limits.get("max_charge_power", d.max_charge_power))

@@ -26,6 +26,10 @@ def loop_common(session, req: Message, now: float) -> dict:
     first = ctx.loops == 1 and config.meter_info_in_first_loop
     if req["MeterInfoRequested"] or first or ask_confirmation:
         info = meter.meter_info(ctx.session_id, now)
+        if not ctx.is_bpt:
+            # Table 101 [V2G20-1313]: BPT_DischargedEnergyReadingWh is "optional for BPT, not applicable for other
+            # energy transfer services"; likewise BPT_InductiveEnergyReadingVARh. (Josev's EVCC refuses them.)
+            info = {name: value for name, value in info.items() if not name.startswith("BPT_")}
         ctx.extra["last_meter_info"] = info
         body["MeterInfo"] = info
         if config.receipts:

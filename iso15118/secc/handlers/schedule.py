@@ -64,6 +64,12 @@ def power_delivery(session, req: Message, now: float) -> Reply:
     progress = req["ChargeProgress"]
     if progress == "ScheduleRenegotiation":
         return Reply({}, RC.FAILED_SequenceError.value)  # only on the 0x8101 side stream [V2G20-2018]
+    charging = session.in_charge_loop
+    if progress == "Start" and charging:
+        if not ctx.standby:
+            return Reply({}, RC.FAILED_SequenceError.value)  # already delivering power
+        ctx.standby = False  # leave standby: power flows again from the next loop
+        return Reply({}, stay=True)
     if progress == "Start":
         if req["EVProcessing"] != "Finished":
             return Reply({}, stay=True)  # the EV is still preparing its profile
@@ -78,7 +84,10 @@ def power_delivery(session, req: Message, now: float) -> Reply:
         ctx.power_started_at = now
         return Reply({})
     if progress == "Standby":
-        return Reply({}, RC.WARNING_StandbyNotAllowed.value, stay=True)
+        if not session.config.standby_allowed or not charging:
+            return Reply({}, RC.WARNING_StandbyNotAllowed.value, stay=True)
+        ctx.standby = True  # session and contactors kept, no power until PowerDelivery(Start) [V2G20-2193]
+        return Reply({}, stay=True)
     # Stop: answer OK only with the contactors open [V2G20-863].
     if not charger.open_contactors(now):
         return Reply({}, RC.FAILED_ContactorError.value)
