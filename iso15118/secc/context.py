@@ -62,13 +62,19 @@ class SessionStore:
     """Paused sessions by SessionID, shared by all connections of one SECC process."""
 
     def __init__(self) -> None:
-        self._paused: dict[bytes, SessionContext] = {}
+        self._paused: dict[bytes, tuple[SessionContext, float]] = {}
 
-    def pause(self, context: SessionContext) -> None:
-        self._paused[context.session_id] = context
+    def pause(self, context: SessionContext, now: float) -> None:
+        self._paused[context.session_id] = (context, now)
 
     def take(self, session_id: bytes) -> SessionContext | None:
-        return self._paused.pop(session_id, None)
+        entry = self._paused.pop(session_id, None)
+        return entry[0] if entry is not None else None
+
+    def expired(self, now: float, max_age: float) -> list[SessionContext]:
+        """Remove and return the sessions paused for longer than `max_age` seconds (their owner seals them)."""
+        old = [sid for sid, (_, since) in self._paused.items() if now - since > max_age]
+        return [self._paused.pop(sid)[0] for sid in old]
 
     def __contains__(self, session_id: bytes) -> bool:
         return session_id in self._paused

@@ -80,6 +80,9 @@ class SeccServer:
         ssl_object = writer.get_extra_info("ssl_object")
         peer_cert = ssl_object.getpeercert(binary_form=True) if ssl_object is not None else None
         stream = V2gtpStream(reader, writer)
+        for sealed in self.station.seal_expired_pauses(asyncio.get_running_loop().time()):
+            if self.on_event is not None:
+                self.on_event(sealed)
         secc = self.station.new_session(peer_certificate=peer_cert, trace=self.trace)
         self.active += 1
         log_event(_log, "secc_connection", peer=str(stream.peer), tls=ssl_object is not None)

@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Callable
 
 from iso15118.session.config import SeccConfig
+from iso15118.session.events import SessionSealed
 
 from .charger import SimulatedCharger
 from .context import Connector, SessionStore
@@ -27,6 +28,15 @@ class Station:
         self.metering_verifier = metering_verifier
         self.certificate_installation = certificate_installation
         self.sessions: list[Secc] = []
+
+    def seal_expired_pauses(self, now: float) -> list[SessionSealed]:
+        """Seal the paused sessions nobody resumed in time (facts §8.3: sealed when resumption fails)."""
+        events = []
+        for context in self.store.expired(now, self.config.paused_session_max_s):
+            context.sealed = True
+            info = context.connector.meter.seal(context.session_id, "PAUSE_EXPIRED", now)
+            events.append(SessionSealed(context.session_id, "PAUSE_EXPIRED", info))
+        return events
 
     def new_session(self, *, peer_certificate: bytes | None = None, wall_clock=None, trace=None) -> Secc:
         kwargs = {"wall_clock": wall_clock} if wall_clock is not None else {}

@@ -62,6 +62,7 @@ class SeccConfig:
     schedule_ongoing_rounds: int = 0
     service_renegotiation: bool = False
     pause_allowed: bool = True
+    paused_session_max_s: float = 24 * 3600.0  # a pause not resumed within this ends the service session
     standby_allowed: bool = True  # PowerDelivery(Standby) [V2G20-2193]; False -> WARNING_StandbyNotAllowed
     metering_confirmation: bool = True  # ask the EV for a MeteringConfirmation once per session
     metering_confirmation_after_loops: int = 3

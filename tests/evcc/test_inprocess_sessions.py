@@ -181,3 +181,14 @@ def test_standby_keeps_the_session_without_power_then_resumes(service):
 def test_standby_refused_when_not_allowed_keeps_charging():
     result = run_in_process(SeccConfig(standby_allowed=False), EvConfig(charge_loops=6, standby_loops=2))
     assert result.summary["outcome"] == "completed"
+
+
+def test_a_pause_never_resumed_is_sealed_once_it_expires():
+    station = Station(SeccConfig(paused_session_max_s=60.0))
+    first = run_in_process(station, EvConfig(stop_with="Pause", charge_loops=3))
+    sid = bytes.fromhex(first.summary["session_id"])
+    assert station.seal_expired_pauses(first.ended_at["secc"] + 59.0) == []
+    sealed = station.seal_expired_pauses(first.ended_at["secc"] + 61.0)
+    assert [(e.session_id, e.reason) for e in sealed] == [(sid, "PAUSE_EXPIRED")]
+    assert sid not in station.store
+    assert station.seal_expired_pauses(first.ended_at["secc"] + 1e6) == []  # exactly once

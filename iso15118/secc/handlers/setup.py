@@ -54,7 +54,7 @@ def session_setup(session, req: Message, now: float) -> Reply:
             return Reply({"EVSEID": session.config.evse_id}, RC.OK_OldSessionJoined.value,
                          next_state=session.resume_state(),
                          events=(SessionStarted(paused.session_id, evcc_id, resumed=True),))
-        session.store.pause(paused)  # not the same EVCC: leave it paused, start afresh [V2G20-2626]
+        session.store.pause(paused, now)  # not the same EVCC: leave it paused, start afresh [V2G20-2626]
     ctx.session_id = _new_session_id()
     ctx.evcc_id = evcc_id
     ctx.peer_binding = session.binding_for(ctx.session_id, evcc_id)
@@ -68,7 +68,7 @@ def session_stop(session, req: Message, now: float) -> Reply:
     if kind == "Pause":
         if not session.config.pause_allowed:
             return Reply({}, RC.FAILED_PauseNotAllowed.value)
-        session.store.pause(ctx)
+        session.store.pause(ctx, now)
         return Reply({}, RC.OK.value, events=(SessionPaused(ctx.session_id),))
     if kind == "ServiceRenegotiation":
         if not session.config.service_renegotiation:
