@@ -306,7 +306,7 @@ class SchemaSet:
         self.fragment_elements_of = {}
         self.compiler = _compile.Compiler()
         self._fast_encoders = {}  # (class, element, fragment) -> (event code, compiled encoder or None)
-        self._fast_decoders = None
+        self._fast_decoders = [None] * len(self.document)  # compiled per root element at first use
         for qn, g in self.document:
             if isinstance(g, ComplexGrammar):
                 self.elements_of.setdefault(g.cls, []).append(qn)
@@ -414,26 +414,25 @@ class SchemaSet:
             val = int.from_bytes(data, "big")
             nbits = self.document_bits
             code = (val >> (end - 8 - nbits)) & ((1 << nbits) - 1)
-            if code < len(self.fast_decoders):
+            if code < len(self.document):
+                fast = self._fast_decoders[code]
+                if fast is None:
+                    fast = self._fast_decoders[code] = self._fast_decoder(self.document[code][1])
                 try:
-                    obj, p = self.fast_decoders[code](val, end, 8 + nbits)
+                    obj, p = fast(val, end, 8 + nbits)
                     if end - p < 8:
                         return obj
                 except Exception:  # noqa: BLE001 - the interpreter below reports the precise error
                     pass
         return self.decode_with_element(data, fragment)[1]
 
-    @property
-    def fast_decoders(self):
-        if self._fast_decoders is None:
-            decs = []
-            for _qn, g in self.document:
-                try:
-                    decs.append(self.compiler.decoder(g) if isinstance(g, ComplexGrammar) else _no_fast)
-                except _compile.Fallback:
-                    decs.append(_no_fast)
-            self._fast_decoders = tuple(decs)
-        return self._fast_decoders
+    def _fast_decoder(self, g):
+        if not isinstance(g, ComplexGrammar):
+            return _no_fast
+        try:
+            return self.compiler.decoder(g)
+        except _compile.Fallback:
+            return _no_fast
 
     def decode_with_element(self, data: bytes, fragment: bool):
         if not isinstance(data, (bytes, bytearray, memoryview)):

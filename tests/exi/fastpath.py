@@ -29,6 +29,6 @@ def fast_decode(ss, data: bytes):
     end = len(data) * 8
     val = int.from_bytes(data, "big")
     code = (val >> (end - 8 - ss.document_bits)) & ((1 << ss.document_bits) - 1)
-    obj, p = ss.fast_decoders[code](val, end, 8 + ss.document_bits)
+    obj, p = ss.compiler.decoder(ss.document[code][1])(val, end, 8 + ss.document_bits)
     assert end - p < 8
     return obj
