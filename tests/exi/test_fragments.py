@@ -74,6 +74,17 @@ def test_common_messages_fragments_round_trip(obj, element):
     assert back == obj and element_name.endswith("}" + element)
 
 
+def test_signed_installation_data_of_a_certificate_installation_res_round_trips_as_a_fragment():
+    """The element the CPS signs (facts/signatures.md §2), as a CommonMessages fragment: SE code 231 of 9 bits."""
+    need_shared()
+    v = JOSEV["CertificateInstallationRes_secp521"]
+    msg = exi.decode(bytes.fromhex(v["exi_hex"]), schema="iso20")
+    data = exi.encode(msg.SignedInstallationData, schema="iso20", fragment=True)
+    assert data[0] == 0x80 and int.from_bytes(data[1:3], "big") >> 7 == 231  # SE(SignedInstallationData)
+    assert exi.decode(data, schema="iso20", fragment=True) == msg.SignedInstallationData
+    assert msg.SignedInstallationData.SECP521_EncryptedPrivateKey is not None
+
+
 def test_fragment_with_two_elements_or_none_is_refused():
     with pytest.raises(exi.ExiError):
         exi.decode(bytes([0x80, 46 << 2]), schema="xmldsig", fragment=True)  # ED straight away
