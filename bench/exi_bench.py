@@ -1,7 +1,11 @@
 """EXI codec speed: µs per encode and per decode for four typical -20 messages, and the same operations through
 the PyPI `iso15118` package (EXIficient in Java via py4j) when its virtual environment exists.
 
-    python bench/exi_bench.py [--josev-python /tmp/josev-venv/bin/python] [--seconds 0.5]
+    python bench/exi_bench.py [--josev-python PYTHON] [--seconds 0.5]
+
+PYTHON defaults to the first of /tmp/josev-venv/bin/python and /tmp/exi-josev-venv/bin/python that exists
+(create one with: python -m venv /tmp/josev-venv && /tmp/josev-venv/bin/pip install iso15118==0.31.2 aiofile;
+EXIficient needs Java 17).
 
 The baseline runs in its own venv (its top-level package is also named `iso15118`): a subprocess decodes each of
 our streams with EXIficient to its JSON form and times EXIficient's decode and encode of that JSON."""
@@ -130,7 +134,9 @@ def josev(python: str, cases, seconds: float):
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--josev-python", default="/tmp/josev-venv/bin/python")
+    ap.add_argument("--josev-python", default=next(
+        (p for p in ("/tmp/josev-venv/bin/python", "/tmp/exi-josev-venv/bin/python") if os.path.exists(p)),
+        "/tmp/josev-venv/bin/python"))
     ap.add_argument("--seconds", type=float, default=0.5, help="time budget per measurement")
     args = ap.parse_args(argv)
     rows, cases = [], []
