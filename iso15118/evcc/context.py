@@ -33,6 +33,7 @@ class EvContext:
     welding_rounds: int = 0
     last_meter_info: dict[str, Any] | None = None
     receipts: int = 0
+    renegotiations: int = 0
     metering_confirmations: int = 0
     soc_start: float = 0.0
     response_codes: dict[str, str] = field(default_factory=dict)

@@ -138,7 +138,7 @@ def on_service_selection(ev, res: Message, now: float) -> Step:
     return _cpd(ev)
 
 
-def _schedule_request(ev) -> dict:
+def schedule_request(ev) -> dict:
     b = ev.ctx.battery
     if ev.ctx.dynamic:
         mode = {"DepartureTime": 7200, "MinimumSOC": int(b.config.min_soc), "TargetSOC": int(b.config.target_soc),
@@ -150,7 +150,7 @@ def _schedule_request(ev) -> dict:
 def on_charge_parameter_discovery(ev, res: Message, now: float) -> Step:
     mode = next(v for k, v in res.body.items() if k.endswith("CPDResEnergyTransferMode"))
     ev.ctx.evse_limits = {k: from_rational(v) for k, v in mode.items() if isinstance(v, dict)}
-    return Step("ScheduleExchangeReq", _schedule_request(ev))
+    return Step("ScheduleExchangeReq", schedule_request(ev))
 
 
 def _power_delivery_start(ev) -> Step:
@@ -232,6 +232,8 @@ def on_charge_loop(ev, res: Message, now: float) -> Step:
         ctx.last_meter_info = res["MeterInfo"]
     if "Receipt" in res.body:
         ctx.receipts += 1
+    if ev.config.renegotiate_after_loops and ctx.loops == ev.config.renegotiate_after_loops:
+        ev.start_renegotiation()
     status = res.get("EVSEStatus") or {}
     if status.get("EVSENotification") == "MeteringConfirmation" and ev.config.metering_confirmation:
         ev.queue_metering_confirmation(res.get("MeterInfo") or ctx.last_meter_info, res.get("Receipt"), now)

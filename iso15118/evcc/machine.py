@@ -20,13 +20,14 @@ from iso15118.session.actions import Close, Send, StartTimer, StopTimer
 from iso15118.session.config import EvConfig
 from iso15118.session.events import MeteringConfirmed, PowerDelivered, SessionEnded
 from iso15118.session.log import log_event
-from iso15118.session.messages import Message, payload_type_of
+from iso15118.session.messages import Message, payload_type_of, schema_of
 from iso15118.session.response_codes import PeerProtocolError, is_failed
 from iso15118.session.timing import (EVCC_COMMUNICATION_SETUP_TIMEOUT, EVCC_ONGOING_TIMEOUT, NEXT_REQUEST_TIMER,
-                                     ONGOING_TIMER, RESPONSE_TIMER, SETUP_TIMER, SIDE_RESPONSE_TIMER, timing_of)
+                                     ONGOING_TIMER, RENEGOTIATION_RESPONSE_TIMER, RESPONSE_TIMER, SETUP_TIMER,
+                                     SIDE_RESPONSE_TIMER, timing_of)
 from iso15118.transport.v2gtp import PayloadType
 
-from . import handlers
+from . import handlers, renegotiation
 from .battery import Battery
 from .context import EvContext
 from .faults import FaultPlan, corrupt_signature
@@ -37,6 +38,7 @@ _log = logging.getLogger("iso15118.evcc")
 _ONGOING_REQUESTS = {"AuthorizationReq", "ScheduleExchangeReq", "DC_CableCheckReq", "DC_PreChargeReq",
                      "CertificateInstallationReq"}
 _TIMEOUT_CODES = {RESPONSE_TIMER: "TIMEOUT_MSG", SIDE_RESPONSE_TIMER: "TIMEOUT_MSG_SIDE_STREAM",
+                  RENEGOTIATION_RESPONSE_TIMER: "TIMEOUT_MSG_SIDE_STREAM",
                   SETUP_TIMER: "TIMEOUT_COMMUNICATION_SETUP", ONGOING_TIMER: "TIMEOUT_ONGOING"}
 
 
@@ -65,7 +67,8 @@ class Evcc:
         self._deadlines: dict[str, float] = {}
         self._pending: Step | None = None
         self._pending_faults: dict | None = None
-        self._side_queue: list[Message] = []
+        self._side_queue: list[tuple[int, Message, str]] = []
+        self.renegotiation_expect: str | None = None  # awaited response on 0x8101
         self._sent_at: float | None = None
         self.response_times: list[float] = []
         self.faults = FaultPlan(config.faults)
@@ -78,8 +81,13 @@ class Evcc:
     def receive(self, payload_type: int, payload: bytes, now: float) -> list:
         if self.state is EvState.ENDED:
             return []
+        schema = None
+        if payload_type == PayloadType.SCHEDULE_RENEGOTIATION:
+            if self.renegotiation_expect is None:
+                return self._end(now, "failed", "FAILED_SequenceError", "unsolicited message on 0x8101")
+            schema = schema_of(self.renegotiation_expect)
         try:
-            response, _ = codec.decode(payload_type, payload)
+            response, _ = codec.decode(payload_type, payload, schema)
         except PeerProtocolError as exc:
             return self._end(now, "failed", exc.code, exc.detail)
         self.messages += 1
@@ -88,6 +96,8 @@ class Evcc:
             self.trace("rx", payload_type, response, now)
         if payload_type == PayloadType.METERING_CONFIRMATION:
             return self._on_side_response(response, now)
+        if payload_type == PayloadType.SCHEDULE_RENEGOTIATION:
+            return self._on_renegotiation_response(response, now)
         rule = SEQUENCE.get((self.state, response.name))
         if rule is None or payload_type != payload_type_of(response.name):
             code = response.get("ResponseCode", "")
@@ -168,7 +178,18 @@ class Evcc:
             header["Signature"] = signer.sign_metering_data(data)
             if "bad-signature" in self.faults.for_request("MeteringConfirmationReq"):
                 corrupt_signature(header)
-        self._side_queue.append(Message("MeteringConfirmationReq", body))
+        self._side_queue.append((PayloadType.METERING_CONFIRMATION, Message("MeteringConfirmationReq", body),
+                                 SIDE_RESPONSE_TIMER))
+
+    def start_renegotiation(self) -> None:
+        """Queue the first request of an EV-triggered schedule renegotiation (sent with the next loop request)."""
+        if self.renegotiation_expect is None:
+            self._queue_renegotiation(*renegotiation.first_request(self))
+
+    def _queue_renegotiation(self, name: str, body: dict) -> None:
+        self.renegotiation_expect = name[:-3] + "Res"
+        self._side_queue.append((PayloadType.SCHEDULE_RENEGOTIATION,
+                                 Message(name, {"Header": self._header(), **body}), RENEGOTIATION_RESPONSE_TIMER))
 
     # --- summary --------------------------------------------------------------------------------------------
     def summary(self) -> dict:
@@ -192,6 +213,7 @@ class Evcc:
                          "export": meter.get("BPT_DischargedEnergyReadingWh")},
             "receipts": ctx.receipts,
             "metering_confirmations": ctx.metering_confirmations,
+            "renegotiations": ctx.renegotiations,
             "messages": self.messages,
             "soc": {"start": round(ctx.soc_start, 3), "end": round(ctx.battery.soc, 3)},
             "faults": self.faults.applied,
@@ -246,10 +268,24 @@ class Evcc:
     def _flush_side_stream(self, now: float) -> list:
         actions: list = []
         while self._side_queue:
-            message = self._side_queue.pop(0)
-            actions += self._emit(message, PayloadType.METERING_CONFIRMATION, now)
-            actions += self._arm(SIDE_RESPONSE_TIMER,
-                                 now + timing_of(message.name).evcc_msg_timeout * self.config.timeout_scale)
+            payload_type, message, timer = self._side_queue.pop(0)
+            actions += self._emit(message, payload_type, now)
+            actions += self._arm(timer, now + timing_of(message.name).evcc_msg_timeout * self.config.timeout_scale)
+        return actions
+
+    def _on_renegotiation_response(self, response: Message, now: float) -> list:
+        actions = self._disarm(RENEGOTIATION_RESPONSE_TIMER)
+        step = renegotiation.SEQUENCE.get(response.name) if response.name == self.renegotiation_expect else None
+        if step is None:
+            return actions + self._end(now, "failed", "FAILED_SequenceError", f"{response.name} on 0x8101")
+        code = response["ResponseCode"]
+        if is_failed(code):
+            return actions + self._end(now, "failed", code, f"{response.name} {code} (renegotiation)")
+        self.renegotiation_expect = None
+        following = step(self, response)
+        if following is not None:
+            self._queue_renegotiation(*following)
+            actions += self._flush_side_stream(now)
         return actions
 
     def _on_side_response(self, response: Message, now: float) -> list:

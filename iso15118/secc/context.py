@@ -36,6 +36,7 @@ class SessionContext:
     ev_limits: dict[str, float] = field(default_factory=dict)
     power_started_at: float | None = None
     standby: bool = False
+    renegotiations: int = 0
     loops: int = 0
     metering_confirmation_asked: bool = False
     metering_confirmation_received: bool = False

@@ -28,8 +28,8 @@ from iso15118.transport.v2gtp import PayloadType
 
 from .context import Connector, SessionContext, SessionStore, resume_binding
 from .failures import mandatory_content
-from .table import (NO_SERVICE_SESSION, RENEGOTIATION_STATE, RESUME_STATE, SEQUENCE, SIDE_STREAM,
-                    SIDE_STREAM_STATES, SeccState)
+from .table import (NO_SERVICE_SESSION, RENEGOTIATION_STATE, RENEGOTIATION_STATES, RESUME_STATE,
+                    SCHEDULE_RENEGOTIATION, SEQUENCE, SIDE_STREAM, SIDE_STREAM_STATES, RenegotiationState, SeccState)
 
 _log = logging.getLogger("iso15118.secc")
 TraceHook = Callable[[str, int, Message, float], None]
@@ -44,6 +44,7 @@ class Secc:
         self.store = store if store is not None else SessionStore()
         self.ctx = SessionContext(connector)
         self.state = SeccState.WAIT_APP_PROTOCOL
+        self.renegotiation = RenegotiationState.IDLE
         self.peer_certificate = peer_certificate
         self.contract_verifier = contract_verifier
         self.metering_verifier = metering_verifier
@@ -81,7 +82,7 @@ class Secc:
         if self.state is SeccState.ENDED:
             return []
         try:
-            request, _ = codec.decode(payload_type, payload)
+            request, _ = codec.decode(payload_type, payload, self._renegotiation_schema(payload_type))
         except PeerProtocolError as exc:
             self.log("request_undecodable", level=logging.WARNING, code=exc.code, detail=exc.detail)
             if self.state is SeccState.WAIT_APP_PROTOCOL:
@@ -92,7 +93,7 @@ class Secc:
         if not request.name.endswith("Req"):
             return []
         self.last_payload = payload
-        side = payload_type == PayloadType.METERING_CONFIRMATION
+        side = payload_type in (PayloadType.METERING_CONFIRMATION, PayloadType.SCHEDULE_RENEGOTIATION)
         actions: list = [] if side else [StopTimer(SEQUENCE_TIMER)]
         if not side:
             self._deadlines.pop(SEQUENCE_TIMER, None)
@@ -123,6 +124,8 @@ class Secc:
         if is_failed(reply.code):
             self.log("session_failed", level=logging.WARNING, code=reply.code, request=request.name)
             return actions + self._end(now, "failed", reply.code, f"{response.name} {reply.code}")
+        if payload_type == PayloadType.SCHEDULE_RENEGOTIATION and not reply.stay:
+            self.renegotiation = rule.next_state
         if side:
             return actions
         if reply.stay:
@@ -158,7 +161,18 @@ class Secc:
     def _trace_on(self) -> bool:
         return self.trace is not None
 
+    def _renegotiation_schema(self, payload_type: int) -> str | None:
+        if payload_type != PayloadType.SCHEDULE_RENEGOTIATION:
+            return None
+        if self.renegotiation is RenegotiationState.IDLE:
+            return "iso20-dc" if self.ctx.is_dc else "iso20-ac"  # ChargeParameterDiscovery comes first
+        return "iso20"
+
     def _rule_for(self, payload_type: int, request: Message, side: bool):
+        if payload_type == PayloadType.SCHEDULE_RENEGOTIATION:
+            if self.state not in RENEGOTIATION_STATES or self.ctx.loops < 1:
+                return None
+            return SCHEDULE_RENEGOTIATION.get((self.renegotiation, request.name))
         if side:
             return SIDE_STREAM.get(request.name) if self.state in SIDE_STREAM_STATES else None
         if payload_type != payload_type_of(request.name):

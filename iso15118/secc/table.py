@@ -88,6 +88,28 @@ SIDE_STREAM: dict[str, Rule] = {
     "MeteringConfirmationReq": _rule(metering.metering_confirmation, S.DC_CHARGING, "MeteringConfirmationReq"),
 }
 
+
+
+class RenegotiationState(Enum):
+    """Side stream 0x8101, EV-triggered schedule renegotiation while the loop goes on [V2G20-1045..1051]."""
+
+    IDLE = "idle"
+    PARAMETERS = "parameters"
+    SCHEDULED = "scheduled"
+
+
+R = RenegotiationState
+SCHEDULE_RENEGOTIATION: dict[tuple[RenegotiationState, str], Rule] = {
+    (R.IDLE, "DC_ChargeParameterDiscoveryReq"): _rule(dc.charge_parameter_discovery, R.PARAMETERS,
+                                                      "DC_ChargeParameterDiscoveryReq"),
+    (R.IDLE, "AC_ChargeParameterDiscoveryReq"): _rule(ac.charge_parameter_discovery, R.PARAMETERS,
+                                                      "AC_ChargeParameterDiscoveryReq"),
+    (R.PARAMETERS, "ScheduleExchangeReq"): _rule(schedule.schedule_exchange, R.SCHEDULED, "ScheduleExchangeReq"),
+    (R.SCHEDULED, "PowerDeliveryReq"): _rule(schedule.renegotiated_power_delivery, R.IDLE, "PowerDeliveryReq"),
+}
+# Renegotiation only during energy transfer, after at least one ChargeLoopReq [V2G20-1846].
+RENEGOTIATION_STATES = frozenset({S.DC_CHARGING, S.AC_CHARGING})
+
 # After a resumed SessionSetup the next request is ChargeParameterDiscovery [V2G20-1032], [V2G20-1843].
 RESUME_STATE = S.SERVICE_SELECTED
 # After SessionStop(ServiceRenegotiation) the next request is ServiceDiscovery [V2G20-1643].

@@ -91,9 +91,12 @@ def encode(message: Message) -> bytes:
     return exi.encode(to_object(message), schema=schema_of(message.name), element=message.name)
 
 
-def decode(payload_type: int, payload: bytes) -> tuple[Message, str]:
-    """(message, schema) of a V2GTP payload; PeerProtocolError(ERR_EXI_UNDECODABLE) for anything malformed."""
-    schema = SCHEMA_OF_PAYLOAD_TYPE.get(payload_type)
+def decode(payload_type: int, payload: bytes, schema: str | None = None) -> tuple[Message, str]:
+    """(message, schema) of a V2GTP payload; PeerProtocolError(ERR_EXI_UNDECODABLE) for anything malformed.
+
+    `schema` is needed where the payload type does not tell the grammar: on the schedule-renegotiation side
+    stream (0x8101) the receiver knows it from the side stream's sequence (ChargeParameterDiscovery first)."""
+    schema = schema or SCHEMA_OF_PAYLOAD_TYPE.get(payload_type)
     if schema is None:
         raise PeerProtocolError(ERR_UNDECODABLE, f"payload type {payload_type:#06x} not handled")
     try:

@@ -117,6 +117,7 @@ class EvConfig:
     metering_confirmation: bool = True
     stop_with: str = "Terminate"  # or "Pause"
     standby_loops: int = 0  # > 0: halfway through charging, PowerDelivery(Standby) for this many loops
+    renegotiate_after_loops: int = 0  # > 0: schedule renegotiation on side stream 0x8101 after this many loops
     resume_session_id: str | None = None  # hex; SessionSetupReq with this id resumes a paused session
     offer_protocols: tuple[str, ...] = ()  # extra namespaces to offer in SupportedAppProtocolReq
     only_protocols: tuple[str, ...] = ()  # if set, offer exactly these namespaces (fallback tests)

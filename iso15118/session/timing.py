@@ -42,6 +42,7 @@ EVCC_LOOP_PERIOD = 0.25  # V2G_EVCC_Sequence_Performance_Time in the charge loop
 # Timer names shared by machines and adapters.
 RESPONSE_TIMER = "msg_timeout"  # EVCC, main stream
 SIDE_RESPONSE_TIMER = "side_msg_timeout"  # EVCC, metering-confirmation side stream [V2G20-1041]
+RENEGOTIATION_RESPONSE_TIMER = "renegotiation_msg_timeout"  # EVCC, schedule-renegotiation side stream
 ONGOING_TIMER = "ongoing_timeout"  # EVCC
 SETUP_TIMER = "communication_setup"  # EVCC
 NEXT_REQUEST_TIMER = "next_request"  # EVCC pacing of loops (not an abort timer)

@@ -192,3 +192,31 @@ def test_a_pause_never_resumed_is_sealed_once_it_expires():
     assert [(e.session_id, e.reason) for e in sealed] == [(sid, "PAUSE_EXPIRED")]
     assert sid not in station.store
     assert station.seal_expired_pauses(first.ended_at["secc"] + 1e6) == []  # exactly once
+
+
+@pytest.mark.parametrize("service, mode", [("dc", "scheduled"), ("ac_bpt", "scheduled"), ("dc_bpt", "dynamic")])
+def test_schedule_renegotiation_on_the_side_stream_while_charging_goes_on(service, mode):
+    streams = []
+
+    def trace(side, direction, payload_type, message, now):
+        if side == "ev" and direction == "tx":
+            streams.append((payload_type, message.name))
+    ev = EvConfig(service=service, mode=mode, charge_loops=12, renegotiate_after_loops=3)
+    result = run_in_process(SeccConfig(), ev, trace=trace)
+    s = result.summary
+    assert s["outcome"] == "completed" and s["renegotiations"] == 1
+    assert result.secc.ctx.renegotiations == 1
+    side = [name for pt, name in streams if pt == 0x8101]
+    assert side == [("DC_" if service.startswith("dc") else "AC_") + "ChargeParameterDiscoveryReq",
+                    "ScheduleExchangeReq", "PowerDeliveryReq"]
+    loops_after = [name for pt, name in streams[streams.index((0x8101, side[0])):] if name.endswith("ChargeLoopReq")]
+    assert loops_after  # the main loop went on meanwhile [V2G20-1051]
+
+
+def test_renegotiation_before_the_first_loop_is_a_sequence_error():
+    from tests.secc.helpers import capture_requests, feed, prefix_before, secc_after, sent
+    requests = capture_requests("dc")
+    secc, now = secc_after(requests, prefix_before(requests, "DC_ChargeLoopReq"))
+    _, cpd = next((pt, m) for pt, m in requests if m.name == "DC_ChargeParameterDiscoveryReq")
+    actions = feed(secc, 0x8101, cpd, now + 0.01)
+    assert sent(actions)[0]["ResponseCode"] == "FAILED_SequenceError"  # [V2G20-1846]

@@ -92,3 +92,20 @@ def power_delivery(session, req: Message, now: float) -> Reply:
     if not charger.open_contactors(now):
         return Reply({}, RC.FAILED_ContactorError.value)
     return Reply({})
+
+
+def renegotiated_power_delivery(session, req: Message, now: float) -> Reply:
+    """Side stream 0x8101: the EV commits to the renegotiated schedule; it applies from the next main-stream
+    ChargeLoopReq [V2G20-1049], [V2G20-1050] while charging goes on [V2G20-1051]."""
+    ctx = session.ctx
+    if req["ChargeProgress"] != "ScheduleRenegotiation":
+        return Reply({}, RC.FAILED_SequenceError.value)
+    profile = req.get("EVPowerProfile")
+    if ctx.control_mode == "scheduled":
+        selected = (profile or {}).get("Scheduled_EVPPTControlMode", {}).get("SelectedScheduleTupleID")
+        if selected != ctx.schedule_tuple_id:
+            return Reply({}, RC.FAILED_ScheduleSelectionInvalid.value)
+    ctx.extra["ev_power_profile"] = profile
+    ctx.power_started_at = now
+    ctx.renegotiations += 1
+    return Reply({})
