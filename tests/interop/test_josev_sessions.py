@@ -68,3 +68,48 @@ def test_our_ev_completes_a_session_against_josev_secc(service, tls, cross_pki, 
     assert "Session ended in SessionStop" in josev.log()
     # Our contexts allow TLS 1.3 only, so a session that got this far over TLS ran on TLS 1.3.
     assert ("TLS server started" if tls else "TCP server started") in josev.log()
+
+
+# What our SECC offers Josev's EVCC, each a choice the standard leaves to the SECC (docs/interop.md):
+# EIM only (Josev's EVCC always picks PnC when offered, and fails without a contract certificate), no
+# MeteringConfirmation request (Josev's EVCC raises NotImplementedError on that EVSENotification), Dynamic control
+# mode only (in Scheduled mode Josev's EVCC refuses a ScheduleExchangeRes without the optional price schedule).
+JOSEV_COMPATIBLE_SECC = {"auth_services": ["EIM"], "metering_confirmation": False, "control_modes": ["dynamic"]}
+
+
+@pytest.mark.parametrize("tls", [False, True], ids=["tcp", "tls13"])
+@pytest.mark.parametrize("service", ["dc", "ac"])
+def test_josev_ev_completes_a_session_against_our_secc(service, tls, cross_pki, warm_up_corpus, josev_peer,
+                                                       tmp_path):
+    config = tmp_path / "secc.json"
+    config.write_text(json.dumps({**JOSEV_COMPATIBLE_SECC, "services": [service]}))
+    trace = tmp_path / "secc-trace.jsonl"
+    with veth_pair("jevcc") as (evse, ev):
+        secc = subprocess.Popen(
+            _ours(evse.netns, "secc", "-i", evse.ifname, "--config", str(config),
+                  *_tls_args(tls, cross_pki, cross_pki.josev_oem_root), "--sessions", "1", "--json",
+                  "--trace", str(trace)),
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            assert json.loads(secc.stdout.readline())["event"] == "listening"
+            josev = josev_peer(ev.netns, "evcc", "-i", ev.ifname, "--service", service, "--loops", "8",
+                               "--warm-up-corpus", str(warm_up_corpus),
+                               *(["--tls", "--pki", str(cross_pki.josev)] if tls else []))
+            ended = josev.wait_for("session_end", timeout=60 + SESSION_TIMEOUT)
+            out, err = secc.communicate(timeout=SESSION_TIMEOUT)
+        finally:
+            if secc.poll() is None:
+                secc.kill()
+
+    lines = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    summary, sealed = lines[-1], [e for e in lines if e.get("event") == "session_sealed"]
+    assert summary["outcomes"][0]["outcome"] == "completed", f"{out}\n{err}\n--- Josev:\n{josev.log_tail()}"
+    assert ended["successful"] and ended["state"] == "SessionStop", ended
+    assert "Communication session terminated" in ended["reason"]
+    messages = _trace(trace)
+    stop = [m for m in messages if m["msg"] == "SessionStopRes"]
+    assert [m["body"]["ResponseCode"] for m in stop] == ["OK"] and messages[-1] == stop[0]
+    loop = f"{service.upper()}_ChargeLoopReq"
+    assert josev.sent(loop) == sum(1 for m in messages if m["msg"] == loop) > 0
+    assert sealed and sealed[0]["meter_info"]["ChargedEnergyReadingWh"] > 0
+    assert f"Starting {'TLS' if tls else 'TCP'} client" in josev.log()
