@@ -14,6 +14,7 @@ Prints a table; asserts nothing. Targets (issue 6): p99 < 5 ms per message at N 
 from __future__ import annotations
 
 import argparse
+import collections
 import asyncio
 import multiprocessing
 import resource
@@ -84,16 +85,22 @@ async def _baseline_rtts(port: int, pki_dir: str, count: int = 200) -> list[floa
     return rtts
 
 
-async def _ev_sessions(port: int, pki_dir: str, n: int, loops: int) -> tuple[list[float], list[str]]:
+async def _ev_sessions(port: int, pki_dir: str, n: int, loops: int, ramp: float = 0.05
+                       ) -> tuple[list[float], list[str]]:
     from iso15118.evcc import EvConfig, Evcc
     from iso15118.evcc.client import run_session
     from iso15118.session.tls_contexts import ev_context
     services = ["dc", "ac", "dc_bpt", "ac_bpt"]
     evs = [Evcc(EvConfig(service=services[i % 4], charge_loops=loops, discharge_loops=loops // 2,
-                         loop_period=0.1)) for i in range(n)]
+                         loop_period=0.2)) for i in range(n)]
     context = ev_context(pki_dir)
-    summaries = await asyncio.gather(*(run_session(ev, "::1", port, ssl_context=context) for ev in evs))
-    return [t for ev in evs for t in ev.response_times], [s["outcome"] for s in summaries]
+
+    async def plug_in(i: int, ev: Evcc) -> dict:
+        await asyncio.sleep(i * ramp)  # EVs arrive spread out, not in one TLS-handshake storm
+        return await run_session(ev, "::1", port, ssl_context=context)
+    summaries = await asyncio.gather(*(plug_in(i, ev) for i, ev in enumerate(evs)))
+    return [t for ev in evs for t in ev.response_times], [
+        s["outcome"] if s["outcome"] == "completed" else f'{s["outcome"]}:{s["code"]}' for s in summaries]
 
 
 def run(n: int, loops: int, pki_dir: str) -> dict:
@@ -109,7 +116,8 @@ def run(n: int, loops: int, pki_dir: str) -> dict:
     wall = time.perf_counter() - started
     secc_times, max_rss_kb = parent.recv()
     proc.join()
-    return {"n": n, "completed": outcomes.count("completed"), "messages": len(secc_times), "wall_s": wall,
+    failures = collections.Counter(o for o in outcomes if o != "completed")
+    return {"n": n, "completed": outcomes.count("completed"), "failures": dict(failures), "messages": len(secc_times), "wall_s": wall,
             "secc_p50": _percentile(secc_times, 0.5) * 1e3, "secc_p99": _percentile(secc_times, 0.99) * 1e3,
             "rtt_p50": _percentile(rtts, 0.5) * 1e3, "rtt_p99": _percentile(rtts, 0.99) * 1e3,
             "base_p50": statistics.median(baseline) * 1e3, "rss_mb": max_rss_kb / 1024}
@@ -129,7 +137,7 @@ def main() -> None:
             r = run(n, args.loops, pki_dir)
             print(f"{r['n']:>4} {r['completed']:>5} {r['messages']:>6} {r['wall_s']:>7.2f} {r['secc_p50']:>11.3f} "
                   f"{r['secc_p99']:>11.3f} {r['rtt_p50']:>10.3f} {r['rtt_p99']:>10.3f} {r['base_p50']:>11.3f} "
-                  f"{r['rtt_p50'] / r['base_p50']:>8.1f} {r['rss_mb']:>11.1f}", flush=True)
+                  f"{r['rtt_p50'] / r['base_p50']:>8.1f} {r['rss_mb']:>11.1f}  {r['failures'] or ''}", flush=True)
 
 
 if __name__ == "__main__":
