@@ -46,6 +46,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--expect", choices=("completed", "paused", "failed", "timeout", "aborted"),
                    help="outcome that counts as success (default: completed, or paused with --pause)")
     p.add_argument("--trace", help="write the decoded message trace (JSON lines) to this file")
+    p.add_argument("--keylog", help="append TLS secrets (SSLKEYLOGFILE format) for decrypting captures")
     p.add_argument("--json", action="store_true", help="print the session summary as one JSON object")
     return p
 
@@ -90,7 +91,7 @@ async def drive(config: EvConfig, args) -> dict:
         if not config.pki_dir:
             raise ConfigError("--tls needs --pki DIR (vehicle certificate); use --no-tls for plain TCP")
         from iso15118.session.tls_contexts import ev_context
-        ssl_context = ev_context(config.pki_dir, config.trust, args.tls_profile)
+        ssl_context = ev_context(config.pki_dir, config.trust, args.tls_profile, args.keylog)
     if args.host:
         if args.port is None:
             raise ConfigError("--host needs --port")

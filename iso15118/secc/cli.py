@@ -35,6 +35,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--sdp-port", type=int, default=15118, help="UDP port of the SDP server (0 = any)")
     p.add_argument("--no-sdp", action="store_true", help="do not answer SDP")
     p.add_argument("--trace", help="write the decoded message trace (JSON lines) to this file")
+    p.add_argument("--keylog", help="append TLS secrets (SSLKEYLOGFILE format) for decrypting captures")
     p.add_argument("--json", action="store_true", help="print a JSON summary when done")
     return p
 
@@ -86,7 +87,7 @@ async def serve(config: SeccConfig, args) -> dict:
         if not config.pki_dir:
             raise ConfigError("--tls needs --pki DIR (or pki_dir in the config); use --no-tls for plain TCP")
         from iso15118.session.tls_contexts import secc_context
-        ssl_context = secc_context(config.pki_dir, args.tls_profile, tuple(args.trust))
+        ssl_context = secc_context(config.pki_dir, args.tls_profile, tuple(args.trust), args.keylog)
     trace_file = open(args.trace, "a") if args.trace else None
     outcomes: list[dict] = []
 

@@ -2,13 +2,15 @@
 
 SECC: its SECC chain, trusting the OEM and V2G roots for the vehicle certificate, stapling its OCSP response.
 EV: its vehicle chain, trusting the V2G root (plus any `--trust` PEM files).
+`keylog`: append the TLS secrets in SSLKEYLOGFILE format, so Wireshark can decrypt a capture.
 """
 from __future__ import annotations
 
 from pathlib import Path
 
 
-def secc_context(pki_dir: str | Path, profile: str = "iso20", extra_roots: tuple[str, ...] = ()):
+def secc_context(pki_dir: str | Path, profile: str = "iso20", extra_roots: tuple[str, ...] = (),
+                 keylog: str | None = None):
     from certs import Pki
     from iso15118.transport.tls import TlsConfig, server_context
 
@@ -17,14 +19,15 @@ def secc_context(pki_dir: str | Path, profile: str = "iso20", extra_roots: tuple
     return server_context(TlsConfig(
         certificate_chain=pki.chain("secc"), private_key=pki.key("secc"),
         trusted_roots=[pki.cert("oem_root"), pki.cert("v2g_root"), *map(Path, extra_roots)],
-        profile=profile, ocsp_response=ocsp if ocsp.exists() else None))
+        profile=profile, ocsp_response=ocsp if ocsp.exists() else None, keylog_file=keylog))
 
 
-def ev_context(pki_dir: str | Path, trust: tuple[str, ...] = (), profile: str = "iso20"):
+def ev_context(pki_dir: str | Path, trust: tuple[str, ...] = (), profile: str = "iso20",
+               keylog: str | None = None):
     from certs import Pki
     from iso15118.transport.tls import TlsConfig, client_context
 
     pki = Pki.load(pki_dir)
     return client_context(TlsConfig(
         certificate_chain=pki.chain("vehicle"), private_key=pki.key("vehicle"),
-        trusted_roots=[pki.cert("v2g_root"), *map(Path, trust)], profile=profile))
+        trusted_roots=[pki.cert("v2g_root"), *map(Path, trust)], profile=profile, keylog_file=keylog))

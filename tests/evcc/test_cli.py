@@ -49,13 +49,16 @@ def test_ev_json_summary_over_sdp_and_plain_tcp(tmp_path):
     assert json.loads(out.splitlines()[-1])["outcomes"][0]["outcome"] == "completed"
 
 
-def test_ev_and_secc_over_tls13_with_a_pki(pki_dir):
+def test_ev_and_secc_over_tls13_with_a_pki(pki_dir, tmp_path):
+    keylog = tmp_path / "keys.log"
     secc, listening = _start_secc("--tls", "--pki", pki_dir, "--sessions", "1")
     ev = _ev("--tls", "--pki", pki_dir, "--sdp-port", str(listening["sdp_port"]), "--service", "ac",
-             "--charge-loops", "5", "--json")
+             "--charge-loops", "5", "--json", "--keylog", str(keylog))
     secc.communicate(timeout=30)
     assert ev.returncode == 0, ev.stderr
     assert json.loads(ev.stdout)["outcome"] == "completed"
+    # TLS 1.3 key log lines (NSS format) let Wireshark decrypt a capture of the session.
+    assert "CLIENT_TRAFFIC_SECRET_0" in keylog.read_text()
 
 
 @pytest.mark.parametrize("install", [False, True])
