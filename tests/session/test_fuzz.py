@@ -37,3 +37,35 @@ def test_evcc_survives_random_responses(payload_type, data):
     ev = Evcc(EvConfig())
     ev.start(0.0)
     assert isinstance(ev.receive(payload_type, data, 0.01), list)
+
+
+def _ev_responses():
+    """(state-reaching prefix of SECC responses, payload type, response) from a real session."""
+    from iso15118.evcc import run_in_process
+    from iso15118.secc import SeccConfig
+    frames = []
+
+    def intercept(side, send):
+        if side == "secc" and send.payload_type != 0x8102:
+            frames.append((send.payload_type, send.payload))
+        return send
+    run_in_process(SeccConfig(metering_confirmation=False), EvConfig(charge_loops=2, loop_period=0.0),
+                   intercept=intercept)
+    return frames
+
+
+SECC_FRAMES = _ev_responses()
+
+
+@FUZZ
+@given(index=st.integers(0, len(SECC_FRAMES) - 1), flips=st.lists(st.integers(0, 10_000), min_size=1, max_size=4))
+def test_evcc_survives_bit_flipped_responses_in_every_state(index, flips):
+    ev = Evcc(EvConfig(charge_loops=2, loop_period=0.0))
+    ev.start(0.0)
+    for payload_type, payload in SECC_FRAMES[:index]:
+        ev.receive(payload_type, payload, 0.01)
+    payload_type, payload = SECC_FRAMES[index]
+    data = bytearray(payload)
+    for bit in flips:
+        data[(bit // 8) % len(data)] ^= 1 << (bit % 8)
+    assert isinstance(ev.receive(payload_type, bytes(data), 0.02), list)
