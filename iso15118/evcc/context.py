@@ -37,6 +37,7 @@ class EvContext:
     metering_confirmations: int = 0
     soc_start: float = 0.0
     response_codes: dict[str, str] = field(default_factory=dict)
+    violations: list[str] = field(default_factory=list)  # SECC behaviour against the standard, as observed
 
     @property
     def service(self) -> str:

@@ -228,6 +228,7 @@ def on_charge_loop(ev, res: Message, now: float) -> Step:
         power = from_rational(mode.get("EVSEPresentActivePower"), from_rational(mode.get("EVSETargetActivePower")))
     ctx.account(power, now)
     ctx.loops += 1
+    _check_evse_limits(ev, res, power)
     if "MeterInfo" in res.body:
         ctx.last_meter_info = res["MeterInfo"]
     if "Receipt" in res.body:
@@ -245,6 +246,23 @@ def on_charge_loop(ev, res: Message, now: float) -> Step:
         ctx.account(0.0, now)
         return Step("PowerDeliveryReq", {"EVProcessing": "Finished", "ChargeProgress": "Stop"})
     return _loop(ev, ev.config.loop_period)
+
+
+def _check_evse_limits(ev, res: Message, power: float) -> None:
+    """The SECC never exceeds the limits it announced in ChargeParameterDiscovery while serving targets
+    [V2G20-2188], [V2G20-2654], [V2G20-2655]; a breach is recorded (the emulator is a conformance tester)."""
+    limits, ctx = ev.ctx.evse_limits, ev.ctx
+    key = "EVSEMaximumChargePower" if power >= 0 else "EVSEMaximumDischargePower"
+    allowed = limits.get(key)
+    if allowed is not None and abs(power) > allowed * 1.01 + 1.0:
+        ctx.violations.append(f"[V2G20-2188] loop {ctx.loops}: |power| {abs(power):.0f} W > {key} {allowed:.0f} W")
+    if ctx.is_dc:
+        current = from_rational(res["EVSEPresentCurrent"])
+        key = "EVSEMaximumChargeCurrent" if current >= 0 else "EVSEMaximumDischargeCurrent"
+        allowed = limits.get(key)
+        if allowed is not None and abs(current) > allowed * 1.01 + 0.5:
+            ctx.violations.append(f"[V2G20-2188] loop {ctx.loops}: |current| {abs(current):.1f} A > {key} "
+                                  f"{allowed:.1f} A")
 
 
 def _standby_step(ev) -> Step | None:

@@ -214,6 +214,7 @@ class Evcc:
             "receipts": ctx.receipts,
             "metering_confirmations": ctx.metering_confirmations,
             "renegotiations": ctx.renegotiations,
+            "violations": ctx.violations,
             "messages": self.messages,
             "soc": {"start": round(ctx.soc_start, 3), "end": round(ctx.battery.soc, 3)},
             "faults": self.faults.applied,

@@ -220,3 +220,29 @@ def test_renegotiation_before_the_first_loop_is_a_sequence_error():
     _, cpd = next((pt, m) for pt, m in requests if m.name == "DC_ChargeParameterDiscoveryReq")
     actions = feed(secc, 0x8101, cpd, now + 0.01)
     assert sent(actions)[0]["ResponseCode"] == "FAILED_SequenceError"  # [V2G20-1846]
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_our_secc_stays_within_its_announced_limits(service):
+    result = run_in_process(SeccConfig(), EvConfig(service=service, charge_loops=10, discharge_loops=10))
+    assert result.summary["violations"] == []
+
+
+def test_ev_emulator_reports_a_secc_exceeding_its_announced_current():
+    from iso15118.secc import Output, SimulatedCharger, simulated_connector
+
+    class Overdriving(SimulatedCharger):
+        def deliver_dc(self, ev_voltage, target_current, max_current, max_power, now):
+            out = super().deliver_dc(ev_voltage, target_current, max_current, max_power, now)
+            self.current = out.current + 60.0  # ignores its limit
+            return Output(out.voltage, self.current)
+
+    def connector(config):
+        c = simulated_connector(config)
+        c.charger = Overdriving(config.charger)
+        return c
+    from iso15118.session.config import DcLimits
+    station = Station(SeccConfig(dc=DcLimits(max_charge_current=200.0)), connector)
+    s = run_in_process(station, EvConfig(service="dc", charge_loops=8)).summary
+    assert s["outcome"] == "completed"
+    assert any("EVSEMaximumChargeCurrent" in v for v in s["violations"])
