@@ -9,7 +9,9 @@ import json
 import logging
 import sys
 
+from certs import CertificateError
 from iso15118.session.config import SERVICE_IDS, ConfigError, EvConfig, load_config
+from iso15118.session.tls_contexts import key_password
 from iso15118.trace import TraceWriter
 from iso15118.transport.errors import TransportError
 
@@ -80,9 +82,10 @@ def _plug_and_charge(config: EvConfig, install: bool) -> dict:
     pki = Pki.load(config.pki_dir)
     if install:
         return {"contract_installer": ContractInstaller(
-            pki.load_private_key("oem_prov"), pki.load_chain("oem_prov"), [pki.load_certificate("v2g_root")],
-            pki.pcid, pki.profile)}
-    return {"contract_signer": ContractSigner(pki.load_private_key("contract"), pki.load_chain("contract"))}
+            pki.load_private_key("oem_prov", key_password()), pki.load_chain("oem_prov"),
+            [pki.load_certificate("v2g_root")], pki.pcid, pki.profile)}
+    return {"contract_signer": ContractSigner(pki.load_private_key("contract", key_password()),
+                                              pki.load_chain("contract"))}
 
 
 async def drive(config: EvConfig, args) -> dict:
@@ -114,7 +117,7 @@ def main(argv: list[str]) -> int:
     try:
         config = _config(args)
         summary = asyncio.run(drive(config, args))
-    except ConfigError as exc:
+    except (ConfigError, CertificateError) as exc:
         print(json.dumps({"error": exc.code, "detail": str(exc)}), file=sys.stderr)
         return 2
     except TransportError as exc:

@@ -8,8 +8,10 @@ import json
 import logging
 import sys
 
+from certs import CertificateError
 from iso15118.session.config import SERVICE_IDS, ConfigError, SeccConfig, load_config
 from iso15118.session.events import SessionEnded, SessionSealed
+from iso15118.session.tls_contexts import key_password
 from iso15118.trace import TraceWriter
 
 from .server import SeccServer
@@ -74,9 +76,10 @@ def _plug_and_charge(pki_dir: str | None) -> dict:
                                                  MeteringVerifier)
     pki = Pki.load(pki_dir)
     verifier = ContractVerifier([pki.load_certificate("mo_root")], pki.profile)
+    password = key_password()
     service = CertificateInstallationService(
-        [pki.load_certificate("oem_root")], pki.load_private_key("contract"), pki.load_chain("contract"),
-        pki.load_private_key("cps"), pki.load_chain("cps"), pki.profile)
+        [pki.load_certificate("oem_root")], pki.load_private_key("contract", password), pki.load_chain("contract"),
+        pki.load_private_key("cps", password), pki.load_chain("cps"), pki.profile)
     return {"contract_verifier": verifier, "metering_verifier": MeteringVerifier(verifier.contract_certificate),
             "certificate_installation": service}
 
@@ -98,7 +101,8 @@ async def serve(config: SeccConfig, args) -> dict:
             print(json.dumps({"event": "session_sealed", "session_id": event.session_id.hex(),
                               "reason": event.reason, "meter_info": event.meter_info}), flush=True)
 
-    server = SeccServer(Station(config, **_plug_and_charge(config.pki_dir)), interface=config.interface, port=config.port, ssl_context=ssl_context,
+    station = Station(config, **_plug_and_charge(config.pki_dir))
+    server = SeccServer(station, interface=config.interface, port=config.port, ssl_context=ssl_context,
                         sdp_port=None if args.no_sdp else args.sdp_port, max_sessions=config.sessions,
                         trace=TraceWriter(trace_file, "secc") if trace_file else None, on_event=on_event)
     async with server:
@@ -117,7 +121,7 @@ def main(argv: list[str]) -> int:
     try:
         config = _config(args)
         summary = asyncio.run(serve(config, args))
-    except ConfigError as exc:
+    except (ConfigError, CertificateError) as exc:
         print(json.dumps({"error": exc.code, "detail": str(exc)}), file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -6,7 +6,14 @@ EV: its vehicle chain, trusting the V2G root (plus any `--trust` PEM files).
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path
+
+
+def key_password() -> bytes | None:
+    """$V2G_PKI_KEY_PASSWORD unlocks password-protected PKI keys (the TLS contexts use the same convention)."""
+    password = os.environ.get("V2G_PKI_KEY_PASSWORD")
+    return password.encode() if password else None
 
 
 def secc_context(pki_dir: str | Path, profile: str = "iso20", extra_roots: tuple[str, ...] = (),
