@@ -1,0 +1,365 @@
+"""One EVSE of a site: its SECC, meter, supervision and OCPP connection, bound so that a session that ends for
+any reason is sealed exactly once and its OCPP transaction ends with the final signed reading.
+
+    evse = Evse(connector_config, secc_config, meter, ocpp_client, ssl_context=..., board=..., plc=...)
+    await evse.start()          # SECC listening (SDP + TCP/TLS), supervision armed, open transactions recovered
+    ...
+    await evse.close()
+
+Per session (SECC events): SessionStarted arms supervision; Authorized opens the metering session (OCMF TX B,
+identity of the contract or EIM token) and the OCPP transaction (Started); every `tx_updated_interval_s` an
+Updated with a fresh signed reading; SessionSealed (normal stop, FAILED code, timeout, lost TCP/TLS) ends the
+transaction with the seal reading. A supervision fault (CP E/F, PWM loss, unplug, PLC link lost) runs
+`abort()`: trip the power stage, open the board's contactor, seal the metering session with the fault code
+(final signed reading, contactor open), end the SECC machine and close its connection without answering
+(facts iso15118-20 §8.2-8.3), then OCPP Ended via `Transaction.end_for_fault`. After a crash, the meter seals
+what was open when it starts (reason "restart") and `start()` ends those transactions.
+"""
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import ssl
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from iso15118.secc import SeccState, Station
+from iso15118.secc.charger import SimulatedCharger
+from iso15118.secc.metered import metered_connector
+from iso15118.secc.server import SeccServer
+from iso15118.session.actions import Close
+from iso15118.session.config import SeccConfig
+from iso15118.session.events import (Authorized, Event, PowerRequest, SessionEnded, SessionSealed,
+                                     SessionStarted)
+from iso15118.session.log import log_event
+from metering import Meter, OcmfUser, SignedReading
+from metering.ocpp import OcppClient, Transaction, id_token
+
+from .config import ConnectorConfig
+from .endings import NORMAL, RESTART, stop_reasons
+from .power import InterlockedCharger
+
+_log = logging.getLogger("iso15118.site")
+
+
+class AbortableSession:
+    """Wraps one SECC machine so supervision can end it between two inputs (the pump owns the connection).
+
+    `abort()` ends the machine at once (it seals through the connector's meter, which returns the seal already
+    taken) and hands back its events; the next input (the EV's next request, or a timer) then yields only
+    Close, so that request is never answered and the pump closes TLS/TCP."""
+
+    def __init__(self, secc) -> None:
+        self.secc = secc
+        self._pending_close: list = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.secc, name)
+
+    def abort(self, code: str, detail: str, now: float) -> list[Event]:
+        events = []
+        for action in self.secc.connection_lost(now):
+            if isinstance(action, SessionSealed):
+                events.append(dataclasses.replace(action, reason=code))
+            elif isinstance(action, SessionEnded):
+                events.append(SessionEnded("aborted", code, detail))
+            elif isinstance(action, Event):
+                events.append(action)
+        self._pending_close = [Close(detail, code)]
+        return events
+
+    def _take_close(self) -> list | None:
+        if not self._pending_close:
+            return None
+        actions, self._pending_close = self._pending_close, []
+        return actions
+
+    def receive(self, payload_type: int, payload: bytes, now: float) -> list:
+        return self._take_close() or self.secc.receive(payload_type, payload, now)
+
+    def timer_expired(self, now: float) -> list:
+        return self._take_close() or self.secc.timer_expired(now)
+
+    def connection_lost(self, now: float) -> list:
+        return self._take_close() or self.secc.connection_lost(now)
+
+
+class _EvseStation(Station):
+    def __init__(self, evse: "Evse", *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._evse = evse
+
+    def new_session(self, **kwargs) -> AbortableSession:
+        session = AbortableSession(super().new_session(**kwargs))
+        self._evse._connections.append(session)
+        return session
+
+
+@dataclass
+class SessionRecord:
+    """What the EVSE knows about one service session (keyed by its SessionID)."""
+
+    session_id: bytes
+    identity: str = ""
+    method: str = ""
+    transaction: Transaction | None = None
+    fault: str | None = None
+    seal: SignedReading | None = None
+    ended: bool = False
+    power_on: bool = False
+    updater: asyncio.Task | None = field(default=None, repr=False)
+
+    @property
+    def meter_session(self) -> str:
+        return self.session_id.hex()
+
+
+def ocmf_user(method: str, identity: str) -> OcmfUser:
+    """OCMF identification group (facts metering §2.4): PnC = ISO15118_PNC / EMAID / SECURE."""
+    if method == "PnC":
+        return OcmfUser(level="SECURE", flags=("ISO15118_PNC",), id_type="EMAID", id=identity)
+    return OcmfUser(level="TRUSTED", flags=("ISO15118_NONE",), id_type="LOCAL", id=identity[:40])
+
+
+class Evse:
+    def __init__(self, config: ConnectorConfig, secc_config: SeccConfig, meter: Meter,
+                 ocpp: OcppClient | None = None, *, ssl_context: ssl.SSLContext | None = None,
+                 station_hooks: dict | None = None, board=None, plc=None, supervision_config=None,
+                 tx_updated_interval_s: float = 0.0, trace=None,
+                 on_event: Callable[[Event], None] | None = None,
+                 on_fault: Callable[[str, str], None] | None = None) -> None:
+        """`board`: a supervision.SerialControlPilot (pilot measurements + contactor); `plc`: a PLC source for
+        supervision.SessionSupervisor (e.g. slac.watch_link(...)); `on_event`/`on_fault` observe (demo)."""
+        self.config = config
+        self.secc_config = secc_config
+        self.meter = meter
+        self.ocpp = ocpp
+        self.ssl_context = ssl_context
+        self.board = board
+        self.plc = plc
+        self.supervision_config = supervision_config
+        self.tx_updated_interval_s = tx_updated_interval_s
+        self.observer = on_event
+        self.fault_observer = on_fault
+        self.power = InterlockedCharger(SimulatedCharger(secc_config.charger))
+        self.connector = metered_connector(self.power, meter)
+        self.station = _EvseStation(self, secc_config, lambda _: self.connector, **(station_hooks or {}))
+        self.server = SeccServer(self.station, interface=config.interface, port=config.port,
+                                 ssl_context=ssl_context, sdp_port=config.sdp_port, trace=trace,
+                                 on_event=self._on_secc_event)
+        self.sessions: dict[bytes, SessionRecord] = {}
+        self.current: SessionRecord | None = None
+        self.recovered: list[str] = []  # transactions ended at start for sessions sealed by the meter's recovery
+        self.supervisor = None
+        self._connections: list[AbortableSession] = []
+        self._work: asyncio.Queue = asyncio.Queue()
+        self._worker: asyncio.Task | None = None
+        self._plc_task: asyncio.Future | None = None
+
+    # ---- lifecycle -------------------------------------------------------------------------------------------
+    async def start(self) -> "Evse":
+        self._worker = asyncio.create_task(self._run_work())
+        plc = None
+        if self.plc is not None:
+            # Shielded: slac's watch_link can swallow a cancellation inside 3.11's wait_for, which would hang the
+            # supervisor's shutdown; the EVSE cancels its own task at close and does not wait for it.
+            self._plc_task = asyncio.ensure_future(self.plc)
+            plc = asyncio.shield(self._plc_task)
+        if self.board is not None or plc is not None:
+            from supervision import SessionSupervisor, SupervisionConfig
+            self.supervisor = SessionSupervisor(
+                on_fault=self.abort, pilot=self.board.measurements() if self.board is not None else None,
+                plc=plc, config=self.supervision_config or SupervisionConfig())
+            await self.supervisor.__aenter__()
+        if self.board is not None:
+            await self.board.set_duty(5)  # 5 %: digital communication required (IEC 61851-1, ISO 15118-3)
+            self.supervisor.expect_pwm(True)
+        await self._recover()
+        await self.server.start()
+        return self
+
+    async def close(self) -> None:
+        await self.server.close()
+        if self.supervisor is not None:
+            await self.supervisor.__aexit__(None, None, None)
+        if self._plc_task is not None:
+            self._plc_task.cancel()
+            await asyncio.wait({self._plc_task}, timeout=1.0)
+        await self.drain()
+        if self._worker is not None:
+            self._worker.cancel()
+            await asyncio.gather(self._worker, return_exceptions=True)
+
+    async def drain(self) -> None:
+        """Until every queued OCPP step (Started, Updated, Ended) has been handed to the OCPP queue."""
+        await self._work.join()
+
+    @property
+    def port(self) -> int | None:
+        return self.server.port
+
+    @property
+    def sdp_port(self) -> int | None:
+        return self.server.sdp_bound_port
+
+    # ---- restart recovery ------------------------------------------------------------------------------------
+    async def _recover(self) -> None:
+        """End the OCPP transactions a crash left open with the meter's seal (taken when the Meter started)."""
+        if self.ocpp is None:
+            return
+        for tx in self.ocpp.open_transactions():
+            if tx.evse_id != self.config.id:
+                continue
+            state = self.meter.journal.session_state(tx.transaction_id)
+            if state is None:
+                log_event(_log, "recovery_unknown_session", logging.ERROR, code="ERR_SITE_RECOVERY",
+                          transaction_id=tx.transaction_id)
+                continue
+            seal = self.meter.seal_session(tx.transaction_id, RESTART)  # returns the recovery seal if sealed
+            reason = self._seal_reason(tx.transaction_id) or RESTART
+            trigger, stopped = stop_reasons(reason)
+            await tx.end(seal, stopped_reason=stopped, trigger_reason=trigger)
+            self.recovered.append(tx.transaction_id)
+            log_event(_log, "transaction_recovered", transaction_id=tx.transaction_id, reason=reason)
+
+    def _seal_reason(self, meter_session: str) -> str | None:
+        seals = self.meter.journal.records(kind="session_seal", session_id=meter_session)
+        return seals[-1].body.get("reason") if seals else None
+
+    # ---- SECC events (called synchronously by the pump) ------------------------------------------------------
+    def _on_secc_event(self, event: Event) -> None:
+        if isinstance(event, SessionStarted):
+            record = self.sessions.get(event.session_id) or SessionRecord(event.session_id)
+            self.sessions[event.session_id] = record
+            self.current = record
+            self.power.reset()
+            if self.supervisor is not None:
+                self.supervisor.begin_session()
+            self._submit(self._status("Occupied"))
+        elif isinstance(event, Authorized):
+            self._on_authorized(event)
+        elif isinstance(event, PowerRequest):
+            record = self.sessions.get(event.session_id)
+            if record is not None and not record.power_on:
+                record.power_on = True
+                if self.board is not None:
+                    self._submit(self._contactor(True))
+        elif isinstance(event, SessionSealed):
+            record = self.sessions.get(event.session_id)
+            if record is not None:
+                self._submit(self._end_transaction(record, event.reason))
+        elif isinstance(event, SessionEnded):
+            if self.supervisor is not None:
+                self.supervisor.end_session()
+            if event.outcome != "paused":
+                self.current = None
+                self._submit(self._status("Available"))
+        if self.observer is not None:
+            self.observer(event)
+
+    def _on_authorized(self, event: Authorized) -> None:
+        record = self.sessions[event.session_id]
+        record.identity, record.method = event.identity, event.method
+        if self.meter.journal.session_state(record.meter_session) is not None:
+            return  # a resumed session continues its metering session and transaction
+        # Begin here, before the first MeterInfo, so the OCMF records carry the authorized identity.
+        # The reversed-CT diagnostic (negative power while charging) only holds where no BPT service is offered.
+        charging = None if any(s.endswith("_bpt") for s in self.secc_config.services) else True
+        begin = self.meter.begin_session(record.meter_session, user=ocmf_user(event.method, event.identity),
+                                         charging=charging)
+        self._submit(self._start_transaction(record, begin))
+
+    # ---- supervision fault -------------------------------------------------------------------------------------
+    async def abort(self, code: str, detail: str) -> None:
+        """Supervision's on_fault: stop power, seal with a final signed reading, end the session without an
+        answer, then OCPP Ended carrying the seal (exactly once per session)."""
+        record = self.current
+        log_event(_log, "evse_fault", logging.WARNING, code=code, detail=detail, connector=self.config.id,
+                  session_id=record.session_id.hex() if record else None)
+        if self.fault_observer is not None:
+            self.fault_observer(code, detail)
+        now = asyncio.get_running_loop().time()
+        # No await until the machine has ended: no request may be answered once the fault is known.
+        self.power.trip()
+        self.connector.charger.open_contactors(now)  # the meter's load follows the open contactor
+        if record is not None:
+            record.fault = code
+            state = self.meter.journal.session_state(record.meter_session)
+            if state is None:  # a fault before authorization still leaves a sealed (empty) metering session
+                self.meter.begin_session(record.meter_session)
+            record.seal = self.meter.seal_session(record.meter_session, code)
+            for session in self._connections:
+                if session.ctx.session_id == record.session_id and session.state is not SeccState.ENDED:
+                    for event in session.abort(code, detail, now):
+                        self._on_secc_event(event)
+        self._connections = [s for s in self._connections if s.state is not SeccState.ENDED]
+        if self.board is not None:
+            await self._contactor(False)
+
+    # ---- OCPP steps (run in order by one worker) ----------------------------------------------------------------
+    def _submit(self, step) -> None:
+        self._work.put_nowait(step)
+
+    async def _run_work(self) -> None:
+        while True:
+            step = await self._work.get()
+            try:
+                await step
+            except Exception as exc:  # one failed step must not stop the connector's OCPP reporting
+                log_event(_log, "evse_step_failed", logging.ERROR, code=getattr(exc, "code", "ERR_SITE"),
+                          error=repr(exc), connector=self.config.id)
+            finally:
+                self._work.task_done()
+
+    async def _status(self, status: str) -> None:
+        if self.ocpp is not None:
+            await self.ocpp.status_notification(self.config.id, 1, status)
+
+    async def _contactor(self, closed: bool) -> None:
+        from supervision import PilotBoardError
+        try:
+            await self.board.set_contactor(closed)
+        except PilotBoardError as exc:  # the board refuses to close on a faulted pilot: that is its job
+            log_event(_log, "contactor_refused", logging.WARNING, code=exc.code, closed=closed, error=str(exc))
+
+    async def _start_transaction(self, record: SessionRecord, begin: SignedReading) -> None:
+        if self.ocpp is None or record.ended:
+            return
+        token = id_token(record.identity, "eMAID" if record.method == "PnC" else "Local")
+        record.transaction = await self.ocpp.start_transaction(
+            begin, self.meter.public_key_der(), evse_id=self.config.id, connector_id=1, id_token=token,
+            transaction_id=record.meter_session)
+        if self.tx_updated_interval_s > 0:
+            record.updater = asyncio.create_task(self._periodic_updates(record))
+
+    async def _periodic_updates(self, record: SessionRecord) -> None:
+        while True:
+            await asyncio.sleep(self.tx_updated_interval_s)
+            self._submit(self._update(record))
+
+    async def _update(self, record: SessionRecord) -> None:
+        if record.ended or record.transaction is None:
+            return
+        if self.meter.journal.session_state(record.meter_session) != "open":
+            return
+        reading = await asyncio.to_thread(self.meter.reading, record.meter_session)
+        await record.transaction.update(reading)
+
+    async def _end_transaction(self, record: SessionRecord, reason: str) -> None:
+        if record.ended:
+            return
+        record.ended = True
+        if record.updater is not None:
+            record.updater.cancel()
+        code = record.fault or reason
+        if record.seal is None:
+            record.seal = self.meter.seal_session(record.meter_session, code)  # the machine's seal, once
+        if record.transaction is None:
+            return
+        if record.fault is not None:
+            await record.transaction.end_for_fault(record.seal, record.fault)
+        else:
+            trigger, stopped = stop_reasons(NORMAL if reason == NORMAL else reason)
+            await record.transaction.end(record.seal, stopped_reason=stopped, trigger_reason=trigger)
+        log_event(_log, "transaction_ended", transaction_id=record.transaction.transaction_id, reason=code)
