@@ -99,16 +99,19 @@ def cross_pki(josev_python, tmp_path_factory) -> CrossTrustedPki:
 
 @pytest.fixture(scope="session")
 def warm_up_corpus(tmp_path_factory) -> Path:
-    """Every V2GTP payload of in-process sessions of our own stack (DC and AC, Scheduled and Dynamic), as
-    {"payload_type", "exi"} lines: Josev's runner round-trips them through EXIficient before it starts, so its JVM
-    has seen each message type once (see josev_peer.py)."""
+    """One V2GTP payload per message type (and control-mode variant) of in-process sessions of our own stack (DC
+    and AC, Scheduled and Dynamic), as {"payload_type", "exi"} lines: Josev's runner round-trips them through
+    EXIficient before it starts, so its JVM has met each message type before the peer connects (josev_peer.py)."""
     from iso15118.evcc import EvConfig, run_in_process
     from iso15118.secc import SeccConfig
 
-    frames = []
+    frames, seen = [], set()
 
     def capture(side, send):
-        frames.append({"payload_type": send.payload_type, "exi": send.payload.hex()})
+        variant = (send.message.name, tuple(sorted(send.message.body)))
+        if variant not in seen:
+            seen.add(variant)
+            frames.append({"payload_type": send.payload_type, "exi": send.payload.hex()})
         return send
 
     for service in ("dc", "ac"):
