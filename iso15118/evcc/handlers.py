@@ -216,7 +216,7 @@ def on_power_delivery(ev, res: Message, now: float) -> Step:
         return _loop(ev, ev.config.loop_period)  # back from standby
     if ev.ctx.is_dc:
         return Step("DC_WeldingDetectionReq", {"EVProcessing": "Ongoing"})
-    return _stop(ev, ev.config.stop_with)
+    return _stop(ev, ev.stop_kind or ev.config.stop_with)
 
 
 def on_charge_loop(ev, res: Message, now: float) -> Step:
@@ -241,7 +241,9 @@ def on_charge_loop(ev, res: Message, now: float) -> Step:
     standby = _standby_step(ev)
     if standby is not None:
         return standby
-    if status.get("EVSENotification") in ("Terminate", "Pause") or ctx.loops >= _loops_wanted(ev) \
+    if status.get("EVSENotification") in ("Terminate", "Pause"):
+        ev.stop_kind = status["EVSENotification"]  # the EVSE asked: stop (or pause) the session
+    if ev.stop_kind is not None or ctx.loops >= _loops_wanted(ev) \
             or (not ctx.battery.can_charge() and not ctx.discharging):
         ctx.account(0.0, now)
         return Step("PowerDeliveryReq", {"EVProcessing": "Finished", "ChargeProgress": "Stop"})
@@ -287,7 +289,7 @@ def _loops_wanted(ev) -> int:
 def on_welding_detection(ev, res: Message, now: float) -> Step:
     ev.ctx.welding_rounds += 1
     if from_rational(res["EVSEPresentVoltage"]) < SAFE_VOLTAGE or ev.ctx.welding_rounds >= MAX_WELDING_ROUNDS:
-        return _stop(ev, ev.config.stop_with)
+        return _stop(ev, ev.stop_kind or ev.config.stop_with)
     return Step("DC_WeldingDetectionReq", {"EVProcessing": "Ongoing"})
 
 

@@ -60,6 +60,7 @@ class Evcc:
         self.last_step: Step | None = None
         self.last_payload = b""
         self.stop_reason = ""
+        self.stop_kind: str | None = None  # "Terminate" | "Pause" when the EVSE asked for the end
         self.outcome: str | None = None
         self.code: str | None = None
         self.reason = ""

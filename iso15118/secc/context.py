@@ -37,6 +37,7 @@ class SessionContext:
     power_started_at: float | None = None
     standby: bool = False
     renegotiations: int = 0
+    stop_requested: str | None = None  # "Terminate" | "Pause": announced in the next ChargeLoopRes
     loops: int = 0
     metering_confirmation_asked: bool = False
     metering_confirmation_received: bool = False

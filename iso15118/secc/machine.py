@@ -145,6 +145,13 @@ class Secc:
         actions.append(StartTimer(SEQUENCE_TIMER, deadline))
         return actions
 
+    def request_stop(self, kind: str = "Terminate") -> None:
+        """Ask the EV to end ("Terminate") or pause ("Pause") the session: the next ChargeLoopRes carries
+        EVSENotification=kind; the EV then runs PowerDelivery(Stop) ... SessionStop like any normal end."""
+        if kind not in ("Terminate", "Pause"):
+            raise ValueError(f"EVSENotification {kind!r}: use 'Terminate' or 'Pause'")
+        self.ctx.stop_requested = kind
+
     def timer_expired(self, now: float) -> list:
         deadline = self._deadlines.get(SEQUENCE_TIMER)
         if self.state is SeccState.ENDED or deadline is None or now < deadline:

@@ -246,3 +246,20 @@ def test_ev_emulator_reports_a_secc_exceeding_its_announced_current():
     s = run_in_process(station, EvConfig(service="dc", charge_loops=8)).summary
     assert s["outcome"] == "completed"
     assert any("EVSEMaximumChargeCurrent" in v for v in s["violations"])
+
+
+@pytest.mark.parametrize("service, kind, outcome", [("dc", "Terminate", "completed"), ("ac", "Pause", "paused")])
+def test_station_requested_stop_is_announced_and_the_ev_ends_the_session(service, kind, outcome):
+    station = Station(SeccConfig(metering_confirmation=False))
+    loops = {"n": 0}
+
+    def intercept(side, send):
+        if side == "secc" and send.message.name.endswith("ChargeLoopRes"):
+            loops["n"] += 1
+            if loops["n"] == 3:
+                station.sessions[-1].request_stop(kind)
+        return send
+    result = run_in_process(station, EvConfig(service=service, charge_loops=50), intercept=intercept)
+    s = result.summary
+    assert s["outcome"] == outcome
+    assert s["charge_loops"] == 4  # the 4th response carried EVSENotification, then PowerDelivery(Stop)

@@ -17,7 +17,12 @@ def loop_common(session, req: Message, now: float) -> dict:
     body: dict = {}
     ask_confirmation = (config.metering_confirmation and not ctx.metering_confirmation_asked
                         and ctx.loops >= config.metering_confirmation_after_loops)
-    if ask_confirmation:
+    if ctx.stop_requested is not None:
+        # The station wants the session to end (operator, OCPP remote stop): the EV stops within the delay.
+        body["EVSEStatus"] = {"NotificationMaxDelay": NOTIFICATION_MAX_DELAY,
+                              "EVSENotification": ctx.stop_requested}
+        ask_confirmation = False
+    elif ask_confirmation:
         # [V2G20-1083]: MeterInfo + EVSENotification=MeteringConfirmation; not re-triggered until answered.
         ctx.metering_confirmation_asked = True
         body["EVSEStatus"] = {"NotificationMaxDelay": NOTIFICATION_MAX_DELAY,
