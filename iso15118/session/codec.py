@@ -33,11 +33,6 @@ ERR_UNDECODABLE = "ERR_EXI_UNDECODABLE"
 
 
 @functools.cache
-def _hints(cls: type) -> dict[str, Any]:
-    return typing.get_type_hints(cls)
-
-
-@functools.cache
 def _class_of(name: str) -> type:
     module = importlib.import_module("exi.generated." + _MODULES[schema_of(name)])
     return getattr(module, name[0].upper() + name[1:])
@@ -54,27 +49,45 @@ def _value_class(hint: Any) -> tuple[type | None, bool]:
     return hint, False
 
 
-def _build(cls: type, value: Any) -> Any:
-    if dataclasses.is_dataclass(cls):
-        hints = _hints(cls)
-        kwargs = {}
-        for key, item in value.items():
-            if key not in hints:
-                raise ValueError(f"{cls.__name__} has no field {key!r}")
-            item_cls, is_list = _value_class(hints[key])
+@functools.cache
+def _plan(cls: type) -> dict[str, tuple[Any, bool, bool]]:
+    """Per generated class, once: field -> (value class, is list, value class is a dataclass)."""
+    plan = {}
+    for name, hint in typing.get_type_hints(cls).items():
+        item_cls, is_list = _value_class(hint)
+        plan[name] = (item_cls, is_list, dataclasses.is_dataclass(item_cls))
+    return plan
+
+
+@functools.cache
+def _field_names(cls: type) -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(cls))
+
+
+def _build(cls: type, value: dict) -> Any:
+    plan = _plan(cls)
+    kwargs = {}
+    for key, item in value.items():
+        try:
+            item_cls, is_list, nested = plan[key]
+        except KeyError:
+            raise ValueError(f"{cls.__name__} has no field {key!r}") from None
+        if nested:
             kwargs[key] = [_build(item_cls, v) for v in item] if is_list else _build(item_cls, item)
-        return cls(**kwargs)
-    return value
+        else:
+            kwargs[key] = list(item) if is_list else item
+    return cls(**kwargs)
 
 
 def _tree(value: Any) -> Any:
-    if dataclasses.is_dataclass(value):
+    names = _field_names(type(value)) if dataclasses.is_dataclass(value) else None
+    if names is not None:
         out = {}
-        for f in dataclasses.fields(value):
-            item = getattr(value, f.name)
+        for name in names:
+            item = getattr(value, name)
             if item is None or (isinstance(item, list) and not item):
                 continue
-            out[f.name] = _tree(item)
+            out[name] = _tree(item)
         return out
     if isinstance(value, list):
         return [_tree(v) for v in value]
