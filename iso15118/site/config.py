@@ -57,6 +57,8 @@ class SiteConfig:
     supervision: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        if any(not isinstance(c.id, int) or isinstance(c.id, bool) or c.id < 1 for c in self.connectors):
+            raise ConfigError("connector ids are integers >= 1")
         ids = [c.id for c in self.connectors]
         if len(set(ids)) != len(ids):
             raise ConfigError(f"connector ids must be unique, got {ids}")
@@ -71,19 +73,25 @@ class SiteConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SiteConfig:
+        if not isinstance(data, dict):
+            raise ConfigError("a site configuration is a table of sections")
         data = dict(data)
-        site = dict(data.pop("site", {}))
+        sections = {name: data.pop(name, {}) for name in ("site", "secc", "ocpp", "supervision")}
         connectors = data.pop("connector", data.pop("connectors", []))
-        secc = data.pop("secc", {})
-        site.update({k: data.pop(k) for k in ("ocpp", "supervision") if k in data})
         if data:
             raise ConfigError(f"unknown sections {sorted(data)}")
+        for name, section in sections.items():
+            if not isinstance(section, dict):
+                raise ConfigError(f"[{name}] must be a table")
         if not isinstance(connectors, list) or not all(isinstance(c, dict) for c in connectors):
             raise ConfigError("connector must be a list of tables ([[connector]])")
+        site = {**sections["site"], "ocpp": sections["ocpp"], "supervision": sections["supervision"]}
         try:
-            return from_dict(cls, {**site, "secc": from_dict(SeccConfig, secc),
+            return from_dict(cls, {**site, "secc": from_dict(SeccConfig, sections["secc"]),
                                    "connectors": tuple(from_dict(ConnectorConfig, c) for c in connectors)})
-        except TypeError as exc:
+        except ConfigError:
+            raise
+        except (TypeError, ValueError, AttributeError) as exc:  # wrong value types inside a section
             raise ConfigError(str(exc)) from exc
 
     @classmethod
