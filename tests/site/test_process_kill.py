@@ -3,9 +3,7 @@ session with a signed final reading (OCMF TX "P") exactly once and the gateway e
 it. The gateway runs as `python -m iso15118.site --config site.toml`; EV and CSMS run in the test process."""
 import asyncio
 import json
-import os
 import signal
-import subprocess
 import sys
 from pathlib import Path
 
