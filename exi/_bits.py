@@ -5,12 +5,13 @@ from .errors import TRUNCATED, ExiError
 
 
 class BitWriter:
-    __slots__ = ("buf", "acc", "n")
+    __slots__ = ("buf", "acc", "n", "names")
 
     def __init__(self):
         self.buf = bytearray()
         self.acc = 0
         self.n = 0
+        self.names = None  # the stream's qname string table, created at the first qname written (_codec)
 
     def write(self, value: int, nbits: int) -> None:
         self.acc = (self.acc << nbits) | value
@@ -39,12 +40,13 @@ class BitWriter:
 
 
 class BitReader:
-    __slots__ = ("val", "pos", "end")
+    __slots__ = ("val", "pos", "end", "names")
 
     def __init__(self, data: bytes):
         self.val = int.from_bytes(data, "big")
         self.end = len(data) * 8
         self.pos = 0
+        self.names = None  # the stream's qname string table, created at the first qname read (_codec)
 
     def fail(self, code: str, message: str, at: int | None = None, state: str | None = None) -> ExiError:
         return ExiError(code, message, self.pos if at is None else at, state)

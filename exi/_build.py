@@ -103,7 +103,7 @@ def _term(schema, nfa: _Nfa, p: Particle, s: int) -> int:
         ns = p.namespace
         if ns not in ("##any", "##other"):
             raise NotImplementedError("wildcards with namespace lists are not used by the ISO schemas")
-        nfa.edges[s].append((("ANY", None, (order, 0), None), e))
+        nfa.edges[s].append((("ANY", None, (order, 0), p), e))
         return e
     if p.kind == "sequence":
         cur = s
@@ -159,8 +159,8 @@ def _determinize(nfa: _Nfa, start: int, final: int, content_start: int, mixed: b
                 prods.append(((0, qn[1], qn[0]), Production("AT", qn, tgt, attr_type=info.type)))
             elif ev == "SE":
                 prods.append(((1, order), Production("SE", qn, tgt, decl=info)))
-            elif ev == "ANY":
-                prods.append(((2, order), Production("ANY", None, tgt)))
+            elif ev == "ANY":  # the wildcard's constraints ride along for validators and instance generators
+                prods.append(((2, order), Production("ANY", (info.namespace, info.process_contents), tgt)))
             else:  # typed character content of a simple-content type
                 prods.append(((4,), Production("CH", None, tgt, attr_type=info)))
         if final in cur:

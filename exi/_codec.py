@@ -9,8 +9,9 @@ import math
 
 from . import _compile, _datatypes
 from ._bits import BitReader, BitWriter
-from .errors import (BAD_HEADER, INVALID_CONTENT, INVALID_EVENT_CODE, INVALID_VALUE, PREMATURE_END,
-                     TRAILING_DATA, UNKNOWN_SCHEMA, UNSUPPORTED_EVENT, UNTYPED_VALUE, ExiError)
+from .errors import (BAD_HEADER, INVALID_CONTENT, INVALID_EVENT_CODE, INVALID_VALUE, NIL, PREMATURE_END,
+                     TRAILING_DATA, UNKNOWN_ATTRIBUTE, UNKNOWN_SCHEMA, UNSUPPORTED_EVENT, UNTYPED_VALUE, ExiError)
+from .wildcard import FIELD as WILDCARD, AnyElement, clark, split_name
 
 AT, SE, ANY, EE, CH = 0, 1, 2, 3, 4
 HEADER = 0x80
@@ -44,6 +45,39 @@ _SECOND_LEVEL = (
 )
 
 
+XSI_TYPE = ("http://www.w3.org/2001/XMLSchema-instance", "type")
+XS_ANY_TYPE = ("http://www.w3.org/2001/XMLSchema", "anyType")
+
+
+class QNameTable:
+    """The URI and local-name partitions of one stream's string table (EXI §7.3.1, Appendix D), copied from the
+    schema's initial table on first use; misses are appended."""
+    __slots__ = ("uris", "uri_index", "_ss", "_names", "local_index")
+
+    def __init__(self, ss):
+        self._ss = ss
+        self.uris = list(ss.uris)
+        self.uri_index = {u: i for i, u in enumerate(self.uris)}
+        self._names = {}
+        self.local_index = {}
+
+    def local_names(self, uri: str) -> list:
+        names = self._names.get(uri)
+        if names is None:
+            names = self._names[uri] = list(self._ss.local_names.get(uri, ()))
+            self.local_index[uri] = {n: i for i, n in enumerate(names)}
+        return names
+
+    def add_uri(self, uri: str) -> None:
+        self.uri_index[uri] = len(self.uris)
+        self.uris.append(uri)
+
+    def add_local(self, uri: str, local: str) -> None:
+        names = self.local_names(uri)
+        self.local_index[uri][local] = len(names)
+        names.append(local)
+
+
 def _width(n: int) -> int:
     return math.ceil(math.log2(n)) if n > 1 else 0
 
@@ -68,7 +102,7 @@ class State:
 
 
 class ComplexGrammar:
-    __slots__ = ("cls", "name", "fields", "states", "lists", "info", "schema")
+    __slots__ = ("cls", "name", "fields", "states", "lists", "info", "schema", "wild")
 
     def enc(self, w: BitWriter, obj) -> None:
         if type(obj) is not self.cls:
@@ -88,6 +122,10 @@ class ComplexGrammar:
             else:
                 items = (v,)
             for item in items:
+                if fname == WILDCARD and self.wild:
+                    i = self.enc_wild(w, item, st, i)
+                    st = states[i]
+                    continue
                 hit = st.by_field.get(fname)
                 if hit is None:
                     raise ExiError(INVALID_CONTENT, f"{fname} is not allowed here; expected one of "
@@ -108,6 +146,30 @@ class ComplexGrammar:
             raise ExiError(INVALID_CONTENT, f"missing mandatory content; expected one of {_expected(st)}",
                            None, f"{self.name} state {i}")
         w.write(st.ee, st.nbits)
+
+    def enc_wild(self, w: BitWriter, item, st: State, i: int) -> int:
+        """One item of the wildcard field: an AnyElement through SE(*), or text through the mixed CH."""
+        where = f"{self.name} state {i}"
+        if isinstance(item, str):
+            code = next((c for c, p in enumerate(st.prods) if p[0] == CH and p[1] is None), None)
+            if code is None or not item:
+                raise ExiError(INVALID_CONTENT, "text is not allowed here" if item else "empty text item",
+                               None, where)
+            w.write(code, st.nbits)
+            _datatypes.write_string_literal(w, item)
+            return i
+        hit = st.by_field.get(WILDCARD)
+        if hit is None or not isinstance(item, AnyElement):
+            raise ExiError(INVALID_CONTENT if hit is None else INVALID_VALUE,
+                           f"wildcard element not allowed here; expected one of {_expected(st)}" if hit is None else
+                           f"wildcard items are AnyElement or str, got {type(item).__name__}", None, where)
+        w.write(hit[0], st.nbits)
+        try:
+            self.schema.enc_any(w, item)
+        except ExiError as e:
+            e.path.insert(0, item.tag)
+            raise
+        return i + hit[2]
 
     def enc_derived(self, w: BitWriter, obj) -> None:
         """An instance of a class derived from this element's type: xsi:type, then the derived type's
@@ -135,7 +197,7 @@ class ComplexGrammar:
                 code = r.read(st.nbits)
                 if code >= st.k:
                     field = None
-                    if _escape(r, st, code, start, None, None, i == 0) == "xsi:type":
+                    if _escape(r, self.schema, st, code, start, None, None, i == 0) == "xsi:type":
                         derived = self.schema.read_type(r, start)
                         if not issubclass(derived.cls, self.cls):
                             raise r.fail(INVALID_CONTENT, f"xsi:type {derived.name} is not derived from "
@@ -147,13 +209,13 @@ class ComplexGrammar:
                     return self.cls(**kw)
                 if ev == SE:
                     v = child.dec(r)
-                elif ev == CH and field is None:
-                    _datatypes.read_string_literal(r)  # text in a mixed xmldsig type: not part of the model
-                    i += rel
-                    st = states[i]
-                    continue
+                elif ev == CH and field is None:  # text of a mixed xmldsig type: kept with the wildcard content
+                    v = _datatypes.read_string_literal(r)
+                    field, is_list = (WILDCARD, True) if self.wild else (None, False)
+                    if field is None:
+                        continue
                 elif ev == ANY:
-                    raise r.fail(UNSUPPORTED_EVENT, "SE(*): wildcard content is not used by ISO 15118", start)
+                    v = self.schema.dec_any(r)
                 else:
                     v = child.decode(r)
                 if is_list:
@@ -177,7 +239,7 @@ class ComplexGrammar:
 
 class SimpleGrammar:
     """{CH[typed]} then {EE}, both with an escape: 1 bit each (facts/exi.md §4.1)."""
-    __slots__ = ("dt", "name", "state0", "state1")
+    __slots__ = ("dt", "name", "state0", "state1", "schema")
 
     def enc(self, w: BitWriter, v) -> None:
         if v == self.dt.empty and self.dt.empty is not None:
@@ -191,21 +253,21 @@ class SimpleGrammar:
     def dec(self, r: BitReader):
         start = r.pos
         if r.read(1):
-            if _escape(r, self.state0, 1, start, self, "simple-type state 0 {CH}") == "EE":
+            if _escape(r, self.schema, self.state0, 1, start, self, "simple-type state 0 {CH}") == "EE":
                 if self.dt.empty is None:
                     raise r.fail(PREMATURE_END, "element without its value", start, "simple-type state 0 {CH}")
                 return self.dt.empty
         v = self.dt.decode(r)
         start = r.pos
         if r.read(1):
-            _escape(r, self.state1, 1, start, self, "simple-type state 1 {EE}")
+            _escape(r, self.schema, self.state1, 1, start, self, "simple-type state 1 {EE}")
             raise r.fail(UNSUPPORTED_EVENT, "content after the value", start, "simple-type state 1 {EE}")
         return v
 
 
-def _escape(r: BitReader, st: State, code: int, start: int, simple, where=None, type_ok=False) -> str:
+def _escape(r: BitReader, ss, st: State, code: int, start: int, simple, where=None, type_ok=False) -> str:
     """Decode the second level after an escape; an undeclared EE (and, where type_ok, xsi:type) is returned,
-    anything else raises."""
+    anything else raises: a lax peer's deviations become typed errors carrying what was sent (`.value`)."""
     if code > st.k:
         raise r.fail(INVALID_EVENT_CODE, f"event code {code} with {st.k} productions", start, where)
     sub = r.read(st.escape_bits)
@@ -218,6 +280,19 @@ def _escape(r: BitReader, st: State, code: int, start: int, simple, where=None, 
         text = _datatypes.read_string_literal(r)
         err = r.fail(UNTYPED_VALUE, f"untyped value {text[:60]!r} does not fit its type", start, where)
         err.value = text
+        raise err
+    if entry == "xsi:nil":
+        # none of the ISO 15118 element declarations is nillable (facts/exi.md §5): EXI §8.5.4.4.1 still
+        # lets a lax encoder send AT(xsi:nil) with its boolean value
+        nil = r.read(1) == 1
+        err = r.fail(NIL, f"xsi:nil={'true' if nil else 'false'} on an element that is not nillable", start, where)
+        err.value = nil
+        raise err
+    if entry == "AT(*)":
+        uri, local = ss.read_qname(r)
+        text = _datatypes.read_string_literal(r)
+        err = r.fail(UNKNOWN_ATTRIBUTE, f"undeclared attribute {clark(uri, local)}={text[:60]!r}", start, where)
+        err.value = (clark(uri, local), text)
         raise err
     raise r.fail(UNSUPPORTED_EVENT, f"deviation event {entry} (not used by ISO 15118 encoders we accept)",
                  start, where)
@@ -249,10 +324,13 @@ class SchemaSet:
             by_field, by_qname = {}, {}
             for code, (ev, uri, local, field, child, rel) in enumerate(prods):
                 c = grammars[child] if ev == SE else dts[child] if ev in (AT, CH) and child >= 0 else None
+                if ev == ANY:
+                    c = (uri, local)  # the wildcard's namespace constraint and processContents
                 linked.append((ev, field, c, rel, False))
                 if field is not None and ev != EE:
                     by_field[field] = (code, c, rel, ev)
-                    by_qname[(uri, local) if ev in (AT, SE) else "#text"] = (code, field, c, rel, ev)
+                    key = (uri, local) if ev in (AT, SE) else "*" if ev == ANY else "#text"
+                    by_qname[key] = (code, field, c, rel, ev)
             st = State(kind, tuple(linked))
             st.by_field, st.by_qname = by_field, by_qname
             rows.append(st)
@@ -264,10 +342,12 @@ class SchemaSet:
                 g.name = "simple value"
                 g.state0 = State(0, ((CH, None, None, 1, False),))
                 g.state1 = State(2, ((EE, None, None, 0, False),))
+                g.schema = self
                 continue
             cls, name, fields, row_ids = src
             g.cls, g.name, g.schema = cls, name, self
             g.fields = tuple((f, is_list) for f, _kind, is_list in fields)
+            g.wild = any(kind == "w" for _f, kind, _l in fields)
             g.lists = frozenset(f for f, _kind, is_list in fields if is_list)
             g.info = {}
             self.by_class[cls] = g
@@ -287,8 +367,8 @@ class SchemaSet:
                 states.append(st)
                 for ev, f, c, _rel, _l in st.prods:
                     if f is not None and ev != EE and f not in g.info:
-                        uri, local = next((q for q, h in st.by_qname.items() if h[1] == f and q != "#text"),
-                                          (None, None))
+                        uri, local = next((q for q, h in st.by_qname.items()
+                                           if h[1] == f and q not in ("#text", "*")), (None, None))
                         g.info[f] = (ev, uri, local, c)
             g.states = states
         self.type_qname = {id(grammars[i]): (u, l) for u, l, i in module.TYPES}
@@ -314,27 +394,171 @@ class SchemaSet:
             if isinstance(g, ComplexGrammar):
                 self.fragment_elements_of.setdefault(g.cls, []).append(qn)
 
-    # -- qnames of xsi:type (EXI §7.1.7, §7.3.2; only schema-known names, which are string-table hits) ---------
+    # -- qnames (EXI §7.1.7, §7.3.2, §7.3.3): the URI and local-name partitions grow per stream -------------
+    def _table(self, rw) -> "QNameTable":
+        if rw.names is None:
+            rw.names = QNameTable(self)
+        return rw.names
+
     def write_qname(self, w: BitWriter, qname) -> None:
         uri, local = qname
-        names = self.local_names[uri]
-        w.write(self.uris.index(uri) + 1, self.uri_bits)
-        w.write_uint(0)
-        w.write(names.index(local), _width(len(names)))
+        t = self._table(w)
+        if uri in t.uri_index:
+            w.write(t.uri_index[uri] + 1, _width(len(t.uris) + 1))
+        else:  # miss: 0, then the URI as a length-prefixed string, appended to the partition
+            w.write(0, _width(len(t.uris) + 1))
+            _datatypes.write_chars(w, uri, len(uri))
+            t.add_uri(uri)
+        names = t.local_names(uri)
+        i = t.local_index[uri].get(local)
+        if i is not None:  # hit: uint 0, then the compact id
+            w.write_uint(0)
+            w.write(i, _width(len(names)))
+        else:  # miss: uint length + 1, then the characters, appended
+            _datatypes.write_chars(w, local, len(local) + 1)
+            t.add_local(uri, local)
+
+    def read_qname(self, r: BitReader) -> tuple[str, str]:
+        t = self._table(r)
+        start = r.pos
+        u = r.read(_width(len(t.uris) + 1))
+        if u == 0:
+            uri = _datatypes.read_chars(r, r.read_uint(), start)
+            t.add_uri(uri)
+        elif u > len(t.uris):
+            raise r.fail(INVALID_EVENT_CODE, f"URI id {u - 1} of {len(t.uris)}", start)
+        else:
+            uri = t.uris[u - 1]
+        names = t.local_names(uri)
+        start = r.pos
+        n = r.read_uint()
+        if n == 0:
+            i = r.read(_width(len(names)))
+            if i >= len(names):
+                raise r.fail(INVALID_EVENT_CODE, f"local-name id {i} of {len(names)} for {uri!r}", start)
+            return uri, names[i]
+        local = _datatypes.read_chars(r, n - 1, start)
+        t.add_local(uri, local)
+        return uri, local
 
     def read_type(self, r: BitReader, start: int):
-        u = r.read(self.uri_bits)
-        if u == 0 or u > len(self.uris):
-            raise r.fail(UNSUPPORTED_EVENT, "xsi:type with a namespace unknown to the schema", start)
-        uri = self.uris[u - 1]
-        names = self.local_names[uri]
-        if r.read_uint() != 0:
-            raise r.fail(UNSUPPORTED_EVENT, "xsi:type with a type name unknown to the schema", start)
-        i = r.read(_width(len(names)))
-        g = self.type_by_qname.get((uri, names[i])) if i < len(names) else None
+        qn = self.read_qname(r)
+        g = self.type_by_qname.get(qn)
         if g is None:
-            raise r.fail(UNSUPPORTED_EVENT, f"xsi:type names no complex type of {self.name}", start)
+            raise r.fail(UNSUPPORTED_EVENT, f"xsi:type {clark(*qn)} names no complex type of {self.name}", start)
         return g
+
+    # -- wildcard content (exi/wildcard.py; EXI §8.4.3, EXI Profile §2.1) -------------------------------------
+    def enc_any(self, w: BitWriter, el: AnyElement) -> None:
+        qn = split_name(el.tag)
+        self.write_qname(w, qn)
+        hit = self.document_index.get(qn)
+        if hit is not None:  # a global element of the schema set: its own grammar
+            if el.attrib or el.content or el.value is None:
+                raise ExiError(INVALID_CONTENT, f"{el.tag} is a schema element: give its typed value in "
+                               "`value`, not attrib/content")
+            hit[1].enc(w, el.value)
+            return
+        if el.value is not None:
+            raise ExiError(INVALID_CONTENT, f"{el.tag} is not a global element of {self.name}: use attrib/content")
+        # no built-in grammar may be created (profile limit 0): AT(*) = xsi:type xs:anyType, code 0.1 (2 bits)
+        w.write(1, 2)
+        self.write_qname(w, XSI_TYPE)
+        self.write_qname(w, XS_ANY_TYPE)
+        for name, text in sorted(el.attrib.items(), key=lambda kv: split_name(kv[0])[::-1]):
+            if not isinstance(text, str):
+                raise ExiError(INVALID_VALUE, f"attribute {name} of {el.tag} must be a str")
+            w.write(0, 3)  # AT(*) in anyType state 0
+            self.write_qname(w, split_name(name))
+            _datatypes.write_string_literal(w, text)
+        state = 0  # anyType: state 0 {AT(*), SE(*), EE, CH} (3 bits), state 1 {SE(*), EE, CH} (2 bits)
+        for item in el.content:
+            if isinstance(item, str):
+                if not item:
+                    raise ExiError(INVALID_VALUE, f"empty text item in {el.tag}")
+                w.write(3, 3) if state == 0 else w.write(2, 2)
+                _datatypes.write_string_literal(w, item)
+            elif isinstance(item, AnyElement):
+                w.write(1, 3) if state == 0 else w.write(0, 2)
+                try:
+                    self.enc_any(w, item)
+                except ExiError as e:
+                    e.path.insert(0, item.tag)
+                    raise
+            else:
+                raise ExiError(INVALID_VALUE, f"content of {el.tag}: AnyElement or str, got {type(item).__name__}")
+            state = 1
+        w.write(2, 3) if state == 0 else w.write(1, 2)  # EE
+
+    def dec_any(self, r: BitReader) -> AnyElement:
+        qn = self.read_qname(r)
+        el = AnyElement(tag=clark(*qn))
+        hit = self.document_index.get(qn)
+        try:
+            if hit is not None:
+                el.value = hit[1].dec(r)
+                return el
+            self._dec_builtin(r, el)
+        except ExiError as e:
+            e.path.insert(0, el.tag)
+            raise
+        return el
+
+    def _dec_builtin(self, r: BitReader, el: AnyElement) -> None:
+        """An unlearned built-in element grammar (EXI §8.4.3; nothing is learned with the profile limits 0):
+        StartTagContent {EE 0.0, AT(*) 0.1, SE(*) 0.2, CH 0.3}, ElementContent {EE 0, SE(*) 1.0, CH 1.1}."""
+        content = False
+        while True:
+            start = r.pos
+            if content:
+                if r.read(1) == 0:
+                    return  # EE
+                code = 2 + r.read(1)  # SE(*) or CH
+            else:
+                code = r.read(2)
+            if code == 0:
+                return
+            if code == 1:
+                qn = self.read_qname(r)
+                if qn == XSI_TYPE:
+                    if self.read_qname(r) != XS_ANY_TYPE:
+                        raise r.fail(UNSUPPORTED_EVENT, "xsi:type other than xs:anyType on a wildcard element",
+                                     start, "built-in element grammar")
+                    self._dec_any_type(r, el)
+                    return
+                if qn[0] == XSI_TYPE[0]:
+                    raise r.fail(UNSUPPORTED_EVENT, f"{clark(*qn)} on a wildcard element", start,
+                                 "built-in element grammar")
+                el.attrib[clark(*qn)] = _datatypes.read_string_literal(r)
+            elif code == 2:
+                content = True
+                el.content.append(self.dec_any(r))
+            else:
+                content = True
+                el.content.append(_datatypes.read_string_literal(r))
+
+    def _dec_any_type(self, r: BitReader, el: AnyElement) -> None:
+        """The schema-informed xs:anyType grammar (strict=false): state 0 {AT(*) 0, SE(*) 1, EE 2, CH 3} and an
+        escape in 3 bits, state 1 {SE(*) 0, EE 1, CH 2} and an escape in 2 bits."""
+        state = 0
+        while True:
+            start = r.pos
+            code = r.read(3) if state == 0 else r.read(2) + 1
+            if code == 0:
+                qn = self.read_qname(r)
+                el.attrib[clark(*qn)] = _datatypes.read_string_literal(r)
+            elif code == 1:
+                el.content.append(self.dec_any(r))
+                state = 1
+            elif code == 2:
+                return
+            elif code == 3:
+                el.content.append(_datatypes.read_string_literal(r))
+                state = 1
+            else:
+                raise r.fail(UNSUPPORTED_EVENT if code == 4 else INVALID_EVENT_CODE,
+                             "deviation inside xs:anyType content" if code == 4 else f"event code {code}",
+                             start, f"xs:anyType state {state}")
 
     def element_for(self, obj, element, fragment: bool):
         table = self.fragment_index if fragment else self.document_index

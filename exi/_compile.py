@@ -13,6 +13,7 @@ import dataclasses
 import threading
 
 from ._bits import BitReader, BitWriter
+from .wildcard import FIELD as WILDCARD_FIELD
 from ._datatypes import Binary, Boolean, Enumeration, Integer, NBitInteger, String, UnsignedInteger
 
 AT, SE, EE, CH = 0, 1, 3, 4  # event kinds of the grammar tables (as in _codec)
@@ -90,7 +91,16 @@ def _rs(val, end, p, lo, hi):
     raw = ((val >> (end - q)) & ((1 << (8 * n)) - 1)).to_bytes(n, "big")
     if raw.isascii():
         return raw.decode("ascii"), q
-    raise Fallback  # non-ASCII characters are not one octet each: the interpreter reads them
+    chars = []  # code points above U+007F take two or three octets each (EXI §7.1.10)
+    for _ in range(n):
+        p += 8
+        c = (val >> (end - p)) & 0xFF
+        if c >= 128:
+            c, p = _ru(val, end, p, c)
+            if c > 0x10FFFF:
+                raise Fallback
+        chars.append(chr(c))
+    return "".join(chars), p
 
 
 def _rb(val, end, p, lo, hi):
@@ -188,11 +198,14 @@ class Compiler:
         gn = self.const(g, "G")
         return (f"def e{name}(o, a):\n"
                 f"    w = _BitWriter()\n    {gn}.enc(w, o)\n"
+                f"    if w.names is not None: raise _F  # qnames need the stream's one string table\n"
                 f"    n = len(w.buf) * 8 + w.n\n"
                 f"    return (a << n) | (int.from_bytes(w.buf, 'big') << w.n) | w.acc\n"
                 f"def d{name}(val, end, p):\n"
                 f"    r = _BitReader.__new__(_BitReader)\n    r.val = val\n    r.end = end\n    r.pos = p\n"
-                f"    o = {gn}.dec(r)\n    return o, r.pos\n")
+                f"    r.names = None\n    o = {gn}.dec(r)\n"
+                f"    if r.names is not None: raise _F  # qnames need the stream's one string table\n"
+                f"    return o, r.pos\n")
 
     def _child_name(self, c) -> str:
         if id(c) not in self.names:
@@ -221,10 +234,18 @@ class Compiler:
 
         def value(ind, dt, var, element: bool):
             """Write var with datatype dt; element=True adds CH before and EE after (simple-typed element)."""
+            if element and isinstance(dt, (String, Binary)):
+                # "" / b"": no character data, so EXIficient sends escape 1 + EE 000 (facts/exi.md §4.3)
+                flush(ind)
+                kind = "bytes" if isinstance(dt, Binary) else "str"
+                out.append(f"{ind}if type({var}) is {kind} and not {var}: a = (a << 4) | 8")
+                out.append(f"{ind}else:")
+                push(0, 1)  # CH
+                value(ind + "    ", dt, var, False)
+                push(0, 1)  # EE
+                flush(ind + "    ")
+                return
             if element:
-                if isinstance(dt, (String, Binary)) and dt.lo == 0:
-                    # "" / b"": no character data -> escape + EE (facts §4.3), handled by the interpreter
-                    out.append(f"{ind}if not {var}: raise _F")
                 push(0, 1)
             if isinstance(dt, NBitInteger):
                 out.append(f"{ind}if type({var}) is not int or not {dt.lo} <= {var} <= {dt.hi}: raise _F")
@@ -314,6 +335,9 @@ class Compiler:
         for fname, is_list in g.fields:
             allowed = {s: states[s].by_field[fname] for s in S if fname in states[s].by_field}
             out.append(f"    v = o.{fname}")
+            if fname == WILDCARD_FIELD and g.wild:
+                out.append("    if v: raise _F")  # wildcard content and mixed text: the interpreter
+                continue
             if not allowed:
                 out.append("    if v: raise _F" if is_list else "    if v is not None: raise _F")
                 continue
@@ -445,9 +469,7 @@ class Compiler:
                 zeros = self._check(out, ind, zeros)
                 out.append(f"{ind}{var}, p = d{self._child_name(sub)}(val, end, p)")
             elif ev == SE:
-                zeros = self._check(out, ind, zeros + 1)  # + CH
-                self._read_value(out, ind, sub.dt, var)
-                zeros = 1  # EE
+                zeros = self._read_simple_element(out, ind, sub.dt, var, zeros)
             else:
                 zeros = self._check(out, ind, zeros)
                 self._read_value(out, ind, sub, var)
@@ -456,6 +478,25 @@ class Compiler:
         args = ", ".join(f"{f}={v}" for f, v in names)
         out.append(f"{ind}{target} = {self.const(g.cls, 'C')}({args})")
         return zeros
+
+    def _read_simple_element(self, out, ind, dt, var, zeros) -> int:
+        """Content of a simple-typed element after its SE code: CH 0, value, EE 0 -- or, for strings and
+        binaries, the escape `1` + EE `000` that EXIficient sends for empty content (facts/exi.md §4.3).
+        Returns the zero bits (EE) still to check."""
+        if not isinstance(dt, (String, Binary)):
+            self._check(out, ind, zeros + 1)  # + CH
+            self._read_value(out, ind, dt, var)
+            return 1
+        self._check(out, ind, zeros)
+        out.append(f"{ind}p += 1")
+        out.append(f"{ind}if (val >> (end - p)) & 1:")
+        out.append(f"{ind}    p += 3")
+        out.append(f"{ind}    if (val >> (end - p)) & 7: raise _F")
+        out.append(f"{ind}    {var} = {'b' if isinstance(dt, Binary) else ''}''")
+        out.append(f"{ind}else:")
+        self._read_value(out, ind + "    ", dt, var)
+        self._check(out, ind + "    ", 1)  # EE
+        return 0
 
     @staticmethod
     def _check(out, ind, zeros) -> int:
@@ -503,9 +544,7 @@ class Compiler:
                     self._check(out, body, zeros)
                     out.append(f"{body}v, p = d{self._child_name(child)}(val, end, p)")
                 elif ev == SE:
-                    self._check(out, body, zeros + 1)  # + CH
-                    self._read_value(out, body, child.dt)
-                    self._check(out, body, 1)  # EE
+                    self._check(out, body, self._read_simple_element(out, body, child.dt, "v", zeros))
                 elif ev in (AT, CH) and field is not None:
                     self._check(out, body, zeros)
                     self._read_value(out, body, child)

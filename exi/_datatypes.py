@@ -152,15 +152,8 @@ class String(_Lengthed):
     def encode(self, w, v, where):
         if not isinstance(v, str):
             raise _bad(INVALID_VALUE, f"expected a str, got {v!r}", where)
-        n = len(v)
-        self.check_len(n, where)
-        w.write_uint(n + 2)
-        if v.isascii():
-            if n:
-                w.write(int.from_bytes(v.encode("ascii"), "big"), 8 * n)
-        else:
-            for c in v:
-                w.write_uint(ord(c))
+        self.check_len(len(v), where)
+        write_string_literal(w, v)
 
     def decode(self, r):
         start = r.pos
@@ -173,6 +166,22 @@ class String(_Lengthed):
 
     def from_text(self, s, where):
         return s
+
+
+def write_chars(w: BitWriter, v: str, length: int) -> None:
+    """uint `length`, then each character as the uint of its code point (EXI §7.1.10)."""
+    w.write_uint(length)
+    if v.isascii():
+        if v:
+            w.write(int.from_bytes(v.encode("ascii"), "big"), 8 * len(v))
+    else:
+        for c in v:
+            w.write_uint(ord(c))
+
+
+def write_string_literal(w: BitWriter, v: str) -> None:
+    """A string value that is not in the value table (always, with capacity 0): L = length + 2 (§7.3.3)."""
+    write_chars(w, v, len(v) + 2)
 
 
 def read_chars(r: BitReader, n: int, start: int) -> str:

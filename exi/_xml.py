@@ -6,6 +6,7 @@ from lxml import etree
 
 from ._codec import AT, SE, ComplexGrammar, load, schema_of_object
 from .errors import INVALID_CONTENT, INVALID_XML, UNKNOWN_SCHEMA, ExiError
+from .wildcard import FIELD as WILDCARD, AnyElement, split_name
 
 PREFIXES = {
     "urn:iso:15118:2:2010:AppProtocol": "app",
@@ -98,23 +99,74 @@ def _object(el, g: ComplexGrammar):
         kw[field] = dt.from_text(el.text or "", g.name)
         i += rel
         st = states[i]
+    wild = kw.setdefault(WILDCARD, []) if g.wild else None
+    _text(wild, el.text)
     for child in el:
         q = etree.QName(child)
         hit = st.by_qname.get((q.namespace or "", q.localname))
+        if hit is None and wild is not None:
+            hit = st.by_qname.get("*")
         if hit is None:
             raise ExiError(INVALID_CONTENT, f"element {q.localname} not allowed here", None, f"{g.name} state {i}")
         _code, field, cg, rel, _ev = hit
-        v = _value(child, cg)
+        v = _any_element(child, g.schema) if field == WILDCARD else _value(child, cg)
         if field in g.lists:
             kw.setdefault(field, []).append(v)
         else:
             kw[field] = v
+        _text(wild, child.tail)
         i += rel
         st = states[i]
     if st.ee is None:
         raise ExiError(INVALID_CONTENT, f"{etree.QName(el).localname} is missing mandatory content", None,
                        f"{g.name} state {i}")
     return g.cls(**kw)
+
+
+def _text(wild, text) -> None:
+    """Text of a type with wildcard content (the mixed xmldsig types); whitespace between elements is dropped."""
+    if wild is not None and text and not text.isspace():
+        wild.append(text)
+
+
+def _any_element(el, ss) -> AnyElement:
+    """An element matched by xs:any: typed when it is a global element of the schema set (exi/wildcard.py)."""
+    q = etree.QName(el)
+    hit = ss.document_index.get((q.namespace or "", q.localname))
+    if hit is not None:
+        return AnyElement(tag=el.tag, value=_value(el, hit[1]))
+    content = [el.text] if el.text else []
+    for child in el:
+        content.append(_any_element(child, ss))
+        if child.tail:
+            content.append(child.tail)
+    return AnyElement(tag=el.tag, attrib=dict(el.attrib), content=content)
+
+
+def _append_text(el, text: str) -> None:
+    if len(el):
+        el[-1].tail = (el[-1].tail or "") + text
+    else:
+        el.text = (el.text or "") + text
+
+
+def _fill_any(parent, item, ss) -> None:
+    if isinstance(item, str):
+        _append_text(parent, item)
+        return
+    if not isinstance(item, AnyElement):
+        raise ExiError(INVALID_CONTENT, f"wildcard items are AnyElement or str, got {type(item).__name__}")
+    sub = etree.SubElement(parent, item.tag)
+    if item.value is not None:
+        hit = ss.document_index.get(split_name(item.tag))
+        if hit is None:
+            raise ExiError(INVALID_CONTENT, f"{item.tag} is not a global element of {ss.name}: use attrib/content")
+        _fill(sub, hit[1], item.value)
+        return
+    for name, value in item.attrib.items():
+        sub.set(name, value)
+    for c in item.content:
+        _fill_any(sub, c, ss)
 
 
 def to_element(obj, schema: str | None = None, element=None) -> etree._Element:
@@ -141,7 +193,9 @@ def _fill(el, g, obj) -> None:
             continue
         ev, uri, local, child = g.info[fname]
         for item in (v if is_list else (v,)):
-            if ev == AT:
+            if fname == WILDCARD and g.wild:
+                _fill_any(el, item, g.schema)
+            elif ev == AT:
                 el.set("{%s}%s" % (uri, local) if uri else local, child.to_text(item))
             elif ev == SE:
                 tag = "{%s}%s" % (uri, local) if uri else local

@@ -42,6 +42,7 @@ class Particle:
     element: "ElementDecl | None" = None
     children: list["Particle"] = field(default_factory=list)
     namespace: str = "##any"
+    process_contents: str = "strict"
 
 
 @dataclass
@@ -317,7 +318,8 @@ class SchemaSet:
             kids = [self._particle(c) for c in node if c.tag != _XS + "annotation"]
             return Particle(tag, mn, mx, children=kids)
         if tag == "any":
-            return Particle("any", mn, mx, namespace=node.get("namespace", "##any"))
+            return Particle("any", mn, mx, namespace=node.get("namespace", "##any"),
+                            process_contents=node.get("processContents", "strict"))
         if tag == "element":
             if node.get("ref"):
                 decl = self._global_element(self._resolve(node, node.get("ref")))

@@ -5,8 +5,10 @@ from __future__ import annotations
 TRUNCATED = "ERR_EXI_TRUNCATED"  # the stream ends inside an event or value
 BAD_HEADER = "ERR_EXI_BAD_HEADER"  # first octet is not 0x80
 INVALID_EVENT_CODE = "ERR_EXI_INVALID_EVENT_CODE"  # an event code no production of the state has
-UNSUPPORTED_EVENT = "ERR_EXI_UNSUPPORTED_EVENT"  # a deviation/wildcard event ISO 15118 never needs (SE(*), AT(*), xsi:*)
+UNSUPPORTED_EVENT = "ERR_EXI_UNSUPPORTED_EVENT"  # a deviation event the codec does not accept (e.g. SE(*) at the root)
 UNTYPED_VALUE = "ERR_EXI_UNTYPED_VALUE"  # a lax encoder sent CH[untyped]: the value did not fit its type
+NIL = "ERR_EXI_NIL"  # a lax encoder sent xsi:nil on an element that is not nillable (`.value`: the boolean)
+UNKNOWN_ATTRIBUTE = "ERR_EXI_UNKNOWN_ATTRIBUTE"  # AT(*) for an undeclared attribute (`.value`: (name, text))
 PREMATURE_END = "ERR_EXI_PREMATURE_END"  # undeclared EE: mandatory content is missing
 VALUE_OUT_OF_RANGE = "ERR_EXI_VALUE_OUT_OF_RANGE"  # integer outside its XSD range, unknown enumeration index
 LENGTH_VIOLATION = "ERR_EXI_LENGTH_VIOLATION"  # string/binary longer or shorter than its XSD facets allow

@@ -16,6 +16,7 @@ import sys
 from ._build import datatype, type_grammar
 from . import _xsd
 from ._xsd import ComplexType, SchemaSet, SimpleType
+from .wildcard import FIELD as WILDCARD_FIELD
 
 DEFAULT_SCHEMAS = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "schemas")
 DEFAULT_OUT = os.path.join(os.path.dirname(__file__), "generated")
@@ -158,6 +159,9 @@ def _fields_of(schema: SchemaSet, ct: ComplexType, inherited: bool) -> list[tupl
                     prev[4] = total
                 else:
                     out[name] = entry
+        elif p.kind == "any":
+            # every xs:any of a type shares one list field; mixed text goes there too (exi/wildcard.py)
+            out.setdefault(WILDCARD_FIELD, ["w", True, True, WILDCARD_FIELD, None])
         elif p.kind in ("sequence", "choice"):
             child_opt = opt or (p.kind == "choice" and len(p.children) > 1)
             for c in p.children:
@@ -199,6 +203,8 @@ class Generator:
         return None
 
     def _pytype(self, t, module: str) -> str:
+        if t == WILDCARD_FIELD:
+            return "AnyElement | str"
         if isinstance(t, ComplexType):
             m, n = self.naming[t]
             return n if m == module else f"_{m}.{n}"
@@ -292,6 +298,8 @@ class Generator:
             "from dataclasses import dataclass, field", "from enum import Enum", "",
         ]
         head += [f"from . import {d} as _{d}" for d in used]
+        if "AnyElement" in "".join(body):
+            head.append("from ..wildcard import AnyElement  # noqa: F401  (xs:any content)")
         for r in REEXPORTS.get(module, []):
             head.append(f"from .{r} import *  # noqa: F401,F403  (re-export)")
         head += [f"from . import {r} as _{r}" for r in REEXPORTS.get(module, []) if r not in used]
@@ -353,7 +361,9 @@ class Generator:
                         prods.append((ev, p.qname[0], p.qname[1], _safe(p.qname[1]), grammar_of(p.decl.type), rel))
                     elif p.event == "CH" and p.attr_type is not None:
                         prods.append((ev, None, None, "value", dt(p.attr_type), rel))
-                    else:  # EE, SE(*), or untyped text of a mixed type (declared but never produced)
+                    elif p.event == "ANY":  # (namespace constraint, processContents) in the qname slots
+                        prods.append((ev, p.qname[0], p.qname[1], WILDCARD_FIELD, -1, rel))
+                    else:  # EE, or untyped text of a mixed type (kept in the wildcard field)
                         prods.append((ev, None, None, None, -1, rel))
                 row = (st.kind, tuple(prods))
                 if row not in rows:
@@ -406,7 +416,7 @@ class Generator:
             "QNAMES = (\n" + "".join(f"    {q!r},\n" for q in qname_table) + ")",
             "DATATYPES = (\n" + "\n".join(dt_src) + "\n)",
             "# state rows: (kind, productions); production: (event, uri, local, field, grammar or datatype,",
-            "# target state relative to the current one)",
+            "# target state relative to the current one); SE(*) has (namespace constraint, processContents) as uri, local",
             "ROWS = (\n" + "\n".join(row_src) + "\n)",
             "# complex: (class, name, fields (name, a|e|v, is_list) in encoding order, state rows)",
             "GRAMMARS = (\n" + "\n".join(entries) + "\n)",

@@ -41,7 +41,7 @@ DATATYPES = (
     ('enum', ('OK_SuccessfulNegotiation', 'OK_SuccessfulNegotiationWithMinorDeviation', 'Failed_NoNegotiation'), _apphand.ResponseCode),
 )
 # state rows: (kind, productions); production: (event, uri, local, field, grammar or datatype,
-# target state relative to the current one)
+# target state relative to the current one); SE(*) has (namespace constraint, processContents) as uri, local
 ROWS = (
     (0, ((1, '', 'ProtocolNamespace', 'ProtocolNamespace', 2, 1),)),
     (2, ((1, '', 'VersionNumberMajor', 'VersionNumberMajor', 3, 1),)),

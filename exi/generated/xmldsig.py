@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import Enum
 
+from ..wildcard import AnyElement  # noqa: F401  (xs:any content)
 
 SCHEMA = 'xmldsig'
 __all__ = ['CanonicalizationMethod', 'DSAKeyValue', 'DigestMethod', 'KeyInfo', 'KeyValue', 'Manifest', 'Object', 'PGPData', 'RSAKeyValue', 'Reference', 'RetrievalMethod', 'SPKIData', 'Signature', 'SignatureMethod', 'SignatureProperties', 'SignatureProperty', 'SignatureValue', 'SignedInfo', 'Transform', 'Transforms', 'X509Data', 'X509IssuerSerial']
@@ -14,6 +15,7 @@ __all__ = ['CanonicalizationMethod', 'DSAKeyValue', 'DigestMethod', 'KeyInfo', '
 class CanonicalizationMethod:
     """XSD type {http://www.w3.org/2000/09/xmldsig#}CanonicalizationMethodType."""
     Algorithm: str
+    any: list[AnyElement | str] = field(default_factory=list)
 
 
 @dataclass(slots=True, kw_only=True)
@@ -32,6 +34,7 @@ class DSAKeyValue:
 class DigestMethod:
     """XSD type {http://www.w3.org/2000/09/xmldsig#}DigestMethodType."""
     Algorithm: str
+    any: list[AnyElement | str] = field(default_factory=list)
 
 
 @dataclass(slots=True, kw_only=True)
@@ -45,6 +48,7 @@ class KeyInfo:
     PGPData: list[PGPData] = field(default_factory=list)
     SPKIData: list[SPKIData] = field(default_factory=list)
     MgmtData: list[str] = field(default_factory=list)
+    any: list[AnyElement | str] = field(default_factory=list)
 
 
 @dataclass(slots=True, kw_only=True)
@@ -52,6 +56,7 @@ class KeyValue:
     """XSD type {http://www.w3.org/2000/09/xmldsig#}KeyValueType."""
     DSAKeyValue: DSAKeyValue | None = None
     RSAKeyValue: RSAKeyValue | None = None
+    any: list[AnyElement | str] = field(default_factory=list)
 
 
 @dataclass(slots=True, kw_only=True)
@@ -67,6 +72,7 @@ class Object:
     Encoding: str | None = None
     Id: str | None = None
     MimeType: str | None = None
+    any: list[AnyElement | str] = field(default_factory=list)
 
 
 @dataclass(slots=True, kw_only=True)
@@ -74,6 +80,7 @@ class PGPData:
     """XSD type {http://www.w3.org/2000/09/xmldsig#}PGPDataType."""
     PGPKeyID: bytes | None = None
     PGPKeyPacket: list[bytes] = field(default_factory=list)
+    any: list[AnyElement | str] = field(default_factory=list)
 
 
 @dataclass(slots=True, kw_only=True)
@@ -106,6 +113,7 @@ class RetrievalMethod:
 class SPKIData:
     """XSD type {http://www.w3.org/2000/09/xmldsig#}SPKIDataType."""
     SPKISexp: list[bytes]
+    any: list[AnyElement | str] = field(default_factory=list)
 
 
 @dataclass(slots=True, kw_only=True)
@@ -123,6 +131,7 @@ class SignatureMethod:
     """XSD type {http://www.w3.org/2000/09/xmldsig#}SignatureMethodType."""
     Algorithm: str
     HMACOutputLength: int | None = None
+    any: list[AnyElement | str] = field(default_factory=list)
 
 
 @dataclass(slots=True, kw_only=True)
@@ -137,6 +146,7 @@ class SignatureProperty:
     """XSD type {http://www.w3.org/2000/09/xmldsig#}SignaturePropertyType."""
     Id: str | None = None
     Target: str
+    any: list[AnyElement | str] = field(default_factory=list)
 
 
 @dataclass(slots=True, kw_only=True)
@@ -159,6 +169,7 @@ class SignedInfo:
 class Transform:
     """XSD type {http://www.w3.org/2000/09/xmldsig#}TransformType."""
     Algorithm: str
+    any: list[AnyElement | str] = field(default_factory=list)
     XPath: list[str] = field(default_factory=list)
 
 
@@ -176,6 +187,7 @@ class X509Data:
     X509SubjectName: list[str] = field(default_factory=list)
     X509Certificate: list[bytes] = field(default_factory=list)
     X509CRL: list[bytes] = field(default_factory=list)
+    any: list[AnyElement | str] = field(default_factory=list)
 
 
 @dataclass(slots=True, kw_only=True)

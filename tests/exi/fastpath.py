@@ -1,14 +1,16 @@
 """Call the compiled encoders/decoders directly (no interpreter fallback), to prove the fast path itself works."""
 import dataclasses
 
+from exi.wildcard import AnyElement
+
 HEADER = 0x80
 
 
 def needs_interpreter(obj) -> bool:
-    """Values the compiled code hands to the interpreter on purpose: empty strings/binaries (encoded as the
-    undeclared EE, facts/exi.md §4.3) and characters beyond U+007F (multi-octet code points)."""
-    if isinstance(obj, (str, bytes)):
-        return len(obj) == 0 or (isinstance(obj, str) and not obj.isascii())
+    """Values the compiled code hands to the interpreter on purpose: wildcard content (SE(*) and the stream's
+    qname string table)."""
+    if isinstance(obj, AnyElement):
+        return True
     if isinstance(obj, list):
         return any(needs_interpreter(x) for x in obj)
     if dataclasses.is_dataclass(obj):

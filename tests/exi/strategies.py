@@ -7,13 +7,14 @@ import itertools
 from hypothesis import strategies as st
 
 from exi import _datatypes
-from exi._codec import AT, CH, EE, SE, ComplexGrammar, SchemaSet
+from exi._codec import ANY, AT, CH, EE, SE, ComplexGrammar, SchemaSet
+from exi.wildcard import FIELD as WILDCARD, AnyElement
 
 _TEXT = st.characters(blacklist_categories=("Cs", "Cc", "Co", "Cn", "Zl", "Zp"))
 
 
 def _finishable(ss: SchemaSet) -> set:
-    """(grammar, state) pairs from which the element can be completed without wildcards."""
+    """(grammar, state) pairs from which the element can be completed."""
     grammars = {id(g): g for g in ss.by_class.values()}
     ok: set = set()
     built: set = set()
@@ -26,7 +27,7 @@ def _finishable(ss: SchemaSet) -> set:
                     continue
                 for ev, _f, child, rel, _l in s.prods:
                     target = i + rel
-                    if ev == EE or (ev in (AT, CH) and child is not None and (id(g), target) in ok) or (
+                    if ev == EE or ((ev == ANY or ev in (AT, CH) and child is not None) and (id(g), target) in ok) or (
                             ev == SE and (not isinstance(child, ComplexGrammar) or id(child) in built)
                             and (id(g), target) in ok):
                         ok.add((id(g), i))
@@ -55,6 +56,33 @@ def value(dt, ids):
     return st.text(_TEXT, min_size=dt.lo, max_size=max(dt.lo, min(hi, 40)))
 
 
+# xs:any content: elements of a namespace the schemas do not know (valid for ##other and ##any, processContents
+# lax), with attributes, text and children; adjacent text items merged as XML would merge them
+_WORDS = st.text("abcxyzäöü€中 ", min_size=1, max_size=10).filter(lambda t: not t.isspace())
+_NAMES = st.sampled_from(["{urn:example:ext}Stamp", "{urn:example:ext}Note", "{urn:example:other}Prop"])
+_ATTRS = st.dictionaries(st.sampled_from(["unit", "{urn:example:ext}ref", "kind"]), _WORDS, max_size=2)
+
+
+def _merge_text(items):
+    out = []
+    for x in items:
+        if isinstance(x, str) and out and isinstance(out[-1], str):
+            out[-1] += x
+        else:
+            out.append(x)
+    return out
+
+
+def any_element(depth=0):
+    inner = st.one_of(_WORDS, any_element(depth + 1)) if depth < 1 else _WORDS
+    return st.builds(lambda tag, attrib, content: AnyElement(tag=tag, attrib=attrib, content=_merge_text(content)),
+                     _NAMES, _ATTRS, st.lists(inner, max_size=2))
+
+
+# a global element every schema set with xmldsig knows: strict wildcards need a declared element
+_KEY_NAME = st.builds(lambda v: AnyElement(tag="{http://www.w3.org/2000/09/xmldsig#}KeyName", value=v), _WORDS)
+
+
 def _abstract(g) -> bool:
     # an abstract type is only valid XML with xsi:type, which ISO 15118 senders do not use
     return (g.cls.__doc__ or "").endswith("(abstract).")
@@ -64,6 +92,13 @@ class InstanceStrategies:
     def __init__(self, ss: SchemaSet):
         self.ss = ss
         self.ok = _finishable(ss)
+
+    @staticmethod
+    def wildcard(constraint):
+        namespace, process_contents = constraint
+        if process_contents != "strict":
+            return st.one_of(any_element(), _KEY_NAME) if namespace == "##any" else any_element()
+        return _KEY_NAME  # (strict ##other wildcards are left empty: no foreign global element is declared)
 
     def of(self, g):
         if not isinstance(g, ComplexGrammar):
@@ -83,9 +118,14 @@ class InstanceStrategies:
         steps = 0
         while True:
             options = [p for p in st_.prods if (p[0] == EE) or (
+                p[0] == ANY and p[2] != ("##other", "strict") and (id(g), i + p[3]) in self.ok) or (
                 p[0] in (AT, SE, CH) and p[1] is not None and (id(g), i + p[3]) in self.ok and
                 (p[0] != SE or not isinstance(p[2], ComplexGrammar) or
                  ((id(p[2]), 0) in self.ok and not _abstract(p[2]))))]
+            if kw.get(WILDCARD):
+                # the model keeps wildcard items in one list after the named fields, so an instance stays
+                # representable only if nothing named follows a wildcard item (SPKIData: (SPKISexp, any?)+)
+                options = [p for p in options if p[0] in (ANY, EE)] or options
             ee = [p for p in options if p[0] == EE]
             if ee and (steps > 12 or depth > 6 or draw(st.integers(0, 2)) == 0):
                 return g.cls(**kw)
@@ -93,7 +133,10 @@ class InstanceStrategies:
             ev, field, child, rel, is_list = choices[draw(st.integers(0, len(choices) - 1))]
             if ev == EE:
                 return g.cls(**kw)
-            v = self._walk(draw, child, ids, depth + 1) if ev == SE else draw(value(child, ids))
+            if ev == ANY:
+                v = draw(self.wildcard(child))
+            else:
+                v = self._walk(draw, child, ids, depth + 1) if ev == SE else draw(value(child, ids))
             if is_list:
                 kw.setdefault(field, []).append(v)
             else:

@@ -205,3 +205,43 @@ def test_percentage_sent_untyped_by_a_lax_encoder_is_an_untyped_value_error():
         exi.decode(w.getvalue() + bytes(8), schema="iso20-dc")
     assert e.value.code == errors.UNTYPED_VALUE and e.value.value == "150"
     assert e.value.path == ["DC_ChargeLoopReq", "DisplayParameters", "PresentSOC"]
+
+
+def test_xsi_nil_from_a_lax_encoder_is_a_typed_nil_error():
+    # SE(ChargingSession) state 0 {CH}: escape 1, then FirstStartTag second level without a declared EE
+    # (EE, xsi:type, xsi:nil, AT(*), AT[untyped], SE(*), CH[untyped]): xsi:nil = 2, then its boolean value
+    w = BitWriter()
+    _session_stop_prefix(w)
+    w.write(1, 1)
+    w.write(0b010, 3)
+    w.write(1, 1)  # true
+    w.write(0, 8)
+    with pytest.raises(exi.ExiError) as e:
+        exi.decode(w.getvalue(), schema="iso20")
+    assert e.value.code == errors.NIL and e.value.value is True
+    assert e.value.bit_offset == 136 and e.value.path == ["SessionStopReq", "ChargingSession"]
+
+
+@pytest.mark.parametrize("in_simple", [True, False])
+def test_undeclared_attribute_is_a_typed_error_naming_it(in_simple):
+    # facts/exi.md §4.3: an unqualified Id where cm:Id is expected travels as AT(*) with qname ("", Id).
+    # URI partition of -20 CommonMessages: "", xml, xsi, xsd, xmldsig, CM, CT (7 -> 3 bits); local names of "":
+    # Algorithm, Encoding, Id, MimeType, Target, Type, URI (7 -> 3 bits), Id = 2
+    w = BitWriter()
+    if in_simple:
+        _session_stop_prefix(w)  # inside ChargingSession, state 0 {CH}
+    else:
+        w.write(0x80, 8)
+        w.write(37, 6)  # SE(SessionStopReq), state 0 {SE(Header)}
+    w.write(1, 1)
+    w.write(0b011, 3)  # AT(*)
+    w.write(0 + 1, 3)
+    w.write_uint(0)
+    w.write(2, 3)
+    w.write_uint(len("id1") + 2)
+    w.write(int.from_bytes(b"id1", "big"), 24)
+    w.write(0, 8)
+    with pytest.raises(exi.ExiError) as e:
+        exi.decode(w.getvalue(), schema="iso20")
+    assert e.value.code == errors.UNKNOWN_ATTRIBUTE and e.value.value == ("Id", "id1")
+    assert e.value.path == (["SessionStopReq", "ChargingSession"] if in_simple else ["SessionStopReq"])
