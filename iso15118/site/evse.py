@@ -250,6 +250,7 @@ class Evse:
             if record is not None:
                 self._submit(self._end_transaction(record, event.reason))
         elif isinstance(event, SessionEnded):
+            self._connections = [s for s in self._connections if s.state is not SeccState.ENDED]
             if self.supervisor is not None:
                 self.supervisor.end_session()
             if event.outcome != "paused":
@@ -283,9 +284,9 @@ class Evse:
         # No await until the machine has ended: no request may be answered once the fault is known.
         self.power.trip()
         self.connector.charger.open_contactors(now)  # the meter's load follows the open contactor
-        if record is not None:
+        state = self.meter.journal.session_state(record.meter_session) if record is not None else "sealed"
+        if state != "sealed":  # else the session ended first (e.g. unplugged after SessionStop): nothing to abort
             record.fault = code
-            state = self.meter.journal.session_state(record.meter_session)
             if state is None:  # a fault before authorization still leaves a sealed (empty) metering session
                 self.meter.begin_session(record.meter_session)
             record.seal = self.meter.seal_session(record.meter_session, code)
@@ -353,6 +354,7 @@ class Evse:
         if record.updater is not None:
             record.updater.cancel()
         code = record.fault or reason
+        self.sessions.pop(record.session_id, None)  # sealed for good: nothing can resume it
         if record.seal is None:
             record.seal = self.meter.seal_session(record.meter_session, code)  # the machine's seal, once
         if record.transaction is None:

@@ -131,3 +131,12 @@ def test_ac_eim_session_is_sealed_and_reported_with_a_local_token(ac_eim_run):
 def test_ac_meter_info_signature_verifies_for_the_ev(ac_eim_run):
     _, result = ac_eim_run
     assert result["verification"]["meter_signature"]
+
+
+def test_without_matplotlib_only_the_plot_is_skipped_with_a_note(tmp_path, monkeypatch):
+    from iso15118 import demo_artifacts
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib -> ImportError
+    samples = demo_artifacts.PlotSamples()
+    note = demo_artifacts.write_plot(tmp_path, samples, "t")
+    assert "matplotlib" in note and "plot" in note
+    assert not (tmp_path / demo_artifacts.PLOT).exists()
