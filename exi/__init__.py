@@ -54,7 +54,9 @@ objects/XML that do not fit the schema, ...); `path` lists the element names dow
 
 Fragments (signatures): exi.encode(obj, schema="xmldsig", fragment=True) for SignedInfo;
 exi.encode(chain, schema="iso20", fragment=True, element="OEMProvisioningCertificateChain") for referenced
-elements (the header octet and padding are part of the digested bytes).
+elements (the header octet and padding are part of the digested bytes). ISO 15118-2 eMAID, declared with two
+types, uses the relaxed element-fragment grammar (EXI §8.5.3): exi.encode(EMAID(Id="id3", value="DE..."),
+schema="iso2", fragment=True, element="eMAID"); decoding gives EMAID, or a str when it carries no Id.
 
 Implementation: exi/generate.py turns the XSDs into grammar tables (exi/generated/grammar_*.py, committed);
 exi/_codec.py interprets them (the reference, precise errors); exi/_compile.py turns them into straight-line

@@ -265,6 +265,156 @@ class SimpleGrammar:
         return v
 
 
+class ElementFragmentGrammar:
+    """The relaxed Schema-informed Element Fragment grammar (EXI 1.0 §8.5.3), used in fragments for a qname
+    declared with different types (ISO 15118-2 {MsgBody}eMAID: eMAIDType and EMAIDType; facts/exi.md §2.3).
+
+    With A = the n attribute qnames and F = the m element qnames of the schema set, both sorted by (local, uri):
+      ElementFragment 0 and 1: AT(A0..An-1) 0..n-1 -> 1, AT(*) n -> 1, SE(F0..Fm-1) n+1..n+m -> 2,
+                               SE(*) n+m+1 -> 2, EE n+m+2, CH[untyped] n+m+3 -> 2
+      ElementFragment 2:       SE(F0..Fm-1) 0..m-1, SE(*) m, EE m+1, CH[untyped] m+2
+    plus the strict=false escape in every state (§8.5.4.4.1). AT(Ai) is typed when all declarations of Ai
+    agree (all ISO attributes are strings, so always a string literal), SE(Fi) uses Fi's grammar, or this one
+    where Fi is relaxed too. The decoded value is the first declaration's type the content fits (EMAID with
+    Id and text; plain str without attributes)."""
+
+    def __init__(self, ss, qname, candidates):
+        self.schema = ss
+        self.name = f"element fragment {qname[1]}"
+        self.candidates = candidates
+        attrs = {}
+        for g in ss.by_class.values():
+            for st in g.states:
+                for ev, f, dt, _rel, _l in st.prods:
+                    if ev == AT:
+                        qn = next(q for q, h in st.by_qname.items() if h[1] == f and q not in ("#text", "*"))
+                        attrs.setdefault(qn, set()).add(dt)
+        self.attributes = sorted(attrs, key=lambda q: (q[1], q[0]))
+        self.attr_index = {q: i for i, q in enumerate(self.attributes)}
+        self.elements = [qn for qn, _g in ss.fragment]
+        n, m = len(self.attributes), len(self.elements)
+        self.start = State(0, ((EE, None, None, 0, False),) * (n + m + 4))
+        self.content = State(2, ((EE, None, None, 0, False),) * (m + 3))
+        self.n = n
+
+    def _parts(self, obj):
+        """(attributes {qname: text}, text or None, [(qname, child value)]) of a value of a candidate type."""
+        for g in self.candidates:
+            if isinstance(g, ComplexGrammar) and type(obj) is g.cls:
+                attrs, text, children = {}, None, []
+                for fname, is_list in g.fields:
+                    v = getattr(obj, fname)
+                    if v is None:
+                        continue
+                    ev, uri, local, child = g.info[fname]
+                    for item in (v if is_list else (v,)):
+                        if ev == AT:
+                            attrs[(uri, local)] = child.to_text(item)
+                        elif ev == CH:
+                            text = child.to_text(item)
+                        elif ev == SE:
+                            children.append(((uri, local), item))
+                        else:
+                            raise ExiError(INVALID_CONTENT, f"{fname} has no place in {self.name}")
+                return g, attrs, text, children
+            if isinstance(g, SimpleGrammar) and not isinstance(obj, (list, tuple)) and not hasattr(obj, "__slots__"):
+                try:
+                    w = BitWriter()
+                    g.dt.encode(w, obj, self.name)  # facet checks of the simple declaration
+                except ExiError:
+                    continue
+                return g, {}, g.dt.to_text(obj), []
+        raise ExiError(INVALID_VALUE, f"{type(obj).__name__} fits none of the declarations of {self.name}")
+
+    def grammar_for(self, obj):
+        return self._parts(obj)[0]
+
+    def enc(self, w: BitWriter, obj) -> None:
+        _g, attrs, text, children = self._parts(obj)
+        n, m = self.n, len(self.elements)
+        st = self.start
+        for qn in sorted(attrs, key=lambda q: (q[1], q[0])):
+            w.write(self.attr_index[qn], st.nbits)
+            _datatypes.write_string_literal(w, attrs[qn])
+        if text:
+            w.write(n + m + 3, st.nbits)
+            _datatypes.write_string_literal(w, text)
+            st = self.content
+        for qn, item in children:
+            j = self.elements.index(qn)
+            w.write(j + (n + 1 if st is self.start else 0), st.nbits)
+            self.schema.fragment[j][1].enc(w, item)
+            st = self.content
+        w.write(n + m + 2 if st is self.start else m + 1, st.nbits)
+
+    def dec(self, r: BitReader):
+        n, m = self.n, len(self.elements)
+        attrs, texts, children = {}, [], []
+        st = self.start
+        while True:
+            start = r.pos
+            code = r.read(st.nbits)
+            if st is self.start:
+                if code >= st.k:
+                    _escape(r, self.schema, st, code, start, None, self.name)
+                    raise r.fail(PREMATURE_END, "undeclared end", start, self.name)
+                if code < n:
+                    attrs[self.attributes[code]] = _datatypes.read_string_literal(r)
+                    continue
+                if code == n:
+                    uri, local = self.schema.read_qname(r)
+                    attrs[(uri, local)] = _datatypes.read_string_literal(r)
+                    continue
+                code -= n + 1
+            elif code >= st.k:
+                _escape(r, self.schema, st, code, start, None, self.name)
+                raise r.fail(PREMATURE_END, "undeclared end", start, self.name)
+            st = self.content
+            if code < m:
+                qn, g = self.schema.fragment[code]
+                children.append((qn, g.dec(r)))
+            elif code == m:
+                children.append((None, self.schema.dec_any(r)))
+            elif code == m + 1:
+                return self.build(attrs, "".join(texts), children, r, start)
+            else:
+                texts.append(_datatypes.read_string_literal(r))
+
+    def build(self, attrs, text, children, r=None, at=None):
+        """The typed value of the first declaration whose type the content fits."""
+        for g in self.candidates:
+            try:
+                if isinstance(g, SimpleGrammar):
+                    if not attrs and not children:
+                        return g.dt.from_text(text, self.name)
+                    continue
+                kw = {}
+                fields = {(uri, local): (f, ev, c) for f, (ev, uri, local, c) in g.info.items()}
+                if any(qn not in fields or fields[qn][1] != AT for qn in attrs):
+                    continue
+                for qn, text_value in attrs.items():
+                    f, _ev, dt = fields[qn]
+                    kw[f] = dt.from_text(text_value, self.name)
+                if text:
+                    simple = [(f, c) for f, (ev, _u, _l, c) in g.info.items() if ev == CH]
+                    if not simple:
+                        continue
+                    kw[simple[0][0]] = simple[0][1].from_text(text, self.name)
+                for qn, value in children:
+                    if qn not in fields or fields[qn][1] != SE:
+                        raise KeyError(qn)
+                    f = fields[qn][0]
+                    if f in g.lists:
+                        kw.setdefault(f, []).append(value)
+                    else:
+                        kw[f] = value
+                return g.cls(**kw)
+            except (ExiError, KeyError, TypeError):
+                continue
+        err = ExiError(INVALID_CONTENT, f"content fits none of the declarations of {self.name}", at, self.name)
+        raise err
+
+
 def _escape(r: BitReader, ss, st: State, code: int, start: int, simple, where=None, type_ok=False) -> str:
     """Decode the second level after an escape; an undeclared EE (and, where type_ok, xsi:type) is returned,
     anything else raises: a lax peer's deviations become typed errors carrying what was sent (`.value`)."""
@@ -380,6 +530,9 @@ class SchemaSet:
         self.document_bits = _width(len(self.document) + 1)
         self.fragment = tuple(((u, l), grammars[i] if i >= 0 else None) for u, l, i in module.FRAGMENT)
         self.fragment_bits = _width(len(self.fragment) + 2)
+        relaxed = {(u, l): tuple(grammars[i] for i in idx) for u, l, idx in module.RELAXED}
+        self.fragment = tuple((qn, g if g is not None else ElementFragmentGrammar(self, qn, relaxed[qn]))
+                              for qn, g in self.fragment)
         self.document_index = {qn: (i, g) for i, (qn, g) in enumerate(self.document)}
         self.fragment_index = {qn: (i, g) for i, (qn, g) in enumerate(self.fragment)}
         self.elements_of = {}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from lxml import etree
 
-from ._codec import AT, SE, ComplexGrammar, load, schema_of_object
+from ._codec import AT, SE, ComplexGrammar, ElementFragmentGrammar, load, schema_of_object
 from .errors import INVALID_CONTENT, INVALID_XML, UNKNOWN_SCHEMA, ExiError
 from .wildcard import FIELD as WILDCARD, AnyElement, split_name
 
@@ -59,6 +59,16 @@ XSI_TYPE = "{http://www.w3.org/2001/XMLSchema-instance}type"
 
 
 def _value(el, g):
+    if isinstance(g, ElementFragmentGrammar):
+        attrs = {(etree.QName(k).namespace or "", etree.QName(k).localname): v for k, v in el.attrib.items()}
+        children = []
+        for child in el:
+            q = etree.QName(child)
+            hit = g.schema.fragment_index.get((q.namespace or "", q.localname))
+            if hit is None:
+                raise ExiError(INVALID_CONTENT, f"element {q.localname} not allowed in {g.name}")
+            children.append(((q.namespace or "", q.localname), _value(child, hit[1])))
+        return g.build(attrs, el.text or "", children)
     if isinstance(g, ComplexGrammar):
         xsi_type = el.get(XSI_TYPE)
         if xsi_type is not None:
@@ -182,6 +192,8 @@ def to_element(obj, schema: str | None = None, element=None) -> etree._Element:
 
 
 def _fill(el, g, obj) -> None:
+    if isinstance(g, ElementFragmentGrammar):
+        g = g.grammar_for(obj)
     if not isinstance(g, ComplexGrammar):
         el.text = g.dt.to_text(obj)
         return

@@ -381,10 +381,13 @@ class Generator:
         for d in list(s.global_elements.values()) + s.local_elements:
             decls.setdefault(d.qname, []).append(d)
         frag = []
+        relaxed = []
         for qn in sorted(decls, key=lambda q: (q[1], q[0])):
             ds = decls[qn]
             same = all(d.type is ds[0].type for d in ds)
             frag.append((qn[0], qn[1], grammar_of(ds[0].type) if same else -1))
+            if not same:
+                relaxed.append((qn[0], qn[1], tuple(dict.fromkeys(grammar_of(d.type) for d in ds))))
         # every remaining type, so each generated class is encodable in this set
         for t in sorted(s.complex_types.values(), key=lambda t: t.name) + s.anonymous_types:
             grammar_of(t)
@@ -410,6 +413,8 @@ class Generator:
             "DOCUMENT = (\n" + "".join(f"    {d!r},\n" for d in doc) + ")",
             "# (uri, local, grammar or -1 when the relaxed element-fragment grammar would be needed)",
             "FRAGMENT = (\n" + "".join(f"    {f!r},\n" for f in frag) + ")",
+            "# (uri, local, grammars of its declarations) of each qname using the relaxed element-fragment grammar",
+            "RELAXED = (\n" + "".join(f"    {r!r},\n" for r in relaxed) + ")",
             "# named complex types (uri, local, grammar), for xsi:type",
             "TYPES = (\n" + "".join(f"    {t!r},\n" for t in types) + ")",
             "# initial qname string table: (uri, sorted local names) in URI partition order",

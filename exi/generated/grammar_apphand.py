@@ -21,6 +21,9 @@ FRAGMENT = (
     ('urn:iso:15118:2:2010:AppProtocol', 'supportedAppProtocolReq', 0),
     ('urn:iso:15118:2:2010:AppProtocol', 'supportedAppProtocolRes', 6),
 )
+# (uri, local, grammars of its declarations) of each qname using the relaxed element-fragment grammar
+RELAXED = (
+)
 # named complex types (uri, local, grammar), for xsi:type
 TYPES = (
     ('urn:iso:15118:2:2010:AppProtocol', 'AppProtocolType', 1),

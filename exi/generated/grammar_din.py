@@ -336,6 +336,9 @@ FRAGMENT = (
     ('urn:din:70121:2012:MsgDataTypes', 'startValue', 1),
     ('urn:din:70121:2012:MsgDataTypes', 'stringValue', 80),
 )
+# (uri, local, grammars of its declarations) of each qname using the relaxed element-fragment grammar
+RELAXED = (
+)
 # named complex types (uri, local, grammar), for xsi:type
 TYPES = (
     ('http://www.w3.org/2000/09/xmldsig#', 'CanonicalizationMethodType', 21),

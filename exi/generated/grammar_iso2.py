@@ -333,6 +333,10 @@ FRAGMENT = (
     ('urn:iso:15118:2:2013:MsgDataTypes', 'startValue', 2),
     ('urn:iso:15118:2:2013:MsgDataTypes', 'stringValue', 30),
 )
+# (uri, local, grammars of its declarations) of each qname using the relaxed element-fragment grammar
+RELAXED = (
+    ('urn:iso:15118:2:2013:MsgBody', 'eMAID', (37, 39)),
+)
 # named complex types (uri, local, grammar), for xsi:type
 TYPES = (
     ('http://www.w3.org/2000/09/xmldsig#', 'CanonicalizationMethodType', 25),

@@ -345,6 +345,9 @@ FRAGMENT = (
     ('urn:iso:std:iso:15118:-20:CommonMessages', 'rationalNumber', 71),
     ('urn:iso:std:iso:15118:-20:CommonMessages', 'shortValue', 68),
 )
+# (uri, local, grammars of its declarations) of each qname using the relaxed element-fragment grammar
+RELAXED = (
+)
 # named complex types (uri, local, grammar), for xsi:type
 TYPES = (
     ('http://www.w3.org/2000/09/xmldsig#', 'CanonicalizationMethodType', 6),

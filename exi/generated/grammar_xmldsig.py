@@ -79,6 +79,9 @@ FRAGMENT = (
     ('http://www.w3.org/2000/09/xmldsig#', 'XPath', 6),
     ('http://www.w3.org/2000/09/xmldsig#', 'Y', 2),
 )
+# (uri, local, grammars of its declarations) of each qname using the relaxed element-fragment grammar
+RELAXED = (
+)
 # named complex types (uri, local, grammar), for xsi:type
 TYPES = (
     ('http://www.w3.org/2000/09/xmldsig#', 'CanonicalizationMethodType', 0),

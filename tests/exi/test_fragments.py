@@ -5,6 +5,7 @@ import hashlib
 import pytest
 
 import exi
+from exi._bits import BitWriter
 from exi.generated.iso20 import PnC_AReqAuthorizationMode, SignedMeteringData
 from exi.generated.iso20_types import MessageHeader
 from exi.generated.xmldsig import (CanonicalizationMethod, DigestMethod, Reference, SignatureMethod, SignedInfo,
@@ -91,3 +92,46 @@ def test_fragment_with_two_elements_or_none_is_refused():
     header = MessageHeader(SessionID=bytes(8), TimeStamp=1)
     with pytest.raises(exi.ExiError):
         exi.encode(header, schema="iso20", fragment=True, element="NotAnElement")
+
+
+def _literal(w, text):
+    w.write_uint(len(text) + 2)
+    w.write(int.from_bytes(text.encode("ascii"), "big"), 8 * len(text))
+
+
+def test_iso2_emaid_fragment_uses_the_relaxed_element_fragment_grammar():
+    """{MsgBody}eMAID has two declarations (eMAIDType, and EMAIDType with an Id) so its fragment SE leads to the
+    relaxed grammar of EXI §8.5.3 (facts/exi.md §2.3, pitfall 14). In the -2 set the attribute qnames, sorted by
+    (local, uri), are Algorithm, Encoding, Id, {MsgBody}Id, {MsgDataTypes}Id, MimeType, {MsgDataTypes}Name,
+    Target, Type, URI (n = 10; the Id of EMAIDType is qualified, attributeFormDefault="qualified"), and there
+    are m = 243 element qnames. ElementFragment 0/1: n + 1 + m + 3 = 257 productions + escape -> 9 bits,
+    {MsgDataTypes}Id = 4, CH = n + m + 3 = 256; ElementFragment 2: m + 3 = 246 + escape -> 8 bits, EE = m + 1 =
+    244. FragmentContent: SE(eMAID) = 236 and ED = 244 in 8 bits. No shared vector holds a signed -2 message,
+    so this is checked against the specification only."""
+    from exi.generated.iso2 import EMAID
+    w = BitWriter()
+    w.write(0x80, 8)
+    w.write(236, 8)  # SE({MsgBody}eMAID)
+    w.write(4, 9)  # AT({MsgDataTypes}Id)
+    _literal(w, "id3")
+    w.write(256, 9)  # CH[untyped]
+    _literal(w, "DE8AAA1A2B3C4D5")
+    w.write(244, 8)  # EE in ElementFragment 2
+    w.write(244, 8)  # ED
+    expected = w.getvalue()
+    emaid = EMAID(Id="id3", value="DE8AAA1A2B3C4D5")
+    assert exi.encode(emaid, schema="iso2", fragment=True, element="eMAID") == expected
+    assert exi.decode(expected, schema="iso2", fragment=True) == emaid
+    xml = ('<b:eMAID xmlns:b="urn:iso:15118:2:2013:MsgBody" xmlns:t="urn:iso:15118:2:2013:MsgDataTypes" '
+           't:Id="id3">DE8AAA1A2B3C4D5</b:eMAID>')
+    assert exi.encode(xml, schema="iso2", fragment=True) == expected
+    assert exi.from_xml(exi.to_xml(emaid, schema="iso2", element="eMAID"), schema="iso2") == emaid
+    # without attributes the content fits the plain eMAIDType declaration: a str
+    w = BitWriter()
+    w.write(0x80, 8)
+    w.write(236, 8)
+    w.write(256, 9)
+    _literal(w, "DE8AAA1A2B3C4D5")
+    w.write(244, 8)
+    w.write(244, 8)
+    assert exi.decode(w.getvalue(), schema="iso2", fragment=True) == "DE8AAA1A2B3C4D5"
