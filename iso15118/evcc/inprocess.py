@@ -97,10 +97,18 @@ def run_in_process(secc_config: SeccConfig | Station | None = None, ev_config: E
     return result
 
 
+_warmed_up = False
+
+
 def warm_up() -> None:
     """Exercise every message type once (a short in-process session per service and control mode), so the
     first real session does not pay for grammar and class-model caches being filled (up to ~0.5 s, beyond
-    the 0.25 s charge-loop performance time)."""
+    the 0.25 s charge-loop performance time). Once per process: the caches stay filled, and a gateway that
+    starts many SECCs and EVs must not block its event loop for each of them."""
+    global _warmed_up
+    if _warmed_up:
+        return
+    _warmed_up = True
     for service in ("dc", "ac", "dc_bpt", "ac_bpt"):
         for mode in ("scheduled", "dynamic"):
             run_in_process(SeccConfig(), EvConfig(service=service, mode=mode, charge_loops=3, discharge_loops=3))
