@@ -73,14 +73,18 @@ def _merge_text(items):
     return out
 
 
-def any_element(depth=0):
-    inner = st.one_of(_WORDS, any_element(depth + 1)) if depth < 1 else _WORDS
-    return st.builds(lambda tag, attrib, content: AnyElement(tag=tag, attrib=attrib, content=_merge_text(content)),
-                     _NAMES, _ATTRS, st.lists(inner, max_size=2))
+def _element(content):
+    return st.builds(lambda tag, attrib, items: AnyElement(tag=tag, attrib=attrib, content=_merge_text(items)),
+                     _NAMES, _ATTRS, st.lists(content, max_size=2))
+
+
+# built once: hypothesis strategies are costly to create per draw
+ANY_ELEMENT = _element(st.one_of(_WORDS, _element(_WORDS)))
 
 
 # a global element every schema set with xmldsig knows: strict wildcards need a declared element
 _KEY_NAME = st.builds(lambda v: AnyElement(tag="{http://www.w3.org/2000/09/xmldsig#}KeyName", value=v), _WORDS)
+_ANY_OR_KEY_NAME = st.one_of(ANY_ELEMENT, _KEY_NAME)
 
 
 def _abstract(g) -> bool:
@@ -97,7 +101,7 @@ class InstanceStrategies:
     def wildcard(constraint):
         namespace, process_contents = constraint
         if process_contents != "strict":
-            return st.one_of(any_element(), _KEY_NAME) if namespace == "##any" else any_element()
+            return _ANY_OR_KEY_NAME if namespace == "##any" else ANY_ELEMENT
         return _KEY_NAME  # (strict ##other wildcards are left empty: no foreign global element is declared)
 
     def of(self, g):
