@@ -35,7 +35,7 @@ def _tls_args(tls: bool, pki, trust) -> list[str]:
     return ["--tls", "--tls-profile", "compat", "--pki", str(pki.ours), "--trust", str(trust)]
 
 
-# The control mode does not meet the transport: Scheduled runs over plain TCP only, to keep the suite short.
+# Control mode and transport are independent layers: Scheduled runs over plain TCP only, to keep the suite short.
 TRANSPORT_AND_MODE = pytest.mark.parametrize("tls, mode", [(False, "dynamic"), (True, "dynamic"), (False, "scheduled")],
                                              ids=["tcp-dynamic", "tls13-dynamic", "tcp-scheduled"])
 
