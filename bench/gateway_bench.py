@@ -1,0 +1,119 @@
+"""Site gateway under load: N simulated EVSEs (SECC over TLS 1.3 + emulated meter + OCPP connection each) in one
+gateway process, with N EV emulators running -20 sessions against them at the same time.
+
+    python3 bench/gateway_bench.py                 # N = 1 (baseline), 50, 100
+    python3 bench/gateway_bench.py --evses 10 50 --rounds 3 --auth eim
+
+Each N runs in a fresh child process (clean memory figures). The EV emulators, the local CSMS and the meters'
+simulated time share that process and its CPU with the gateway, so the figures are an upper bound on the
+gateway's own cost. Reported per N: sessions completed, throughput (sessions/s), the EV-side response time of
+every request (p50/p99/max: request sent → response decoded, i.e. SECC processing + TLS + loop queuing), CPU
+time and share, peak RSS, sealed metering sessions and OCPP Ended events received; ratios against N = 1.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+
+async def _child(evses: int, rounds: int, auth: str, charge_loops: int) -> dict:
+    from certs import PkiConfig, create_pki
+    from iso15118.evcc import EvConfig, Evcc
+    from iso15118.evcc.client import run_session
+    from iso15118.security.session_hooks import ContractSigner
+    from iso15118.session.tls_contexts import ev_context
+    from iso15118.site import ConnectorConfig, SiteConfig, SiteGateway
+    from metering.ocpp import LocalCsms
+
+    work = Path(tempfile.mkdtemp(prefix="gateway-bench-"))
+    pki = create_pki(work / "pki", PkiConfig())
+    signer = ContractSigner(pki.load_private_key("contract"), pki.load_chain("contract")) if auth == "pnc" else None
+    ev_ssl = ev_context(work / "pki")
+    async with LocalCsms(heartbeat_interval=3600) as csms:
+        config = SiteConfig(connectors=tuple(ConnectorConfig(i, sdp_port=None, services=("dc",))
+                                             for i in range(1, evses + 1)),
+                            data_dir=str(work / "data"), pki_dir=str(work / "pki"), meter_time_scale=60.0,
+                            tx_updated_interval_s=0.0, ocpp={"csms_url": csms.url})
+        async with SiteGateway(config) as site:
+            times: list[float] = []
+            outcomes: list[str] = []
+
+            async def ev_driver(evse_id: int) -> None:
+                port = site.evses[evse_id].port
+                for _ in range(rounds):
+                    evcc = Evcc(EvConfig(service="dc", auth=auth, charge_loops=charge_loops, loop_period=0.1),
+                                contract_signer=signer, metering_signer=signer)
+                    summary = await run_session(evcc, "::1", port, ssl_context=ev_ssl)
+                    outcomes.append(summary["outcome"])
+                    times.extend(evcc.response_times)
+
+            usage0, wall0 = resource.getrusage(resource.RUSAGE_SELF), time.monotonic()
+            await asyncio.gather(*(ev_driver(i) for i in range(1, evses + 1)))
+            wall = time.monotonic() - wall0
+            usage1 = resource.getrusage(resource.RUSAGE_SELF)
+            await asyncio.sleep(0.3)
+            await site.drain(timeout=120)
+            sealed = sum(len(meter.journal.records(kind="session_seal")) for meter in site.meters.values())
+        ended = sum(e["eventType"] == "Ended" for e in csms.record.transaction_events)
+    cpu = (usage1.ru_utime - usage0.ru_utime) + (usage1.ru_stime - usage0.ru_stime)
+    times.sort()
+    return {"evses": evses, "sessions": len(outcomes), "completed": outcomes.count("completed"), "wall_s": wall,
+            "throughput": outcomes.count("completed") / wall, "messages": len(times),
+            "p50_ms": statistics.median(times) * 1000,
+            "p99_ms": times[min(len(times) - 1, int(0.99 * len(times)))] * 1000, "max_ms": times[-1] * 1000,
+            "cpu_s": cpu, "cpu_share": cpu / wall, "rss_mb": usage1.ru_maxrss / 1024, "sealed": sealed,
+            "ended": ended}
+
+
+def _table(rows: list[dict]) -> str:
+    base = rows[0]
+    head = (f"{'EVSEs':>5} {'sessions':>8} {'ok':>4} {'wall s':>7} {'sess/s':>7} {'x base':>6} {'msgs':>6} "
+            f"{'p50 ms':>7} {'p99 ms':>7} {'max ms':>7} {'CPU s':>6} {'CPU %':>6} {'RSS MB':>7} {'sealed':>6} "
+            f"{'Ended':>5}")
+    lines = [head, "-" * len(head)]
+    for r in rows:
+        lines.append(f"{r['evses']:>5} {r['sessions']:>8} {r['completed']:>4} {r['wall_s']:>7.2f} "
+                     f"{r['throughput']:>7.2f} {r['throughput'] / base['throughput'] if base['throughput'] else 0:>6.1f} {r['messages']:>6} "
+                     f"{r['p50_ms']:>7.2f} {r['p99_ms']:>7.2f} {r['max_ms']:>7.1f} {r['cpu_s']:>6.2f} "
+                     f"{100 * r['cpu_share']:>6.0f} {r['rss_mb']:>7.1f} {r['sealed']:>6} {r['ended']:>5}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--evses", type=int, nargs="+", default=[1, 50, 100])
+    parser.add_argument("--rounds", type=int, default=2, help="sessions per EVSE, one after the other")
+    parser.add_argument("--auth", choices=("eim", "pnc"), default="pnc")
+    parser.add_argument("--charge-loops", type=int, default=20)
+    parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        print(json.dumps(asyncio.run(_child(args.child, args.rounds, args.auth, args.charge_loops))))
+        return 0
+    rows = []
+    for n in args.evses:
+        proc = subprocess.run([sys.executable, __file__, "--child", str(n), "--rounds", str(args.rounds),
+                               "--auth", args.auth, "--charge-loops", str(args.charge_loops)],
+                              capture_output=True, text=True, cwd=Path(__file__).resolve().parents[1])
+        if proc.returncode != 0:
+            print(proc.stderr[-3000:], file=sys.stderr)
+            return 1
+        rows.append(json.loads(proc.stdout.strip().splitlines()[-1]))
+        print(f"N={n} done in {rows[-1]['wall_s']:.1f} s", file=sys.stderr)
+    print(f"gateway bench: DC, {args.auth.upper()}, TLS 1.3 (P-521), {args.charge_loops} charge loops at 0.1 s, "
+          f"{args.rounds} sessions per EVSE; EVs, CSMS and meters in the same process")
+    print(_table(rows))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    sys.exit(main(sys.argv[1:]))
