@@ -34,6 +34,9 @@ class EvContext:
     last_meter_info: dict[str, Any] | None = None
     receipts: int = 0
     renegotiations: int = 0
+    service_renegotiation_supported: bool | None = None  # from the first ServiceDiscoveryRes
+    service_renegotiations: int = 0
+    earlier_loops: int = 0  # charge loops of the phases before a service renegotiation
     metering_confirmations: int = 0
     soc_start: float = 0.0
     response_codes: dict[str, str] = field(default_factory=dict)

@@ -37,6 +37,16 @@ def _stop(ev, kind: str = "Terminate", reason: str = "") -> Step:
     return Step("SessionStopReq", {"ChargingSession": kind}, reason=reason)
 
 
+def _end_of_energy_transfer(ev) -> Step:
+    """SessionStop after PowerDelivery(Stop) (and welding detection): the kind the EVSE asked for, else a service
+    renegotiation once when configured and supported [V2G20-1969], [V2G20-1476], else the profile's stop."""
+    ctx = ev.ctx
+    if ev.stop_kind is None and ev.config.service_renegotiation and ctx.service_renegotiation_supported \
+            and ctx.service_renegotiations == 0:
+        return _stop(ev, "ServiceRenegotiation")
+    return _stop(ev, ev.stop_kind or ev.config.stop_with)
+
+
 def app_protocol(ev) -> Step:
     c = ev.config
     wanted = NS_DC if c.service.startswith("dc") else NS_AC
@@ -110,6 +120,8 @@ def on_authorization(ev, res: Message, now: float) -> Step:
 
 
 def on_service_discovery(ev, res: Message, now: float) -> Step:
+    if ev.ctx.service_renegotiation_supported is None:  # only the first answer counts [V2G20-1643]
+        ev.ctx.service_renegotiation_supported = bool(res["ServiceRenegotiationSupported"])
     wanted = SERVICE_IDS[ev.config.service]
     offered = [s["ServiceID"] for s in res["EnergyTransferServiceList"]["Service"]]
     if wanted not in offered:
@@ -216,7 +228,7 @@ def on_power_delivery(ev, res: Message, now: float) -> Step:
         return _loop(ev, ev.config.loop_period)  # back from standby
     if ev.ctx.is_dc:
         return Step("DC_WeldingDetectionReq", {"EVProcessing": "Ongoing"})
-    return _stop(ev, ev.stop_kind or ev.config.stop_with)
+    return _end_of_energy_transfer(ev)
 
 
 def on_charge_loop(ev, res: Message, now: float) -> Step:
@@ -233,9 +245,11 @@ def on_charge_loop(ev, res: Message, now: float) -> Step:
         ctx.last_meter_info = res["MeterInfo"]
     if "Receipt" in res.body:
         ctx.receipts += 1
+    status = res.get("EVSEStatus") or {}
     if ev.config.renegotiate_after_loops and ctx.loops == ev.config.renegotiate_after_loops:
         ev.start_renegotiation()
-    status = res.get("EVSEStatus") or {}
+    elif status.get("EVSENotification") == "ScheduleRenegotiation" and ev.config.follow_renegotiation_requests:
+        ev.start_renegotiation()  # SECC-triggered: start within NotificationMaxDelay [V2G20-1052]
     if status.get("EVSENotification") == "MeteringConfirmation" and ev.config.metering_confirmation:
         ev.queue_metering_confirmation(res.get("MeterInfo") or ctx.last_meter_info, res.get("Receipt"), now)
     standby = _standby_step(ev)
@@ -289,12 +303,20 @@ def _loops_wanted(ev) -> int:
 def on_welding_detection(ev, res: Message, now: float) -> Step:
     ev.ctx.welding_rounds += 1
     if from_rational(res["EVSEPresentVoltage"]) < SAFE_VOLTAGE or ev.ctx.welding_rounds >= MAX_WELDING_ROUNDS:
-        return _stop(ev, ev.stop_kind or ev.config.stop_with)
+        return _end_of_energy_transfer(ev)
     return Step("DC_WeldingDetectionReq", {"EVProcessing": "Ongoing"})
 
 
 def on_session_stop(ev, res: Message, now: float) -> Step:
     kind = ev.last_request_body["ChargingSession"]
+    if kind == "ServiceRenegotiation" and not ev.stop_reason:
+        # The SECC now expects ServiceDiscoveryReq [V2G20-1643]; a new charging phase follows.
+        ctx = ev.ctx
+        ctx.service_renegotiations += 1
+        ctx.earlier_loops += ctx.loops
+        ctx.loops, ctx.last_loop_at, ctx.precharge_rounds, ctx.welding_rounds = 0, None, 0, 0
+        ctx.standby_started_at_loop, ctx.standby_done = None, False
+        return Step("ServiceDiscoveryReq", {})
     if ev.stop_reason:
         return Step(None, {}, outcome="failed", reason=ev.stop_reason)
     return Step(None, {}, outcome="paused" if kind == "Pause" else "completed", reason=f"SessionStop {kind}")

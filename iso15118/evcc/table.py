@@ -84,5 +84,5 @@ SEQUENCE: dict[tuple[EvState, str], EvRule] = {
     (E.WAIT_AC_CHARGE_LOOP, "AC_ChargeLoopRes"): _r(h.on_charge_loop, "AC_ChargeLoopReq", "PowerDeliveryReq"),
     (E.WAIT_WELDING_DETECTION, "DC_WeldingDetectionRes"): _r(
         h.on_welding_detection, "DC_WeldingDetectionReq", _STOP),
-    (E.WAIT_SESSION_STOP, "SessionStopRes"): _r(h.on_session_stop),
+    (E.WAIT_SESSION_STOP, "SessionStopRes"): _r(h.on_session_stop, "ServiceDiscoveryReq"),
 }

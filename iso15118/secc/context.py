@@ -37,6 +37,11 @@ class SessionContext:
     power_started_at: float | None = None
     standby: bool = False
     renegotiations: int = 0
+    renegotiation_wanted: bool = False  # SECC-triggered schedule renegotiation pending [V2G20-1845]
+    renegotiation_announced_at: float | None = None
+    renegotiation_announcements: int = 0
+    # per stream (payload type): (request, time of its first "Ongoing" answer), for the 55 s limit
+    ongoing_since: dict[int, tuple[str, float]] = field(default_factory=dict)
     stop_requested: str | None = None  # "Terminate" | "Pause": announced in the next ChargeLoopRes
     loops: int = 0
     metering_confirmation_asked: bool = False

@@ -23,7 +23,7 @@ from iso15118.session.log import log_event
 from iso15118.session.messages import Message, payload_type_of, response_name
 from iso15118.session.response_codes import AppProtocolResponseCode, PeerProtocolError, ResponseCode, is_failed
 from iso15118.session.sequence import Reply
-from iso15118.session.timing import SECC_STOP_LINGER, SEQUENCE_TIMER
+from iso15118.session.timing import SECC_ONGOING_PERFORMANCE_TIME, SECC_STOP_LINGER, SEQUENCE_TIMER
 from iso15118.transport.v2gtp import PayloadType
 
 from .context import Connector, SessionContext, SessionStore, resume_binding
@@ -109,6 +109,7 @@ class Secc:
                 # Decodable but unusable content (a value no handler can act on): refuse, never crash.
                 self.log("request_unusable", level=logging.WARNING, code="FAILED", detail=repr(exc))
                 reply = Reply({}, ResponseCode.FAILED.value)
+            reply = self._limit_ongoing(payload_type, request.name, reply, now)
         response = self._response(request, reply)
         if response is None:
             return actions + self._end(now, "failed", reply.code, f"cannot answer {request.name}")
@@ -152,6 +153,18 @@ class Secc:
             raise ValueError(f"EVSENotification {kind!r}: use 'Terminate' or 'Pause'")
         self.ctx.stop_requested = kind
 
+    def request_renegotiation(self) -> None:
+        """Ask the EV for a new schedule (e.g. the grid operator lowered the site limit): the next ChargeLoopRes
+        carries EVSENotification=ScheduleRenegotiation and the EV runs CPD -> ScheduleExchange ->
+        PowerDelivery(ScheduleRenegotiation) on side stream 0x8101 [V2G20-1845], [V2G20-1052]."""
+        if not self.in_charge_loop:
+            raise ValueError(f"schedule renegotiation only in the charge loop, not in {self.state.value}")
+        self.ctx.renegotiation_wanted = True
+
+    @property
+    def renegotiation_started(self) -> bool:
+        return self.renegotiation is not RenegotiationState.IDLE
+
     def timer_expired(self, now: float) -> list:
         deadline = self._deadlines.get(SEQUENCE_TIMER)
         if self.state is SeccState.ENDED or deadline is None or now < deadline:
@@ -185,6 +198,24 @@ class Secc:
         if payload_type != payload_type_of(request.name):
             return None  # e.g. a DC message on the AC payload type
         return SEQUENCE.get((self.state, request.name))
+
+    def _limit_ongoing(self, payload_type: int, name: str, reply: Reply, now: float) -> Reply:
+        """EVSEProcessing=Ongoing for one request for at most V2G_SECC_Ongoing_Performance_Time (55 s, facts §5),
+        which keeps the SECC inside the EV's 60 s V2G_EVCC_Ongoing_Timeout; then Finished with FAILED (the
+        schema has no more specific code for processing that never finished) and the session ends, sealed."""
+        processing = reply.body.get("EVSEProcessing", "")
+        if not (reply.stay and processing.startswith("Ongoing")):
+            self.ctx.ongoing_since.pop(payload_type, None)
+            return reply
+        since = self.ctx.ongoing_since.get(payload_type)
+        if since is None or since[0] != name:
+            self.ctx.ongoing_since[payload_type] = (name, now)
+            return reply
+        if now - since[1] < SECC_ONGOING_PERFORMANCE_TIME:
+            return reply
+        self.log("ongoing_limit_reached", level=logging.WARNING, code=ResponseCode.FAILED.value, request=name,
+                 ongoing_s=round(now - since[1], 3))
+        return Reply({**reply.body, "EVSEProcessing": "Finished"}, ResponseCode.FAILED.value)
 
     def _unknown_session(self, request: Message) -> bool:
         if self.state in NO_SERVICE_SESSION or request.name == "SessionSetupReq":

@@ -118,6 +118,10 @@ class EvConfig:
     stop_with: str = "Terminate"  # or "Pause"
     standby_loops: int = 0  # > 0: halfway through charging, PowerDelivery(Standby) for this many loops
     renegotiate_after_loops: int = 0  # > 0: schedule renegotiation on side stream 0x8101 after this many loops
+    follow_renegotiation_requests: bool = True  # False: ignore EVSENotification=ScheduleRenegotiation (tests)
+    # After the first charging phase: SessionStop(ServiceRenegotiation), ServiceDiscovery again and a second
+    # phase, if the SECC's first ServiceDiscoveryRes said ServiceRenegotiationSupported [V2G20-1969], [V2G20-1643]
+    service_renegotiation: bool = False
     resume_session_id: str | None = None  # hex; SessionSetupReq with this id resumes a paused session
     offer_protocols: tuple[str, ...] = ()  # extra namespaces to offer in SupportedAppProtocolReq
     only_protocols: tuple[str, ...] = ()  # if set, offer exactly these namespaces (fallback tests)

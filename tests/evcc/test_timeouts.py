@@ -96,7 +96,9 @@ def test_secc_has_no_sequence_timer_before_supported_app_protocol():
     assert secc.timer_expired(1e6) == []
 
 
-def test_ev_stops_when_authorization_stays_ongoing_for_60s():
+def test_ev_stops_when_authorization_stays_ongoing_for_60s(monkeypatch):
+    # A SECC that ignores its own 55 s V2G_SECC_Ongoing_Performance_Time: the EV's 60 s timer ends it.
+    monkeypatch.setattr("iso15118.secc.machine.SECC_ONGOING_PERFORMANCE_TIME", float("inf"))
     result = run_in_process(SeccConfig(eim_ongoing_rounds=10_000), EvConfig(loop_period=0.5))
     assert result.summary["outcome"] == "timeout"
     assert result.summary["code"] == "TIMEOUT_ONGOING"

@@ -50,7 +50,7 @@ def charge_loop(session, req: Message, now: float) -> Reply:
     ctx, a = session.ctx, session.config.ac
     names = [n for n in req.body if n.endswith("_AC_CLReqControlMode")]
     expected = ("BPT_" if ctx.is_bpt else "") + ("Dynamic" if ctx.control_mode == "dynamic" else "Scheduled")
-    common = loop_common(session, req, now)
+    common, code = loop_common(session, req, now)
     res_mode = ("BPT_" if ctx.is_bpt else "") + ("Dynamic" if ctx.control_mode == "dynamic" else "Scheduled") \
         + "_AC_CLResControlMode"
     if not names or not names[0].startswith(expected):
@@ -67,4 +67,4 @@ def charge_loop(session, req: Message, now: float) -> Reply:
     present = ctx.connector.charger.deliver_ac(target, now)
     body = {**common, res_mode: {"EVSETargetActivePower": rational(target),
                                  "EVSEPresentActivePower": rational(present)}}
-    return Reply(body, events=(PowerRequest(ctx.session_id, None, None, target),))
+    return Reply(body, code, events=(PowerRequest(ctx.session_id, None, None, target),))

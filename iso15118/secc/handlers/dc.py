@@ -76,7 +76,7 @@ def charge_loop(session, req: Message, now: float) -> Reply:
     charger = ctx.connector.charger
     name, mode = _control_mode(req)
     expected_prefix = ("BPT_" if ctx.is_bpt else "") + ("Dynamic" if ctx.control_mode == "dynamic" else "Scheduled")
-    common = loop_common(session, req, now)
+    common, code = loop_common(session, req, now)
     ev_voltage = from_rational(req["EVPresentVoltage"])
     if name is None or not name.startswith(expected_prefix):
         return Reply({**common, **_loop_fields(ev_voltage, 0.0), "Scheduled_DC_CLResControlMode": {}},
@@ -103,7 +103,7 @@ def charge_loop(session, req: Message, now: float) -> Reply:
             "EVSECurrentLimitAchieved": out.current_limit_achieved,
             "EVSEVoltageLimitAchieved": out.voltage_limit_achieved}
     body.update(_res_control_mode(session))
-    return Reply(body, events=(PowerRequest(ctx.session_id, ev_voltage, target_current, None),))
+    return Reply(body, code, events=(PowerRequest(ctx.session_id, ev_voltage, target_current, None),))
 
 
 def _loop_fields(voltage: float, current: float) -> dict:

@@ -7,17 +7,41 @@ from iso15118.session.response_codes import ResponseCode as RC
 from iso15118.session.sequence import Reply
 
 NOTIFICATION_MAX_DELAY = 10  # s the EV has to react to an EVSENotification
+RENEGOTIATION_ANNOUNCEMENTS = 2  # the first ScheduleRenegotiation notification and one retry [V2G20-2235]
 
 
-def loop_common(session, req: Message, now: float) -> dict:
-    """EVSEStatus / MeterInfo / Receipt of a ChargeLoopRes (in schema order)."""
+def _renegotiation_code(session, now: float) -> str:
+    """ResponseCode of this ChargeLoopRes as far as a SECC-triggered schedule renegotiation goes: the EV must
+    start it on 0x8101 within NotificationMaxDelay [V2G20-1052]; if it does not, the SECC retries once with
+    WARNING_ScheduleRenegotiationFailed, then gives up with FAILED_ScheduleRenegotiation [V2G20-2235]."""
+    ctx = session.ctx
+    asked_at = ctx.renegotiation_announced_at
+    if asked_at is None or session.renegotiation_started or now - asked_at <= NOTIFICATION_MAX_DELAY:
+        return RC.OK.value
+    if ctx.renegotiation_announcements >= RENEGOTIATION_ANNOUNCEMENTS:
+        return RC.FAILED_ScheduleRenegotiation.value
+    ctx.renegotiation_announced_at = None  # announce again in this response
+    return RC.WARNING_ScheduleRenegotiationFailed.value
+
+
+def loop_common(session, req: Message, now: float) -> tuple[dict, str]:
+    """EVSEStatus / MeterInfo / Receipt of a ChargeLoopRes (in schema order), and its ResponseCode."""
     ctx, config = session.ctx, session.config
     meter = ctx.connector.meter
     ctx.loops += 1
     body: dict = {}
+    code = _renegotiation_code(session, now)
     ask_confirmation = (config.metering_confirmation and not ctx.metering_confirmation_asked
                         and ctx.loops >= config.metering_confirmation_after_loops)
-    if ctx.stop_requested is not None:
+    if ctx.renegotiation_wanted and ctx.renegotiation_announced_at is None and not session.renegotiation_started \
+            and ctx.stop_requested is None:
+        # [V2G20-1845]: the SECC asks for a new schedule; the EV runs it on side stream 0x8101.
+        ctx.renegotiation_announced_at = now
+        ctx.renegotiation_announcements += 1
+        body["EVSEStatus"] = {"NotificationMaxDelay": NOTIFICATION_MAX_DELAY,
+                              "EVSENotification": "ScheduleRenegotiation"}
+        ask_confirmation = False
+    elif ctx.stop_requested is not None:
         # The station wants the session to end (operator, OCPP remote stop): the EV stops within the delay.
         body["EVSEStatus"] = {"NotificationMaxDelay": NOTIFICATION_MAX_DELAY,
                               "EVSENotification": ctx.stop_requested}
@@ -41,7 +65,7 @@ def loop_common(session, req: Message, now: float) -> dict:
             receipt = meter.receipt(ctx.session_id, now)
             if receipt is not None:
                 body["Receipt"] = receipt
-    return body
+    return body, code
 
 
 def metering_confirmation(session, req: Message, now: float) -> Reply:

@@ -108,4 +108,5 @@ def renegotiated_power_delivery(session, req: Message, now: float) -> Reply:
     ctx.extra["ev_power_profile"] = profile
     ctx.power_started_at = now
     ctx.renegotiations += 1
+    ctx.renegotiation_wanted, ctx.renegotiation_announced_at, ctx.renegotiation_announcements = False, None, 0
     return Reply({})
