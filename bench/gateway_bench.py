@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 
 
-async def _child(evses: int, rounds: int, auth: str, charge_loops: int) -> dict:
+async def _child(evses: int, rounds: int, auth: str, charge_loops: int, checkpoint_s: float) -> dict:
     from certs import PkiConfig, create_pki
     from iso15118.evcc import EvConfig, Evcc
     from iso15118.evcc.client import run_session
@@ -41,7 +41,8 @@ async def _child(evses: int, rounds: int, auth: str, charge_loops: int) -> dict:
         config = SiteConfig(connectors=tuple(ConnectorConfig(i, sdp_port=None, services=("dc",))
                                              for i in range(1, evses + 1)),
                             data_dir=str(work / "data"), pki_dir=str(work / "pki"), meter_time_scale=60.0,
-                            tx_updated_interval_s=0.0, ocpp={"csms_url": csms.url})
+                            tx_updated_interval_s=0.0, ocpp={"csms_url": csms.url},
+                            meter_checkpoint_interval_s=checkpoint_s)
         async with SiteGateway(config) as site:
             times: list[float] = []
             outcomes: list[str] = []
@@ -80,8 +81,9 @@ def _table(rows: list[dict]) -> str:
             f"{'Ended':>5}")
     lines = [head, "-" * len(head)]
     for r in rows:
+        ratio = r["throughput"] / base["throughput"] if base["throughput"] else 0.0
         lines.append(f"{r['evses']:>5} {r['sessions']:>8} {r['completed']:>4} {r['wall_s']:>7.2f} "
-                     f"{r['throughput']:>7.2f} {r['throughput'] / base['throughput'] if base['throughput'] else 0:>6.1f} {r['messages']:>6} "
+                     f"{r['throughput']:>7.2f} {ratio:>6.1f} {r['messages']:>6} "
                      f"{r['p50_ms']:>7.2f} {r['p99_ms']:>7.2f} {r['max_ms']:>7.1f} {r['cpu_s']:>6.2f} "
                      f"{100 * r['cpu_share']:>6.0f} {r['rss_mb']:>7.1f} {r['sealed']:>6} {r['ended']:>5}")
     return "\n".join(lines)
@@ -93,15 +95,19 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--rounds", type=int, default=2, help="sessions per EVSE, one after the other")
     parser.add_argument("--auth", choices=("eim", "pnc"), default="pnc")
     parser.add_argument("--charge-loops", type=int, default=20)
+    parser.add_argument("--checkpoint", type=float, default=1.0,
+                        help="meter register checkpoint interval, real seconds (one fsync per meter each)")
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
-        print(json.dumps(asyncio.run(_child(args.child, args.rounds, args.auth, args.charge_loops))))
+        print(json.dumps(asyncio.run(_child(args.child, args.rounds, args.auth, args.charge_loops,
+                                             args.checkpoint))))
         return 0
     rows = []
     for n in args.evses:
         proc = subprocess.run([sys.executable, __file__, "--child", str(n), "--rounds", str(args.rounds),
-                               "--auth", args.auth, "--charge-loops", str(args.charge_loops)],
+                               "--auth", args.auth, "--charge-loops", str(args.charge_loops),
+                               "--checkpoint", str(args.checkpoint)],
                               capture_output=True, text=True, cwd=Path(__file__).resolve().parents[1])
         if proc.returncode != 0:
             print(proc.stderr[-3000:], file=sys.stderr)
@@ -109,7 +115,8 @@ def main(argv: list[str]) -> int:
         rows.append(json.loads(proc.stdout.strip().splitlines()[-1]))
         print(f"N={n} done in {rows[-1]['wall_s']:.1f} s", file=sys.stderr)
     print(f"gateway bench: DC, {args.auth.upper()}, TLS 1.3 (P-521), {args.charge_loops} charge loops at 0.1 s, "
-          f"{args.rounds} sessions per EVSE; EVs, CSMS and meters in the same process")
+          f"{args.rounds} sessions per EVSE, meter checkpoint every {args.checkpoint:g} s; EVs, CSMS and meters in "
+          "the same process")
     print(_table(rows))
     return 0
 

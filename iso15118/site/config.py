@@ -50,6 +50,9 @@ class SiteConfig:
     tls_profile: str = "iso20"
     station_prefix: str = "CS"
     meter_time_scale: float = 0.0
+    # Real seconds between durable register checkpoints (one fsync each) per meter; signed readings always carry
+    # their own. 1 s loses at most a second of register advance in a crash; a 100-EVSE gateway pays 100 fsync/s.
+    meter_checkpoint_interval_s: float = 1.0
     # Updated TransactionEvent with a fresh signed reading every this many seconds of session (0 = none).
     tx_updated_interval_s: float = 120.0
     secc: SeccConfig = field(default_factory=SeccConfig)

@@ -97,8 +97,8 @@ class SiteGateway:
     def _meter(self, connector: ConnectorConfig, data: Path) -> Meter:
         identity = OcmfIdentity(meter_serial=self.config.meter_serial(connector),
                                 gateway_serial=self.config.station_id(connector))
-        # Register checkpoints (one fsync each) once per second of real time, also when meter time runs faster.
-        checkpoint = max(1.0, self.config.meter_time_scale)
+        # The checkpoint interval is in meter time; the setting is in real time.
+        checkpoint = self.config.meter_checkpoint_interval_s * max(1.0, self.config.meter_time_scale)
         meter_config = MeterConfig(journal_path=str(data / f"meter-{connector.id}.sqlite"),
                                    key_path=str(data / f"meter-{connector.id}.pem"), identity=identity,
                                    checkpoint_interval_s=checkpoint)
