@@ -5,12 +5,14 @@ Two virtual PLC modems match by SLAC on an in-memory powerline; the EV finds the
 and opens TLS 1.3 with certificates from a freshly provisioned PKI (-20 profile, P-521); -20 DC_BPT with Plug &
 Charge charges, then discharges. The SECC is connector 1 of the site gateway (iso15118.site): its meter is the
 metrology chip emulator (signed MeterInfo, OCMF records, journal), a control-pilot board emulator on a pty and
-the PLC link monitor supervise the session, and a local OCPP 2.0.1 CSMS receives the transaction. The meter and
-the power stage run in simulated time (x120 by default) so a session of minutes takes seconds; the V2G
-messages themselves run in real time. `--fault` injects one fault mid-charge; the demo then checks that the
-session was sealed exactly once and that the OCPP Ended event carries the final signed reading.
+the PLC link monitor supervise the session, and a local OCPP 2.0.1 CSMS receives the transaction. The meter runs
+in simulated time (x120 by default): it integrates the charger's power over 120 x the elapsed time, so the
+signed energy is that of a session of minutes taking seconds; the V2G messages (and the EV's battery model) run
+in real time. `--fault` injects one fault mid-charge.
 
-Exit status 0 only when the session ended as expected (see `expected_end`).
+Exit status 0 only when the session ended as expected: without a fault, completed with every check passed
+(OCMF records, MeterSignature, MeteringConfirmation, CSMS Started/Updated/Ended); with a fault, sealed exactly
+once for that fault and the OCPP Ended event carrying the final signed reading.
 """
 from __future__ import annotations
 
@@ -172,8 +174,8 @@ async def run_demo(options: DemoOptions) -> dict:
     progress("DEMO", f"ISO 15118-20 {options.service.upper()} with {auth}"
              f"{', fault ' + options.fault if options.fault else ''}; no hardware: virtual PLC modems, "
              "metrology chip emulator, control-pilot board emulator, local CSMS")
-    progress("DEMO", f"meter and power stage in SIMULATED time x{options.time_scale:g} (1 s of session = "
-                     f"{options.time_scale / 60:g} min metered); V2G messages in real time")
+    progress("DEMO", f"meter in SIMULATED time x{options.time_scale:g} (1 s of session = "
+                     f"{options.time_scale / 60:g} min metered); V2G messages and the EV battery in real time")
     pki = create_pki(out / "pki", PkiConfig(algorithm="secp521r1", profile="iso20"))
     progress("PKI", f"provisioned (-20 profile, P-521): V2G/MO/OEM roots, SECC, vehicle, contract {pki.emaid}")
     samples = artifacts.PlotSamples()
