@@ -2,7 +2,7 @@
 JVM), each side in its own network namespace joined by a veth pair: SDP on ff02::1, then plain TCP or TLS 1.3
 (P-256, our compat profile, cross-trusted roots) to the link-local address, EIM.
 
-- our EVCC (`v2g ev`) against Josev's SECC (`JosevPeer secc`): DC and AC;
+- our EVCC (`v2g ev`) against Josev's SECC (`JosevPeer secc`): DC and AC, and a failed protocol negotiation;
 - Josev's EVCC against our SECC (`v2g secc`): DC and AC.
 
 Josev's deviations and how each test stays within the standard are listed in docs/interop.md."""
@@ -118,3 +118,24 @@ def test_josev_ev_completes_a_session_against_our_secc(service, tls, mode, cross
     assert all(f"{mode.capitalize()}_{service.upper()}_CLReqControlMode" in m["body"] for m in loops)
     assert sealed and sealed[0]["meter_info"]["ChargedEnergyReadingWh"] > 0
     assert f"Starting {'TLS' if tls else 'TCP'} client" in josev.log()
+
+
+def test_our_ev_stops_cleanly_when_josev_secc_supports_none_of_its_protocols(cross_pki, warm_up_corpus,
+                                                                              josev_peer, tmp_path):
+    trace = tmp_path / "ev-trace.jsonl"
+    with veth_pair("jsap") as (evse, ev):
+        josev = josev_peer(evse.netns, "secc", "-i", evse.ifname, "--protocols", "ISO_15118_20_DC",
+                           "--warm-up-corpus", str(warm_up_corpus))
+        josev.wait_for("ready", timeout=60)
+        run = subprocess.run(_ours(ev.netns, "ev", "-i", ev.ifname, "--no-tls", "--service", "ac", "--json",
+                                   "--trace", str(trace)),
+                             capture_output=True, text=True, timeout=SESSION_TIMEOUT)
+        ended = josev.wait_for("session_end", timeout=SESSION_TIMEOUT)
+
+    summary = json.loads(run.stdout)
+    assert run.returncode != 0 and summary["outcome"] == "failed", run.stdout
+    assert "no common protocol" in summary["reason"]
+    res = [m for m in _trace(trace) if m["msg"] == "supportedAppProtocolRes"]
+    assert [m["body"]["ResponseCode"] for m in res] == ["Failed_NoNegotiation"]
+    assert [m["msg"] for m in _trace(trace) if m["dir"] == "tx"] == ["supportedAppProtocolReq"]
+    assert not ended["successful"] and ended["state"] == "SupportedAppProtocol", ended
