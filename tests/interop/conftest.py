@@ -164,7 +164,7 @@ class JosevPeer:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
 
-    def log_tail(self, lines: int = 40) -> str:
+    def log_tail(self) -> str:
         return "\n".join(line for line in self.log().splitlines() if not line.startswith("DEBUG"))[-6000:]
 
     def stop(self) -> None:
