@@ -471,8 +471,8 @@ class Compiler:
             elif ev == SE:
                 zeros = self._read_simple_element(out, ind, sub.dt, var, zeros)
             else:
-                zeros = self._check(out, ind, zeros)
-                self._read_value(out, ind, sub, var)
+                self._read_value(out, ind, sub, var, zeros)
+                zeros = 0
             names.append((field, var))
         zeros += 1  # EE of this element
         args = ", ".join(f"{f}={v}" for f, v in names)
@@ -484,8 +484,7 @@ class Compiler:
         binaries, the escape `1` + EE `000` that EXIficient sends for empty content (facts/exi.md §4.3).
         Returns the zero bits (EE) still to check."""
         if not isinstance(dt, (String, Binary)):
-            self._check(out, ind, zeros + 1)  # + CH
-            self._read_value(out, ind, dt, var)
+            self._read_value(out, ind, dt, var, zeros + 1)  # + CH
             return 1
         self._check(out, ind, zeros)
         out.append(f"{ind}p += 1")
@@ -546,8 +545,7 @@ class Compiler:
                 elif ev == SE:
                     self._check(out, body, self._read_simple_element(out, body, child.dt, "v", zeros))
                 elif ev in (AT, CH) and field is not None:
-                    self._check(out, body, zeros)
-                    self._read_value(out, body, child)
+                    self._read_value(out, body, child, "v", zeros)
                 else:
                     out.append(f"{body}raise _F")
                     continue
@@ -557,23 +555,37 @@ class Compiler:
                 out.append(f"{ind}else: raise _F")
         return "\n".join(out) + "\n"
 
-    def _read_value(self, out, ind, dt, v="v") -> None:
+    def _read_value(self, out, ind, dt, v="v", zeros=0) -> None:
+        """Read a value; the `zeros` pending zero bits before it (event codes) are read in the same shift and
+        checked by one comparison (a set bit there makes the value too large)."""
+        if isinstance(dt, (String, Binary)):
+            self._check(out, ind, zeros)
+        width = zeros + (dt.nbits if isinstance(dt, (NBitInteger, Enumeration)) else
+                         1 if isinstance(dt, Boolean) else 8 if isinstance(dt, UnsignedInteger) else 9)
+        mask = (1 << width) - 1
         if isinstance(dt, NBitInteger):
-            out.append(f"{ind}p += {dt.nbits}")
-            expr = f"((val >> (end - p)) & {(1 << dt.nbits) - 1})"
-            out.append(f"{ind}{v} = {expr} + {dt.lo}" if dt.lo else f"{ind}{v} = {expr}")
-            if (1 << dt.nbits) - 1 + dt.lo > dt.hi:
-                out.append(f"{ind}if {v} > {dt.hi}: raise _F")
+            out.append(f"{ind}p += {width}")
+            out.append(f"{ind}{v} = (val >> (end - p)) & {mask}")
+            if zeros or (1 << dt.nbits) - 1 + dt.lo > dt.hi:
+                out.append(f"{ind}if {v} > {dt.hi - dt.lo}: raise _F")
+            if dt.lo:
+                out.append(f"{ind}{v} += {dt.lo}")
         elif isinstance(dt, Boolean):
-            out.append(f"{ind}p += 1")
-            out.append(f"{ind}{v} = (val >> (end - p)) & 1 == 1")
+            out.append(f"{ind}p += {width}")
+            out.append(f"{ind}{v} = (val >> (end - p)) & {mask}")
+            if zeros:
+                out.append(f"{ind}if {v} > 1: raise _F")
+            out.append(f"{ind}{v} = {v} == 1")
         elif isinstance(dt, Enumeration):
+            # an index with a set zero bit, or beyond the values, is an IndexError: the interpreter takes over
             values = tuple(dt.cls(x) if dt.cls is not None else x for x in dt.values)
-            out.append(f"{ind}p += {dt.nbits}")
-            out.append(f"{ind}{v} = {self.const(values, 'V')}[(val >> (end - p)) & {(1 << dt.nbits) - 1}]")
+            out.append(f"{ind}p += {width}")
+            out.append(f"{ind}{v} = {self.const(values, 'V')}[(val >> (end - p)) & {mask}]")
         elif isinstance(dt, UnsignedInteger):
-            out.append(f"{ind}p += 8")
-            out.append(f"{ind}{v} = (val >> (end - p)) & 255")
+            out.append(f"{ind}p += {width}")
+            out.append(f"{ind}{v} = (val >> (end - p)) & {mask}")
+            if zeros:
+                out.append(f"{ind}if {v} > 255: raise _F")
             out.append(f"{ind}if {v} >= 128:")
             out.append(f"{ind}    p += 8")
             out.append(f"{ind}    b = (val >> (end - p)) & 255")
@@ -583,8 +595,10 @@ class Compiler:
             if checks:
                 out.append(f"{ind}if {' or '.join(checks)}: raise _F")
         elif isinstance(dt, Integer):
-            out.append(f"{ind}p += 9")
-            out.append(f"{ind}{v} = (val >> (end - p)) & 511")
+            out.append(f"{ind}p += {width}")
+            out.append(f"{ind}{v} = (val >> (end - p)) & {mask}")
+            if zeros:
+                out.append(f"{ind}if {v} > 511: raise _F")
             out.append(f"{ind}if {v} < 128: pass")
             out.append(f"{ind}elif 256 <= {v} < 384: {v} = 255 - {v}")
             out.append(f"{ind}elif {v} < 256: {v}, p = _ru(val, end, p, {v})")
