@@ -2,21 +2,29 @@
 sessions against one SECC process (N = 1, 10, 50, 100) with p50/p99 and the SECC process's memory.
 
 The SECC runs in its own process (asyncio server, TLS 1.3 with the -20 profile, simulated charger); the EVs
-run in this process. Two numbers per message:
+run in up to --ev-workers other processes (each an asyncio loop with its share of the EVs), so the EV side is
+not the bottleneck it was with all EVs in one process. Two numbers per message:
   secc_ms  time inside the SECC from a decoded frame to its encoded response (decode + handler + encode),
   rtt_ms   round trip seen by the EV (TLS, TCP, both machines).
 Baseline, measured in the same run: a V2GTP echo round trip over the same kind of TLS 1.3 connection.
 Each run starts with one uncounted warm-up session (first use of every message type and grammar).
 Prints a table; asserts nothing. Targets (issue 6): p99 < 5 ms per message at N = 1; N = 100 with p99 < 50 ms.
 
-    python3 bench/session_bench.py [--sessions 1,10,50,100] [--loops 20]
+    python3 bench/session_bench.py [--sessions 1,10,50,100] [--loops 20] [--ev-workers 3] [--profile N]
+
+--profile N: run the SECC of the N-session round under cProfile and print its top functions (cumulative and
+own time) after the table; profiling slows the SECC, so that round's times are not comparable.
 """
 from __future__ import annotations
 
 import argparse
 import collections
 import asyncio
+import cProfile
+import io
 import multiprocessing
+import os
+import pstats
 import resource
 import statistics
 import tempfile
@@ -30,7 +38,7 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
-def _serve(pki_dir: str, sessions: int, conn) -> None:
+def _serve(pki_dir: str, sessions: int, conn, profile: bool = False) -> None:
     """Child process: SECC server; reports per-message processing times and peak RSS when done."""
     from iso15118.secc import SeccConfig, Station
     from iso15118.secc.server import SeccServer
@@ -63,11 +71,32 @@ def _serve(pki_dir: str, sessions: int, conn) -> None:
             conn.send((server.port, echo_server.sockets[0].getsockname()[1]))
             await asyncio.get_running_loop().run_in_executor(None, conn.recv)  # warm-up over: measure now
             timings.clear()
-            await server.wait()
+            profiler = cProfile.Profile() if profile else None
+            if profiler is not None:
+                profiler.enable()
+            # Until the EVs are done: a connection whose TLS handshake failed never becomes a session, so
+            # waiting for max_sessions alone could wait forever.
+            await asyncio.get_running_loop().run_in_executor(None, conn.recv)
+            try:
+                await asyncio.wait_for(server.wait(), 6.0)  # the 5 s linger after SessionStopRes
+            except asyncio.TimeoutError:
+                pass
+            if profiler is not None:
+                profiler.disable()
         echo_server.close()
-        conn.send((timings, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))
+        conn.send((timings, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, _profile_text(profiler)))
 
     asyncio.run(main())
+
+
+def _profile_text(profiler: cProfile.Profile | None) -> str:
+    if profiler is None:
+        return ""
+    out = io.StringIO()
+    stats = pstats.Stats(profiler, stream=out).strip_dirs()
+    stats.sort_stats("cumulative").print_stats(30)
+    stats.sort_stats("tottime").print_stats(25)
+    return out.getvalue()
 
 
 async def _baseline_rtts(port: int, pki_dir: str, count: int = 200) -> list[float]:
@@ -85,59 +114,100 @@ async def _baseline_rtts(port: int, pki_dir: str, count: int = 200) -> list[floa
     return rtts
 
 
-async def _ev_sessions(port: int, pki_dir: str, n: int, loops: int, ramp: float = 0.05
+async def _ev_sessions(port: int, pki_dir: str, indices: list[int], loops: int, ramp: float = 0.05
                        ) -> tuple[list[float], list[str]]:
     from iso15118.evcc import EvConfig, Evcc
     from iso15118.evcc.client import run_session
     from iso15118.session.tls_contexts import ev_context
     services = ["dc", "ac", "dc_bpt", "ac_bpt"]
     evs = [Evcc(EvConfig(service=services[i % 4], charge_loops=loops, discharge_loops=loops // 2,
-                         loop_period=0.2)) for i in range(n)]
+                         loop_period=0.2)) for i in indices]
     context = ev_context(pki_dir)
 
     async def plug_in(i: int, ev: Evcc) -> dict:
         await asyncio.sleep(i * ramp)  # EVs arrive spread out, not in one TLS-handshake storm
         return await run_session(ev, "::1", port, ssl_context=context)
-    summaries = await asyncio.gather(*(plug_in(i, ev) for i, ev in enumerate(evs)))
+    summaries = await asyncio.gather(*(plug_in(i, ev) for i, ev in zip(indices, evs)))
     return [t for ev in evs for t in ev.response_times], [
         s["outcome"] if s["outcome"] == "completed" else f'{s["outcome"]}:{s["code"]}' for s in summaries]
 
 
-def run(n: int, loops: int, pki_dir: str) -> dict:
+def _ev_worker(port: int, pki_dir: str, indices: list[int], loops: int, start_at: float, conn) -> None:
+    """EV worker process: its share of the EVs (EV i arrives at i * ramp after the common start)."""
+    from iso15118.evcc.inprocess import warm_up
+    warm_up()
+    time.sleep(max(0.0, start_at - time.time()))
+    conn.send(asyncio.run(_ev_sessions(port, pki_dir, indices, loops)))
+
+
+def _run_evs(port: int, pki_dir: str, n: int, loops: int, workers: int) -> tuple[list[float], list[str]]:
+    """Spread EV i over worker i % workers; all workers start together once warmed up."""
+    workers = max(1, min(workers, n))
+    start_at = time.time() + 3.0  # time for the workers to import and warm up
+    pipes, procs = [], []
+    for w in range(workers):
+        parent, child = multiprocessing.Pipe()
+        proc = multiprocessing.Process(target=_ev_worker,
+                                       args=(port, pki_dir, list(range(w, n, workers)), loops, start_at, child))
+        proc.start()
+        pipes.append(parent)
+        procs.append(proc)
+    rtts: list[float] = []
+    outcomes: list[str] = []
+    for parent, proc in zip(pipes, procs):
+        worker_rtts, worker_outcomes = parent.recv()
+        rtts += worker_rtts
+        outcomes += worker_outcomes
+        proc.join()
+    return rtts, outcomes
+
+
+def run(n: int, loops: int, pki_dir: str, workers: int, profile: bool = False) -> dict:
     parent, child = multiprocessing.Pipe()
-    proc = multiprocessing.Process(target=_serve, args=(pki_dir, n, child))
+    proc = multiprocessing.Process(target=_serve, args=(pki_dir, n, child, profile))
     proc.start()
     port, echo_port = parent.recv()
     baseline = asyncio.run(_baseline_rtts(echo_port, pki_dir))
-    asyncio.run(_ev_sessions(port, pki_dir, 1, loops))  # warm-up: first use of every message type, not counted
+    asyncio.run(_ev_sessions(port, pki_dir, [0], loops))  # warm-up: first use of every message type, not counted
     parent.send("measure")
     started = time.perf_counter()
-    rtts, outcomes = asyncio.run(_ev_sessions(port, pki_dir, n, loops))
+    rtts, outcomes = _run_evs(port, pki_dir, n, loops, workers)
     wall = time.perf_counter() - started
-    secc_times, max_rss_kb = parent.recv()
+    parent.send("evs done")
+    secc_times, max_rss_kb, profile_text = parent.recv()
     proc.join()
     failures = collections.Counter(o for o in outcomes if o != "completed")
     return {"n": n, "completed": outcomes.count("completed"), "failures": dict(failures), "messages": len(secc_times), "wall_s": wall,
             "secc_p50": _percentile(secc_times, 0.5) * 1e3, "secc_p99": _percentile(secc_times, 0.99) * 1e3,
             "rtt_p50": _percentile(rtts, 0.5) * 1e3, "rtt_p99": _percentile(rtts, 0.99) * 1e3,
-            "base_p50": statistics.median(baseline) * 1e3, "rss_mb": max_rss_kb / 1024}
+            "base_p50": statistics.median(baseline) * 1e3, "rss_mb": max_rss_kb / 1024, "profile": profile_text}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sessions", default="1,10,50,100")
     parser.add_argument("--loops", type=int, default=20)
+    parser.add_argument("--ev-workers", type=int, default=3, help="EV processes (the SECC has its own)")
+    parser.add_argument("--profile", type=int, default=None, metavar="N", help="cProfile the SECC at N sessions")
     args = parser.parse_args()
+    print(f"load average before: {' '.join(f'{v:.2f}' for v in os.getloadavg())}, {os.cpu_count()} CPUs, "
+          f"{args.ev_workers} EV worker processes + 1 SECC process", flush=True)
+    profiles = []
     from certs import PkiConfig, create_pki
     with tempfile.TemporaryDirectory() as tmp:
         pki_dir = str(create_pki(tmp, PkiConfig()).directory)
         print(f"{'N':>4} {'done':>5} {'msgs':>6} {'wall s':>7} {'SECC p50 ms':>11} {'SECC p99 ms':>11} "
               f"{'RTT p50 ms':>10} {'RTT p99 ms':>10} {'echo p50 ms':>11} {'RTT/echo':>8} {'SECC RSS MB':>11}")
         for n in (int(v) for v in args.sessions.split(",")):
-            r = run(n, args.loops, pki_dir)
+            r = run(n, args.loops, pki_dir, args.ev_workers, profile=n == args.profile)
+            if r["profile"]:
+                profiles.append((n, r["profile"]))
             print(f"{r['n']:>4} {r['completed']:>5} {r['messages']:>6} {r['wall_s']:>7.2f} {r['secc_p50']:>11.3f} "
                   f"{r['secc_p99']:>11.3f} {r['rtt_p50']:>10.3f} {r['rtt_p99']:>10.3f} {r['base_p50']:>11.3f} "
                   f"{r['rtt_p50'] / r['base_p50']:>8.1f} {r['rss_mb']:>11.1f}  {r['failures'] or ''}", flush=True)
+    print(f"load average after: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
+    for n, text in profiles:
+        print(f"\n--- SECC cProfile, N = {n} (profiled: times above are inflated) ---\n{text}")
 
 
 if __name__ == "__main__":

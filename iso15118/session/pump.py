@@ -37,6 +37,15 @@ class MachinePump:
                 await self._apply(first_actions)
             while not self._closed:
                 kind, item = await self._queue.get()
+                if kind == _TIMER and not item:
+                    # A late event loop (busy with other sessions' TLS handshakes) runs a due timer in the same
+                    # turn in which it reads a frame that arrived before the deadline; the reader task then
+                    # queues that frame behind the timer. Let it, and handle the timer after it (the machine
+                    # re-checks its deadlines, and the frame may have disarmed the timer).
+                    await asyncio.sleep(0)
+                    if not self._queue.empty():
+                        self._queue.put_nowait((_TIMER, True))
+                        continue
                 now = loop.time()
                 if kind == _FRAME:
                     actions = self.machine.receive(item.payload_type, item.payload, now)
