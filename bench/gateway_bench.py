@@ -24,7 +24,8 @@ import time
 from pathlib import Path
 
 
-async def _child(evses: int, rounds: int, auth: str, charge_loops: int, checkpoint_s: float) -> dict:
+async def _child(evses: int, rounds: int, auth: str, charge_loops: int, checkpoint_s: float,
+                 arrival_window_s: float) -> dict:
     from certs import PkiConfig, create_pki
     from iso15118.evcc import EvConfig, Evcc
     from iso15118.evcc.client import run_session
@@ -49,6 +50,7 @@ async def _child(evses: int, rounds: int, auth: str, charge_loops: int, checkpoi
 
             async def ev_driver(evse_id: int) -> None:
                 port = site.evses[evse_id].port
+                await asyncio.sleep(arrival_window_s * (evse_id - 1) / evses)  # EVs arrive spread over the window
                 for _ in range(rounds):
                     evcc = Evcc(EvConfig(service="dc", auth=auth, charge_loops=charge_loops, loop_period=0.1),
                                 contract_signer=signer, metering_signer=signer)
@@ -97,17 +99,19 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--charge-loops", type=int, default=20)
     parser.add_argument("--checkpoint", type=float, default=1.0,
                         help="meter register checkpoint interval, real seconds (one fsync per meter each)")
+    parser.add_argument("--arrival-window", type=float, default=5.0,
+                        help="the EVs' first sessions start spread evenly over this many seconds")
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
         print(json.dumps(asyncio.run(_child(args.child, args.rounds, args.auth, args.charge_loops,
-                                             args.checkpoint))))
+                                             args.checkpoint, args.arrival_window))))
         return 0
     rows = []
     for n in args.evses:
         proc = subprocess.run([sys.executable, __file__, "--child", str(n), "--rounds", str(args.rounds),
                                "--auth", args.auth, "--charge-loops", str(args.charge_loops),
-                               "--checkpoint", str(args.checkpoint)],
+                               "--checkpoint", str(args.checkpoint), "--arrival-window", str(args.arrival_window)],
                               capture_output=True, text=True, cwd=Path(__file__).resolve().parents[1])
         if proc.returncode != 0:
             print(proc.stderr[-3000:], file=sys.stderr)
@@ -115,8 +119,8 @@ def main(argv: list[str]) -> int:
         rows.append(json.loads(proc.stdout.strip().splitlines()[-1]))
         print(f"N={n} done in {rows[-1]['wall_s']:.1f} s", file=sys.stderr)
     print(f"gateway bench: DC, {args.auth.upper()}, TLS 1.3 (P-521), {args.charge_loops} charge loops at 0.1 s, "
-          f"{args.rounds} sessions per EVSE, meter checkpoint every {args.checkpoint:g} s; EVs, CSMS and meters in "
-          "the same process")
+          f"{args.rounds} sessions per EVSE (first ones spread over {args.arrival_window:g} s), meter checkpoint "
+          f"every {args.checkpoint:g} s; EVs, CSMS and meters in the same process")
     print(_table(rows))
     return 0
 
