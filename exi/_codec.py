@@ -163,6 +163,7 @@ class ComplexGrammar:
             raise ExiError(INVALID_CONTENT if hit is None else INVALID_VALUE,
                            f"wildcard element not allowed here; expected one of {_expected(st)}" if hit is None else
                            f"wildcard items are AnyElement or str, got {type(item).__name__}", None, where)
+        self.check_wildcard(item, hit[1], where)
         w.write(hit[0], st.nbits)
         try:
             self.schema.enc_any(w, item)
@@ -170,6 +171,19 @@ class ComplexGrammar:
             e.path.insert(0, item.tag)
             raise
         return i + hit[2]
+
+    def check_wildcard(self, item: AnyElement, constraint, where: str) -> None:
+        """The xs:any's namespace constraint, and processContents="strict" (a declared element only), as XSD
+        validation would check them (facets-style: refuse what the schema does not admit)."""
+        namespace, process_contents = constraint
+        uri = split_name(item.tag)[0]
+        own = self.schema.type_qname.get(id(self), ("", ""))[0]
+        if namespace == "##other" and uri in ("", own):
+            raise ExiError(INVALID_CONTENT, f"{item.tag}: this wildcard takes elements of other namespaces only",
+                           None, where)
+        if process_contents == "strict" and split_name(item.tag) not in self.schema.document_index:
+            raise ExiError(INVALID_CONTENT, f"{item.tag}: this wildcard is strict, the element must be declared",
+                           None, where)
 
     def enc_derived(self, w: BitWriter, obj) -> None:
         """An instance of a class derived from this element's type: xsi:type, then the derived type's

@@ -11,9 +11,10 @@ from .conftest import VECTORS
 def _wildcard_and_relaxed_seeds() -> list[bytes]:
     """Streams that exercise SE(*), the qname string table, xs:anyType and the relaxed fragment grammar."""
     prop = ds.SignatureProperties(SignatureProperty=[ds.SignatureProperty(Target="#s", any=[
-        exi.AnyElement(tag="{urn:x}T", attrib={"a": "1"}, content=["é", exi.AnyElement(tag="{urn:x}U")]), "t",
-        exi.AnyElement(tag="{http://www.w3.org/2000/09/xmldsig#}KeyName", value="k")])])
+        exi.AnyElement(tag="{urn:x}T", attrib={"a": "1"}, content=["é", exi.AnyElement(tag="{urn:x}U")]), "t"])])
+    obj = ds.Object(any=[exi.AnyElement(tag="{http://www.w3.org/2000/09/xmldsig#}KeyName", value="k"), "t"])
     return [exi.encode(prop, schema="xmldsig", element="SignatureProperties"),
+            exi.encode(obj, schema="xmldsig", element="Object"),
             exi.encode(iso2.EMAID(Id="id3", value="DE8AAA1A2B3C4D5"), schema="iso2", fragment=True, element="eMAID")]
 
 

@@ -138,3 +138,19 @@ def test_text_where_the_type_is_not_mixed_is_refused():
     with pytest.raises(exi.ExiError) as e:
         exi.encode(ds.X509Data(X509SKI=[b"k"], any=["text"]), schema="xmldsig", element="X509Data")
     assert e.value.code == errors.INVALID_CONTENT
+
+
+def test_wildcard_namespace_and_strictness_are_enforced_when_encoding():
+    # ds:SignatureProperty: <any namespace="##other" processContents="lax"/>; ds:CanonicalizationMethod:
+    # <any namespace="##any"/> (strict: only declared elements)
+    with pytest.raises(exi.ExiError) as e:
+        exi.encode(ds.SignatureProperty(Target="#s", any=[AnyElement(tag="{%s}Foo" % DS)]), schema="xmldsig",
+                   element="SignatureProperty")
+    assert e.value.code == errors.INVALID_CONTENT
+    method = ds.CanonicalizationMethod(Algorithm="a", any=[AnyElement(tag="{urn:x}T")])
+    with pytest.raises(exi.ExiError) as e:
+        exi.encode(method, schema="xmldsig", element="CanonicalizationMethod")
+    assert e.value.code == errors.INVALID_CONTENT
+    method.any = [AnyElement(tag="{%s}KeyName" % DS, value="k")]
+    assert exi.decode(exi.encode(method, schema="xmldsig", element="CanonicalizationMethod"),
+                      schema="xmldsig") == method
