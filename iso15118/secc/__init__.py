@@ -5,6 +5,7 @@
     secc = station.new_session(peer_certificate=der)        # one machine per TCP/TLS connection
     actions = secc.receive(payload_type, payload, now)      # Send / StartTimer / StopTimer / Close / events
     actions = secc.timer_expired(now); actions = secc.connection_lost(now)
+    secc.request_stop("Terminate"|"Pause"); secc.request_renegotiation()   # announced in the next ChargeLoopRes
 
     server = SeccServer(station, interface="lo", ssl_context=secc_context(pki_dir), sdp_port=15118)
     async with server: await server.wait()                  # iso15118.secc.server; CLI: `v2g secc`
