@@ -16,7 +16,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
-from certs import PkiConfig, build_ocsp_response, create_pki
+from certs import PkiConfig, build_ocsp_response
 from certs.pki import generate_key, issue_certificate, subject_for
 from certs.profiles import ROLES
 from iso15118.transport.tls import TlsConfig, client_context, server_context
@@ -24,26 +24,6 @@ from iso15118.transport.tls import TlsConfig, client_context, server_context
 pytestmark = pytest.mark.interop
 GREETING = b"V2G-OK"
 TIMEOUT = 20
-
-
-@pytest.fixture(scope="module")
-def pki(tmp_path_factory):
-    return create_pki(tmp_path_factory.mktemp("tls-p521"))
-
-
-@pytest.fixture(scope="module")
-def pki_ed448(tmp_path_factory):
-    return create_pki(tmp_path_factory.mktemp("tls-ed448"), PkiConfig(algorithm="ed448"))
-
-
-@pytest.fixture(scope="module")
-def pki_compat(tmp_path_factory):
-    return create_pki(tmp_path_factory.mktemp("tls-compat"), PkiConfig(profile="compat"))
-
-
-@pytest.fixture(scope="module")
-def other_pki(tmp_path_factory):
-    return create_pki(tmp_path_factory.mktemp("tls-other"))
 
 
 def _write_vehicle(pki, directory, name, spec=ROLES["vehicle"], not_before=None, days=None):

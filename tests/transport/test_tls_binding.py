@@ -6,14 +6,8 @@ import ssl
 
 import pytest
 
-from certs import create_pki
 from iso15118.transport import _openssl
 from iso15118.transport.tls import TlsConfig, client_context, server_context
-
-
-@pytest.fixture(scope="module")
-def pki(tmp_path_factory):
-    return create_pki(tmp_path_factory.mktemp("binding-pki"))
 
 
 def _libssl_path_of_ssl_module():
