@@ -24,43 +24,82 @@ import time
 from pathlib import Path
 
 
-async def _child(evses: int, rounds: int, auth: str, charge_loops: int, checkpoint_s: float,
-                 arrival_window_s: float) -> dict:
-    from certs import PkiConfig, create_pki
+async def _drive_evs(targets: list[tuple[int, int]], total: int, rounds: int, auth: str, charge_loops: int,
+                     arrival_window_s: float, pki_dir: str) -> tuple[list[str], list[float], float]:
+    """Run `rounds` sessions per (index, port) target, EV i starting at i/total of the arrival window; returns
+    the outcomes, every response time and the wall time of the sessions (imports and set-up excluded)."""
+    from certs import Pki
     from iso15118.evcc import EvConfig, Evcc
     from iso15118.evcc.client import run_session
     from iso15118.security.session_hooks import ContractSigner
     from iso15118.session.tls_contexts import ev_context
+
+    pki = Pki.load(pki_dir)
+    signer = ContractSigner(pki.load_private_key("contract"), pki.load_chain("contract")) if auth == "pnc" else None
+    ev_ssl = ev_context(pki_dir)
+    times: list[float] = []
+    outcomes: list[str] = []
+
+    async def ev_driver(index: int, port: int) -> None:
+        await asyncio.sleep(arrival_window_s * index / total)
+        for _ in range(rounds):
+            evcc = Evcc(EvConfig(service="dc", auth=auth, charge_loops=charge_loops, loop_period=0.1),
+                        contract_signer=signer, metering_signer=signer)
+            summary = await run_session(evcc, "::1", port, ssl_context=ev_ssl)
+            outcomes.append(summary["outcome"])
+            times.extend(evcc.response_times)
+
+    started = time.monotonic()
+    await asyncio.gather(*(ev_driver(index, port) for index, port in targets))
+    return outcomes, times, time.monotonic() - started
+
+
+async def _ev_workers(targets: list[tuple[int, int]], workers: int,
+                      args: list[str]) -> tuple[list[str], list[float], float]:
+    """The EV emulators in `workers` processes of their own (the gateway process then carries only the gateway)."""
+    procs = []
+    for w in range(workers):
+        share = targets[w::workers]
+        procs.append(await asyncio.create_subprocess_exec(
+            sys.executable, __file__, "--ev-worker", json.dumps(share), *args, stdout=asyncio.subprocess.PIPE,
+            cwd=Path(__file__).resolve().parents[1]))
+    outcomes: list[str] = []
+    times: list[float] = []
+    wall = 0.0
+    for proc in procs:
+        out, _ = await proc.communicate()
+        result = json.loads(out.decode().strip().splitlines()[-1])
+        outcomes += result["outcomes"]
+        times += result["times"]
+        wall = max(wall, result["wall"])
+    return outcomes, times, wall
+
+
+async def _child(evses: int, rounds: int, auth: str, charge_loops: int, checkpoint_s: float,
+                 arrival_window_s: float, ev_workers: int) -> dict:
+    from certs import PkiConfig, create_pki
     from iso15118.site import ConnectorConfig, SiteConfig, SiteGateway
     from metering.ocpp import LocalCsms
 
     work = Path(tempfile.mkdtemp(prefix="gateway-bench-"))
-    pki = create_pki(work / "pki", PkiConfig())
-    signer = ContractSigner(pki.load_private_key("contract"), pki.load_chain("contract")) if auth == "pnc" else None
-    ev_ssl = ev_context(work / "pki")
+    create_pki(work / "pki", PkiConfig())
+    pki_dir = str(work / "pki")
     async with LocalCsms(heartbeat_interval=3600) as csms:
         config = SiteConfig(connectors=tuple(ConnectorConfig(i, sdp_port=None, services=("dc",))
                                              for i in range(1, evses + 1)),
-                            data_dir=str(work / "data"), pki_dir=str(work / "pki"), meter_time_scale=60.0,
+                            data_dir=str(work / "data"), pki_dir=pki_dir, meter_time_scale=60.0,
                             tx_updated_interval_s=0.0, ocpp={"csms_url": csms.url},
                             meter_checkpoint_interval_s=checkpoint_s)
         async with SiteGateway(config) as site:
-            times: list[float] = []
-            outcomes: list[str] = []
-
-            async def ev_driver(evse_id: int) -> None:
-                port = site.evses[evse_id].port
-                await asyncio.sleep(arrival_window_s * (evse_id - 1) / evses)  # EVs arrive spread over the window
-                for _ in range(rounds):
-                    evcc = Evcc(EvConfig(service="dc", auth=auth, charge_loops=charge_loops, loop_period=0.1),
-                                contract_signer=signer, metering_signer=signer)
-                    summary = await run_session(evcc, "::1", port, ssl_context=ev_ssl)
-                    outcomes.append(summary["outcome"])
-                    times.extend(evcc.response_times)
-
-            usage0, wall0 = resource.getrusage(resource.RUSAGE_SELF), time.monotonic()
-            await asyncio.gather(*(ev_driver(i) for i in range(1, evses + 1)))
-            wall = time.monotonic() - wall0
+            targets = [(i - 1, site.evses[i].port) for i in range(1, evses + 1)]
+            usage0 = resource.getrusage(resource.RUSAGE_SELF)
+            if ev_workers:
+                outcomes, times, wall = await _ev_workers(targets, ev_workers, [
+                    "--total", str(evses), "--rounds", str(rounds), "--auth", auth, "--charge-loops",
+                    str(charge_loops), "--arrival-window", str(arrival_window_s), "--pki", pki_dir])
+            else:
+                outcomes, times, wall = await _drive_evs(targets, evses, rounds, auth, charge_loops, arrival_window_s,
+                                                   pki_dir)
             usage1 = resource.getrusage(resource.RUSAGE_SELF)
             await asyncio.sleep(0.3)
             await site.drain(timeout=120)
@@ -101,17 +140,29 @@ def main(argv: list[str]) -> int:
                         help="meter register checkpoint interval, real seconds (one fsync per meter each)")
     parser.add_argument("--arrival-window", type=float, default=5.0,
                         help="the EVs' first sessions start spread evenly over this many seconds")
+    parser.add_argument("--ev-workers", type=int, default=0,
+                        help="run the EV emulators in this many processes of their own (0: in the gateway process)")
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--ev-worker", help=argparse.SUPPRESS)
+    parser.add_argument("--total", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--pki", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.ev_worker:
+        targets = [tuple(t) for t in json.loads(args.ev_worker)]
+        outcomes, times, wall = asyncio.run(_drive_evs(targets, args.total, args.rounds, args.auth, args.charge_loops,
+                                                 args.arrival_window, args.pki))
+        print(json.dumps({"outcomes": outcomes, "times": times, "wall": wall}))
+        return 0
     if args.child:
         print(json.dumps(asyncio.run(_child(args.child, args.rounds, args.auth, args.charge_loops,
-                                             args.checkpoint, args.arrival_window))))
+                                             args.checkpoint, args.arrival_window, args.ev_workers))))
         return 0
     rows = []
     for n in args.evses:
         proc = subprocess.run([sys.executable, __file__, "--child", str(n), "--rounds", str(args.rounds),
                                "--auth", args.auth, "--charge-loops", str(args.charge_loops),
-                               "--checkpoint", str(args.checkpoint), "--arrival-window", str(args.arrival_window)],
+                               "--checkpoint", str(args.checkpoint), "--arrival-window", str(args.arrival_window),
+                               "--ev-workers", str(args.ev_workers)],
                               capture_output=True, text=True, cwd=Path(__file__).resolve().parents[1])
         if proc.returncode != 0:
             print(proc.stderr[-3000:], file=sys.stderr)
@@ -120,7 +171,9 @@ def main(argv: list[str]) -> int:
         print(f"N={n} done in {rows[-1]['wall_s']:.1f} s", file=sys.stderr)
     print(f"gateway bench: DC, {args.auth.upper()}, TLS 1.3 (P-521), {args.charge_loops} charge loops at 0.1 s, "
           f"{args.rounds} sessions per EVSE (first ones spread over {args.arrival_window:g} s), meter checkpoint "
-          f"every {args.checkpoint:g} s; EVs, CSMS and meters in the same process")
+          f"every {args.checkpoint:g} s; CSMS and meters in the gateway process, EVs "
+          + (f"in {args.ev_workers} worker processes (CPU/RSS: gateway only)" if args.ev_workers
+             else "in the gateway process too (CPU/RSS include them)"))
     print(_table(rows))
     return 0
 
