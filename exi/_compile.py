@@ -236,10 +236,11 @@ class Compiler:
             """Write var with datatype dt; element=True adds CH before and EE after (simple-typed element)."""
             if element and isinstance(dt, (String, Binary)):
                 # "" / b"": no character data, so EXIficient sends escape 1 + EE 000 (facts/exi.md §4.3)
-                flush(ind)
+                v, w = take()  # pending bits (the SE code) go into both branches
                 kind = "bytes" if isinstance(dt, Binary) else "str"
-                out.append(f"{ind}if type({var}) is {kind} and not {var}: a = (a << 4) | 8")
+                out.append(f"{ind}if type({var}) is {kind} and not {var}: a = (a << {w + 4}) | {(v << 4) | 8}")
                 out.append(f"{ind}else:")
+                push(v, w)
                 push(0, 1)  # CH
                 value(ind + "    ", dt, var, False)
                 push(0, 1)  # EE
