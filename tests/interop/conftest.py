@@ -6,38 +6,21 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 import threading
 from pathlib import Path
 
 import pytest
 
-JOSEV = "iso15118==0.31.2"
+from tests import interop_env
+
 PEER = Path(__file__).with_name("josev_peer.py")
-# Shared with tests/security/test_interop_josev.py: one venv per machine, created on first use.
-VENV = Path.home() / ".cache" / "v2g-interop" / "josev-0.31.2"
 
 
 @pytest.fixture(scope="session")
 def josev_python() -> str:
     """The interpreter of Josev's own venv (its top-level package is also called `iso15118`)."""
-    given = os.environ.get("V2G_JOSEV_PYTHON")
-    if given:
-        return given
-    python = VENV / "bin" / "python"
-    if not python.exists():
-        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
-        install = subprocess.run([str(python), "-m", "pip", "install", "-q", JOSEV, "aiofile"],
-                                 capture_output=True, text=True, timeout=900)
-        if install.returncode != 0:
-            shutil.rmtree(VENV, ignore_errors=True)
-            reason = install.stderr.strip()[-300:]
-            if any(word in reason for word in ("NewConnectionError", "Could not find a version", "Temporary failure",
-                                               "No matching distribution", "Network is unreachable")):
-                pytest.skip(f"cannot install {JOSEV} from PyPI (no network): {reason}")
-            raise RuntimeError(f"pip install {JOSEV} failed: {reason}")
-    return str(python)
+    return interop_env.josev_python()
 
 
 def _josev_package(python: str) -> Path:

@@ -4,7 +4,6 @@ and produce them. Josev runs in a venv of its own, created on first use under ~/
 interpreter named by V2G_JOSEV_PYTHON)."""
 import os
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
@@ -13,28 +12,18 @@ import pytest
 import exi
 from iso15118.security import sign_authorization_req, verify_authorization_req
 
+from tests import interop_env
+
 from .helpers import CHALLENGE, pnc_authorization_req
 
 pytestmark = pytest.mark.interop
 
-JOSEV = "iso15118==0.31.2"
 SIDE = Path(__file__).with_name("interop") / "josev_side.py"
 
 
 @pytest.fixture(scope="session")
 def josev_python():
-    given = os.environ.get("V2G_JOSEV_PYTHON")
-    if given:
-        return given
-    venv = Path.home() / ".cache" / "v2g-interop" / "josev-0.31.2"
-    python = venv / "bin" / "python"
-    if not python.exists():
-        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-        install = subprocess.run([str(python), "-m", "pip", "install", "-q", JOSEV, "aiofile"],
-                                 capture_output=True, text=True, timeout=600)
-        if install.returncode != 0:
-            pytest.skip(f"cannot install {JOSEV} from PyPI: {install.stderr.strip()[-300:]}")
-    return str(python)
+    return interop_env.josev_python()
 
 
 def _josev(python, mode, pki, stdin=""):

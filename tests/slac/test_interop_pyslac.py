@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -29,10 +27,10 @@ from slac.frames import (
     CmSlacParmReq,
     CmStartAttenCharInd,
 )
+from tests.interop_env import cached_venv
 from tests.slac.plc_net import plc_net
 
 pytestmark = pytest.mark.interop
-VENV = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "v2g-interop" / "pyslac"
 PEER = Path(__file__).with_name("pyslac_peer.py")
 RUN_ID = bytes.fromhex("0102030405060708")
 PEV, EVSE = "02:00:00:00:00:01", "02:00:00:00:00:02"
@@ -42,15 +40,7 @@ AAG = [(7 * g) % 50 for g in range(58)]
 
 @pytest.fixture(scope="session")
 def pyslac_python() -> str:
-    python = VENV / "bin" / "python"
-    if not python.exists():
-        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True, capture_output=True)
-        pip = subprocess.run([str(python), "-m", "pip", "install", "-q", "pyslac==0.8.3", "marshmallow<4"],
-                             capture_output=True, text=True, timeout=300)
-        if pip.returncode != 0:
-            python.unlink(missing_ok=True)
-            pytest.skip(f"cannot install pyslac 0.8.3 from PyPI (no network?): {pip.stderr.strip()[-300:]}")
-    return str(python)
+    return cached_venv("pyslac", ["pyslac==0.8.3", "marshmallow<4"])
 
 
 def test_our_payloads_equal_pyslac_packing(pyslac_python):
