@@ -15,7 +15,7 @@ from pathlib import Path
 from metering.calibration import Calibration, load_calibration
 from metering.clock import SimulatedClock, StepDetector, SyncState, SystemClock, aligned_boundary
 from metering.conditioning import Conditioner, ConditioningConfig, Diagnostic
-from metering.config import load_config
+from v2gbase.config import load_dataclass
 from metering.driver import Ade9000Driver, FrontEndScaling
 from metering.emulator import ChipEmulator, EmulatorConfig, LoadProfile
 from metering.errors import ConfigCrcChanged, ResyncRequired, SessionError
@@ -53,7 +53,7 @@ class MeterConfig:
 
     @classmethod
     def from_file(cls, path: str | Path) -> "MeterConfig":
-        return load_config(cls, path)
+        return load_dataclass(cls, path)
 
     @property
     def meter_id(self) -> str:

@@ -2,25 +2,11 @@
 from a JSON or TOML file whose keys are the field names."""
 from __future__ import annotations
 
-import dataclasses
-import json
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
-T = TypeVar("T")
-
-
-def load_dataclass(cls: type[T], path: str | Path, **overrides: Any) -> T:
-    """Build `cls` from a .json or .toml file; unknown keys are an error (a typo must not pass silently)."""
-    path = Path(path)
-    data = tomllib.loads(path.read_text()) if path.suffix == ".toml" else json.loads(path.read_text())
-    known = {f.name for f in dataclasses.fields(cls)}
-    unknown = set(data) - known
-    if unknown:
-        raise ValueError(f"{path}: unknown settings {sorted(unknown)}")
-    return cls(**{**data, **overrides})
+from v2gbase.config import load_dataclass
 
 
 @dataclass(frozen=True)

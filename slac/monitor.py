@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from slac.config import load_dataclass
+from v2gbase.config import load_dataclass
 from slac.errors import ModemError, PlcLinkLost
 from slac.link import FrameLink
 from slac.modem import SnrReading, read_snr

@@ -20,7 +20,7 @@ from typing import Any
 
 from scapy.packet import Packet
 
-from slac.config import load_dataclass
+from v2gbase.config import load_dataclass
 from slac.errors import FrameError
 from slac.frames import (
     BROADCAST,

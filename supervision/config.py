@@ -2,13 +2,12 @@
 from __future__ import annotations
 
 import dataclasses
-import json
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from supervision.errors import ConfigInvalid
 from supervision.pilot import PilotBands
+from v2gbase.config import checked_scalar, read_table
 
 
 @dataclass(frozen=True)
@@ -30,13 +29,7 @@ class SupervisionConfig:
 
     @classmethod
     def from_file(cls, path: str | Path) -> SupervisionConfig:
-        path = Path(path)
-        text = path.read_text(encoding="utf-8")
-        try:
-            data = tomllib.loads(text) if path.suffix == ".toml" else json.loads(text)
-        except (tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
-            raise ConfigInvalid(f"{path}: {exc}") from exc
-        return cls.from_dict(data)
+        return cls.from_dict(read_table(path, ConfigInvalid))
 
     @classmethod
     def from_dict(cls, data: dict) -> SupervisionConfig:
@@ -56,10 +49,6 @@ class SupervisionConfig:
                     raise ConfigInvalid(f"bands.{key}: expected [low, high] in volts, got {band!r}")
             values["bands"] = PilotBands(**{k: (float(v[0]), float(v[1])) for k, v in bands.items()})
         for name, value in values.items():
-            if name == "bands":
-                continue
-            expected = type(known[name].default)
-            numeric_ok = expected is float and isinstance(value, int)
-            if isinstance(value, bool) or not (isinstance(value, expected) or numeric_ok):
-                raise ConfigInvalid(f"{name}: expected {expected.__name__}, got {value!r}")
+            if name != "bands":
+                values[name] = checked_scalar(name, value, known[name].default, ConfigInvalid)
         return cls(**values)

@@ -18,7 +18,7 @@ import struct
 from dataclasses import dataclass
 from pathlib import Path
 
-from iso15118.transport._config_file import load_dataclass
+from v2gbase.config import load_dataclass
 from iso15118.transport._log import log_event
 from iso15118.transport.sdp import (ALL_NODES_MULTICAST, DEFAULT_MAX_REQUESTS, DEFAULT_RETRY_INTERVAL, DYNAMIC_PORTS,
                                     SDP_SERVER_PORT, Discovered, DiscoveryFailed, Ignored,

@@ -49,7 +49,7 @@ from cryptography import x509
 
 from certs import CertificateError, Profile, verify_chain, verify_ocsp_response
 from iso15118.transport import _openssl
-from iso15118.transport._config_file import load_dataclass
+from v2gbase.config import load_dataclass
 from iso15118.transport._log import log_event
 
 _logger = logging.getLogger(__name__)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from enum import IntEnum
 from pathlib import Path
 
-from iso15118.transport._config_file import load_dataclass
+from v2gbase.config import load_dataclass
 from iso15118.transport.errors import TransportError
 
 PROTOCOL_VERSION = 0x01

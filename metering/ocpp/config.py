@@ -7,12 +7,11 @@ field name or the OCPP variable name (`OfflineThreshold`, `MessageAttemptsTransa
 from __future__ import annotations
 
 import dataclasses
-import json
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from metering.ocpp.errors import OcppConfigInvalid
+from v2gbase.config import checked_scalar, read_table
 
 
 def _var(default: object, name: str) -> object:
@@ -71,13 +70,7 @@ class OcppConfig:
 
     @classmethod
     def from_file(cls, path: str | Path) -> OcppConfig:
-        path = Path(path)
-        text = path.read_text(encoding="utf-8")
-        try:
-            data = tomllib.loads(text) if path.suffix == ".toml" else json.loads(text)
-        except (tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
-            raise OcppConfigInvalid(f"{path}: {exc}") from exc
-        return cls.from_dict(data)
+        return cls.from_dict(read_table(path, OcppConfigInvalid))
 
     @classmethod
     def from_dict(cls, data: dict) -> OcppConfig:
@@ -89,9 +82,5 @@ class OcppConfig:
             name = key if key in fields else by_short_ocpp_name.get(key, cls.ocpp_variables().get(key))
             if name is None:
                 raise OcppConfigInvalid(f"unknown OCPP setting {key!r}")
-            expected = type(fields[name].default)
-            if isinstance(value, bool) != (expected is bool) or not (
-                    isinstance(value, expected) or (expected is float and isinstance(value, int))):
-                raise OcppConfigInvalid(f"{key}: expected {expected.__name__}, got {value!r}")
-            values[name] = float(value) if expected is float else value
+            values[name] = checked_scalar(key, value, fields[name].default, OcppConfigInvalid)
         return cls(**values)
