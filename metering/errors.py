@@ -1,15 +1,13 @@
 """Typed metering errors; each carries a stable `code` that logs and callers match on (DESIGN.md, error codes)."""
 from __future__ import annotations
 
+from v2gbase.errors import CodedError
 
-class MeteringError(Exception):
+
+class MeteringError(CodedError):
     """Base of every metering error; `code` is stable across releases."""
 
     code = "ERR_METERING"
-
-    def __init__(self, message: str, **details: object) -> None:
-        super().__init__(message)
-        self.details = details
 
 
 class DataCorrupt(MeteringError):

@@ -1,15 +1,13 @@
 """Typed supervision errors; each carries a stable `code` (DESIGN.md, error codes)."""
 from __future__ import annotations
 
+from v2gbase.errors import CodedError
 
-class SupervisionError(Exception):
+
+class SupervisionError(CodedError):
     """Base of every supervision error; `code` is stable across releases."""
 
     code = "ERR_SUPERVISION"
-
-    def __init__(self, message: str, **details: object) -> None:
-        super().__init__(message)
-        self.details = details
 
 
 class PilotFrameCorrupt(SupervisionError):
