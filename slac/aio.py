@@ -5,7 +5,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import Callable
 
@@ -14,6 +13,7 @@ from slac.evse import SlacEvse
 from slac.link import FrameLink
 from slac.machine import AttemptFailed, FrameRejected, Matched, MatchFailed, Send, SlacMachine
 from slac.pev import SlacPev
+from v2gbase.jsonlog import log_json
 
 log = logging.getLogger("slac")
 
@@ -31,7 +31,7 @@ def log_event(event: object, role: str) -> None:
         record.update(event.error.to_dict())
     else:
         record.update(vars(event))
-    log.info(json.dumps(record))
+    log_json(log, logging.INFO, record)
 
 
 async def run_machine(machine: SlacMachine, link: FrameLink, first: list,

@@ -7,17 +7,17 @@ which raises `PlcLinkLost` — the SECC runs it beside the session and aborts an
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from v2gbase.config import load_dataclass
 from slac.errors import ModemError, PlcLinkLost
 from slac.link import FrameLink
 from slac.modem import SnrReading, read_snr
+from v2gbase.config import load_dataclass
+from v2gbase.jsonlog import log_json
 
 log = logging.getLogger("slac.monitor")
 
@@ -93,6 +93,6 @@ async def watch_link(link: FrameLink, config: LinkMonitorConfig | None = None, *
                 on_reading(reading)
             lost = monitor.on_snr(reading.mean_db, loop.time())
         if lost:
-            log.warning(json.dumps({"event": "LinkLost", "code": PlcLinkLost.code, "reason": lost.reason,
-                                    "snr_db": lost.snr_db}))
+            log_json(log, logging.WARNING, {"event": "LinkLost", "code": PlcLinkLost.code, "reason": lost.reason,
+                                            "snr_db": lost.snr_db})
             raise lost.error()

@@ -20,7 +20,6 @@ from typing import Any
 
 from scapy.packet import Packet
 
-from v2gbase.config import load_dataclass
 from slac.errors import FrameError
 from slac.frames import (
     BROADCAST,
@@ -56,6 +55,7 @@ from slac.vendor import (
     modulation_for_snr,
     pack_modulations,
 )
+from v2gbase.config import load_dataclass
 
 VIRTUAL_FIRMWARE = "MAC-QCA7000-V2G-VIRTUAL-1.0"
 

@@ -1,11 +1,11 @@
 """Structured log lines for the transport adapters: one JSON object per line, naming the event and error code."""
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 
+from v2gbase.jsonlog import log_json
+
 
 def log_event(logger: logging.Logger, level: int, event: str, **fields: Any) -> None:
-    if logger.isEnabledFor(level):
-        logger.log(level, json.dumps({"event": event, **fields}, default=str, sort_keys=True))
+    log_json(logger, level, {"event": event, **fields})

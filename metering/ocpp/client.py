@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import inspect
-import json
 import logging
 import random
 import ssl
@@ -35,13 +34,14 @@ from metering.ocpp.errors import OcppCallFailed, OcppOffline, TransactionClosed
 from metering.ocpp.messages import SignedMeterReading
 from metering.ocpp.queue import OfflineQueue, QueuedMessage
 from metering.ocpp.transaction import Transaction, reading_dict
+from v2gbase.jsonlog import log_json
 
 SUBPROTOCOL = "ocpp2.0.1"
 _logger = logging.getLogger("metering.ocpp")
 
 
 def _log(event: str, level: int = logging.INFO, **fields: object) -> None:
-    _logger.log(level, json.dumps({"component": "ocpp", "event": event, **fields}, default=str))
+    log_json(_logger, level, {"component": "ocpp", "event": event, **fields})
 
 
 class _ConnectionLost(Exception):
