@@ -62,8 +62,14 @@ def type_grammar(schema: SchemaSet, ct: ComplexType) -> list[State]:
     else:
         for p in ct.content_particles():
             cur = _particle(schema, nfa, p, cur)
+        if ct.mixed:
+            # EXI §8.5.4.1.3.2: every state of a mixed content grammar gets CH[untyped] looping to itself. The
+            # loop belongs to the content part: taken where attributes are still possible, it leaves them behind
+            # (ds:Object after AT(Id): CH leads to {SE(*), EE, CH}, not back to {AT(MimeType), SE(*), EE, CH})
+            for n in range(content_start, len(nfa.edges)):
+                nfa.edges[n].append((("CHM", None, 0, None), n))
     final = cur
-    return _determinize(nfa, start, final, content_start, ct.mixed)
+    return _determinize(nfa, start, final)
 
 
 def _order(nfa: _Nfa, p: Particle) -> int:
@@ -118,7 +124,7 @@ def _term(schema, nfa: _Nfa, p: Particle, s: int) -> int:
     return e
 
 
-def _determinize(nfa: _Nfa, start: int, final: int, content_start: int, mixed: bool) -> list[State]:
+def _determinize(nfa: _Nfa, start: int, final: int) -> list[State]:
     def closure(states):
         seen = set(states)
         stack = list(states)
@@ -161,12 +167,12 @@ def _determinize(nfa: _Nfa, start: int, final: int, content_start: int, mixed: b
                 prods.append(((1, order), Production("SE", qn, tgt, decl=info)))
             elif ev == "ANY":  # the wildcard's constraints ride along for validators and instance generators
                 prods.append(((2, order), Production("ANY", (info.namespace, info.process_contents), tgt)))
+            elif ev == "CHM":  # untyped text of a mixed type
+                prods.append(((5,), Production("CH", None, tgt)))
             else:  # typed character content of a simple-content type
                 prods.append(((4,), Production("CH", None, tgt, attr_type=info)))
         if final in cur:
             prods.append(((3,), Production("EE", None, -1)))
-        if mixed and any(n >= content_start for n in cur):
-            prods.append(((5,), Production("CH", None, i)))  # untyped mixed text stays in the state
         prods.sort(key=lambda x: x[0])
         out.append(State(kinds[i], [p for _, p in prods]))
         i += 1

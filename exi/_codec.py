@@ -157,7 +157,7 @@ class ComplexGrammar:
                                None, where)
             w.write(code, st.nbits)
             _datatypes.write_string_literal(w, item)
-            return i
+            return i + st.prods[code][3]
         hit = st.by_field.get(WILDCARD)
         if hit is None or not isinstance(item, AnyElement):
             raise ExiError(INVALID_CONTENT if hit is None else INVALID_VALUE,
@@ -227,6 +227,8 @@ class ComplexGrammar:
                     v = _datatypes.read_string_literal(r)
                     field, is_list = (WILDCARD, True) if self.wild else (None, False)
                     if field is None:
+                        i += rel
+                        st = states[i]
                         continue
                 elif ev == ANY:
                     v = self.schema.dec_any(r)
