@@ -70,7 +70,6 @@ class SlacEvse(SlacMachine):
         self.state = S.IDLE
         self.ev_mac = ""
         self.run_id = b""
-        self.sounds_heard = 0
         self.aag: list[int] = []
         self._sums = [0] * SLAC_GROUPS
         self._profiles = 0
@@ -121,14 +120,13 @@ class SlacEvse(SlacMachine):
         if msg.run_id != self.run_id or src != self.ev_mac:
             return []
         self._enter(S.SOUNDING)
-        self._sums, self._profiles, self.sounds_heard = [0] * SLAC_GROUPS, 0, 0
+        self._sums, self._profiles = [0] * SLAC_GROUPS, 0
         self._expected = msg.num_sounds or self.config.c_ev_match_mnbc
         self._timer("window", now + self.config.tt_evse_match_mnbc)
         return []
 
     def _on_sound(self, src: str, msg, now: float) -> list:
-        if msg.run_id == self.run_id and src == self.ev_mac:
-            self.sounds_heard += 1
+        # accepted while sounding, nothing to answer: the attenuations come from the modem's CM_ATTEN_PROFILE.IND
         return []
 
     def _on_profile(self, src: str, msg, now: float) -> list:

@@ -49,13 +49,12 @@ class LinkMonitor:
         self._low_since: float | None = None
         self._last_answer = now
         self._next_poll = now
-        self.last_snr_db: float | None = None
 
     def next_poll(self) -> float:
         return self._next_poll
 
     def on_snr(self, snr_db: float, now: float) -> LinkLost | None:
-        self._last_answer, self.last_snr_db = now, snr_db
+        self._last_answer = now
         self._next_poll = now + self.config.poll_interval
         if snr_db >= self.config.threshold_db:
             self._low_since = None
