@@ -13,8 +13,11 @@ from .charger import Charger
 
 
 class MeterSource(Protocol):
-    def meter_info(self, session_id: bytes, now: float) -> dict[str, Any]:
-        """MeterInfoType tree: energy of the current service session [V2G20-902]."""
+    def meter_info(self, session_id: bytes, now: float, bidirectional: bool) -> dict[str, Any]:
+        """MeterInfoType tree: energy of the current service session [V2G20-902]. Without `bidirectional` the
+        BPT_ readings are left out, and a MeterSignature covers exactly the fields returned: Table 101
+        [V2G20-1313] makes them "optional for BPT, not applicable for other energy transfer services"
+        (Josev's EVCC refuses them)."""
 
     def receipt(self, session_id: bytes, now: float) -> dict[str, Any] | None:
         """ReceiptType tree, or None when no tariff applies."""
@@ -45,14 +48,13 @@ class ChargerMeter:
         base_i, base_e = self._baseline.setdefault(session_id, (imported, exported))
         return imported - base_i, exported - base_e
 
-    def meter_info(self, session_id: bytes, now: float) -> dict[str, Any]:
+    def meter_info(self, session_id: bytes, now: float, bidirectional: bool) -> dict[str, Any]:
         imported, exported = self._session_energy(session_id, now)
-        return {
-            "MeterID": self.meter_id,
-            "ChargedEnergyReadingWh": int(imported),
-            "BPT_DischargedEnergyReadingWh": int(exported),
-            "MeterTimestamp": int(self.wall_clock()),
-        }
+        info: dict[str, Any] = {"MeterID": self.meter_id, "ChargedEnergyReadingWh": int(imported)}
+        if bidirectional:
+            info["BPT_DischargedEnergyReadingWh"] = int(exported)
+        info["MeterTimestamp"] = int(self.wall_clock())
+        return info
 
     def receipt(self, session_id: bytes, now: float) -> dict[str, Any] | None:
         return None
@@ -64,6 +66,6 @@ class ChargerMeter:
     def seal(self, session_id: bytes, reason: str, now: float) -> dict[str, Any]:
         if session_id in self.sealed:
             raise RuntimeError("METER_SESSION_ALREADY_SEALED")
-        info = self.meter_info(session_id, now)
+        info = self.meter_info(session_id, now, bidirectional=True)  # the sealed record keeps every register
         self.sealed[session_id] = (reason, info)
         return info

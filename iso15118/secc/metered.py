@@ -3,6 +3,7 @@ journal, receipts of MeteringConfirmation and the exactly-once seal; plus a char
 emulated metrology chip with the charger's output so the meter measures what the simulation delivers."""
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from .charger import Charger, Output
@@ -36,10 +37,16 @@ class MeteringMeterSource:
             self.meter.begin_session(sid)
         return sid
 
-    def meter_info(self, session_id: bytes, now: float) -> dict[str, Any]:
+    def meter_info(self, session_id: bytes, now: float, bidirectional: bool) -> dict[str, Any]:
         sid = self._open(session_id)
         self.meter.poll()
-        return meter_info_tree(self.meter.meter_info(sid))
+        info = self.meter.meter_info(sid)
+        if not bidirectional:
+            # metering.Meter.meter_info has no per-service variant: drop the BPT_ readings and sign again with
+            # the meter's own signer, so that MeterSignature covers exactly what the EV receives.
+            from metering import sign_meter_info
+            info = sign_meter_info(replace(info, discharged_wh=None, inductive_varh=None), self.meter.signer)
+        return meter_info_tree(info)
 
     def receipt(self, session_id: bytes, now: float) -> dict[str, Any] | None:
         return None  # no tariff configured: nothing to account

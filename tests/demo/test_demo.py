@@ -125,9 +125,6 @@ def test_ac_eim_session_is_sealed_and_reported_with_a_local_token(ac_eim_run):
     assert check.ended_end_record(events[-1]) == check.records(out)[-1]
 
 
-@pytest.mark.xfail(strict=True, reason="the SECC drops the BPT_ fields from MeterInfo after the meter signed them "
-                                       "(iso15118/secc/handlers/metering.py loop_common), so the EV's MeterInfo "
-                                       "no longer matches its MeterSignature in AC/DC sessions; reported")
 def test_ac_meter_info_signature_verifies_for_the_ev(ac_eim_run):
     _, result = ac_eim_run
     assert result["verification"]["meter_signature"]

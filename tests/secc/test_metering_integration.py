@@ -47,3 +47,23 @@ async def test_session_with_the_metering_meter_seals_a_signed_reading_and_keeps_
     receipts = meter.journal.receipts(sid)
     assert len(receipts) == 1 and receipts[0].exi[:1] == b"\x80"
     assert meter.journal.session_state(sid) == "sealed"
+
+
+@pytest.mark.parametrize("service", ["ac", "dc", "ac_bpt", "dc_bpt"])
+async def test_the_meter_info_the_ev_receives_verifies_in_every_service(meter, service):
+    """The MeterSignature covers exactly the fields sent: without BPT the BPT_ readings are not applicable
+    ([V2G20-1313] Table 101), so they are absent AND unsigned."""
+    from metering import MeterInfo, verify_meter_info
+    station = Station(SeccConfig(), lambda cfg: metered_connector(SimulatedCharger(cfg.charger), meter))
+    async with SeccServer(station) as server:
+        ev = Evcc(EvConfig(service=service, loop_period=0.02, charge_loops=4, discharge_loops=2))
+        summary = await run_session(ev, "::1", server.port)
+        await asyncio.sleep(0.05)
+    assert summary["outcome"] == "completed"
+    info = ev.ctx.last_meter_info
+    assert ("BPT_DischargedEnergyReadingWh" in info) == service.endswith("_bpt")
+    verify_meter_info(MeterInfo(
+        meter_id=info["MeterID"], charged_wh=info["ChargedEnergyReadingWh"],
+        discharged_wh=info.get("BPT_DischargedEnergyReadingWh"), capacitive_varh=info.get("CapacitiveEnergyReadingVARh"),
+        inductive_varh=info.get("BPT_InductiveEnergyReadingVARh"), meter_status=info.get("MeterStatus"),
+        meter_timestamp=info.get("MeterTimestamp"), meter_signature=info["MeterSignature"]), meter.public_key_der())

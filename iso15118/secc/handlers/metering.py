@@ -54,11 +54,7 @@ def loop_common(session, req: Message, now: float) -> tuple[dict, str]:
     # MeterInfo when asked [V2G20-1082], in the first loop response [V2G20-1833], with a confirmation request.
     first = ctx.loops == 1 and config.meter_info_in_first_loop
     if req["MeterInfoRequested"] or first or ask_confirmation:
-        info = meter.meter_info(ctx.session_id, now)
-        if not ctx.is_bpt:
-            # Table 101 [V2G20-1313]: BPT_DischargedEnergyReadingWh is "optional for BPT, not applicable for other
-            # energy transfer services"; likewise BPT_InductiveEnergyReadingVARh. (Josev's EVCC refuses them.)
-            info = {name: value for name, value in info.items() if not name.startswith("BPT_")}
+        info = meter.meter_info(ctx.session_id, now, bidirectional=ctx.is_bpt)
         ctx.extra["last_meter_info"] = info
         body["MeterInfo"] = info
         if config.receipts:
