@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from metering import FileKeySigner, Journal, OcmfIdentity, OcmfReading, OcmfUser, SyncState, build_payload, sign_payload
+from metering import FileKeySigner, OcmfIdentity, OcmfReading, OcmfUser, SyncState, build_payload, sign_payload
 from metering.ocpp import OcppConfig
 
 START = 1_767_225_600.0  # 2026-01-01T00:00:00Z, an aligned boundary
@@ -57,6 +57,3 @@ def fast_config(url: str, journal_path: str, **overrides) -> OcppConfig:
                       retry_back_off_repeat_times=1)
     return dataclasses.replace(base, **overrides)
 
-
-def open_journal(path: str) -> Journal:
-    return Journal(path)
