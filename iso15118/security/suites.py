@@ -36,7 +36,6 @@ class SignatureSuite:
     signature_method: str
     digest_method: str
     digest: Callable[[bytes], bytes]
-    digest_length: int
     signature_length: int
     curve: type | None  # ec curve class for ECDSA suites, None for Ed448
     ecdsa_hash: type | None  # hash ECDSA applies to the SignedInfo bytes; Ed448 hashes internally
@@ -72,13 +71,13 @@ class SignatureSuite:
 
 P521 = SignatureSuite("ECDSA-P521-SHA512", "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha512",
                       "http://www.w3.org/2001/04/xmlenc#sha512", lambda data: hashlib.sha512(data).digest(),
-                      64, 132, ec.SECP521R1, hashes.SHA512)
+                      132, ec.SECP521R1, hashes.SHA512)
 ED448 = SignatureSuite("Ed448-SHAKE256", "urn:iso:std:iso:15118:-20:Security:xmldsig#Ed448",
                        "urn:iso:std:iso:15118:-20:Security:xmlenc#SHAKE256",
-                       lambda data: hashlib.shake_256(data).digest(64), 64, 114, None, None)
+                       lambda data: hashlib.shake_256(data).digest(64), 114, None, None)
 P256_COMPAT = SignatureSuite("ECDSA-P256-SHA256", "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256",
                              "http://www.w3.org/2001/04/xmlenc#sha256", lambda data: hashlib.sha256(data).digest(),
-                             32, 64, ec.SECP256R1, hashes.SHA256)
+                             64, ec.SECP256R1, hashes.SHA256)
 SUITES = (P521, ED448, P256_COMPAT)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from slac.link import RawEthernetLink
 from slac.powerline import PowerlineConfig
@@ -25,7 +25,6 @@ class PlcNet:
     plc_ns: str
     ev: Host
     evses: list[Host]
-    hosts: list[Host] = field(default_factory=list)
 
     def open_links(self) -> None:
         for host in [self.ev, *self.evses]:
