@@ -4,6 +4,7 @@
     actions = secc.receive(payload_type, payload, now)   # -> [Send | StartTimer | StopTimer | Close | Event]
     actions = secc.timer_expired(now)
     actions = secc.connection_lost(now)
+    events = secc.abort(code, now, detail)              # an external fault (supervision): seal, never answer
 
 Sequence rules: `table.SEQUENCE`; response content: `handlers`. Every FAILED response, sequence timeout or
 lost connection ends the session and seals its metering session exactly once (facts §4.7, §8.3); a paused
@@ -18,7 +19,7 @@ from typing import Any, Callable
 from iso15118.session import codec
 from iso15118.session.actions import Close, Send, StartTimer, StopTimer
 from iso15118.session.config import SeccConfig
-from iso15118.session.events import SessionEnded, SessionSealed
+from iso15118.session.events import Event, SessionEnded, SessionSealed
 from iso15118.session.log import log_event
 from iso15118.session.messages import Message, payload_type_of, response_name
 from iso15118.session.response_codes import AppProtocolResponseCode, PeerProtocolError, ResponseCode, is_failed
@@ -54,6 +55,7 @@ class Secc:
         self.last_payload = b""
         self.outcome: str | None = None
         self._deadlines: dict[str, float] = {}
+        self._pending_close: list = []
 
     # --- helpers the handlers use -------------------------------------------------------------------------
     def binding_for(self, session_id: bytes, evcc_id: str) -> bytes:
@@ -80,7 +82,7 @@ class Secc:
     # --- inputs ---------------------------------------------------------------------------------------------
     def receive(self, payload_type: int, payload: bytes, now: float) -> list:
         if self.state is SeccState.ENDED:
-            return []
+            return self._take_pending_close()
         try:
             request, _ = codec.decode(payload_type, payload, self._renegotiation_schema(payload_type))
         except PeerProtocolError as exc:
@@ -167,17 +169,36 @@ class Secc:
 
     def timer_expired(self, now: float) -> list:
         deadline = self._deadlines.get(SEQUENCE_TIMER)
-        if self.state is SeccState.ENDED or deadline is None or now < deadline:
+        if self.state is SeccState.ENDED:
+            return self._take_pending_close()
+        if deadline is None or now < deadline:
             return []
         self.log("sequence_timeout", level=logging.WARNING, code="TIMEOUT_SEQUENCE")
         return self._end(now, "timeout", "TIMEOUT_SEQUENCE", "V2G_SECC_Sequence_Timeout expired")
 
     def connection_lost(self, now: float) -> list:
         if self.state is SeccState.ENDED:
-            return []
+            return self._take_pending_close()
         return self._end(now, "aborted", "CONNECTION_LOST", "TCP/TLS connection lost")
 
+    def abort(self, code: str, now: float, detail: str = "") -> list:
+        """An external fault (CP state E/F, PWM loss, PLC link lost) ends the session between two inputs: power
+        stops (contactors open), the metering session is sealed with `code` exactly once, and the request in
+        flight is never answered (facts iso15118-20 §8.2-8.3). Returns the events (SessionSealed,
+        SessionEnded); the adapter owns the connection, so the next input yields only Close."""
+        if self.state is SeccState.ENDED:
+            return []
+        self.ctx.connector.charger.open_contactors(now)
+        self.log("session_aborted", level=logging.WARNING, code=code, detail=detail)
+        actions = self._end(now, "aborted", code, detail or code)
+        self._pending_close = [a for a in actions if isinstance(a, Close)]
+        return [a for a in actions if isinstance(a, Event)]
+
     # --- internals ------------------------------------------------------------------------------------------
+    def _take_pending_close(self) -> list:
+        actions, self._pending_close = self._pending_close, []
+        return actions
+
     def _trace_on(self) -> bool:
         return self.trace is not None
 

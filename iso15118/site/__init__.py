@@ -14,10 +14,10 @@ time at N x real time (`meter_time_scale`, meter_time.py) for the demo and the b
 """
 from .config import ConnectorConfig, SiteConfig
 from .endings import stop_reasons
-from .evse import AbortableSession, Evse, SessionRecord, ocmf_user
+from .evse import Evse, SessionRecord, ocmf_user
 from .gateway import SiteGateway
 from .meter_time import SimulatedMeterTime
 from .power import InterlockedCharger
 
-__all__ = ["AbortableSession", "ConnectorConfig", "Evse", "InterlockedCharger", "SessionRecord", "SimulatedMeterTime",
+__all__ = ["ConnectorConfig", "Evse", "InterlockedCharger", "SessionRecord", "SimulatedMeterTime",
            "SiteConfig", "SiteGateway", "ocmf_user", "stop_reasons"]

@@ -10,25 +10,23 @@ Per session (SECC events): SessionStarted arms supervision; Authorized opens the
 identity of the contract or EIM token) and the OCPP transaction (Started); every `tx_updated_interval_s` an
 Updated with a fresh signed reading; SessionSealed (normal stop, FAILED code, timeout, lost TCP/TLS) ends the
 transaction with the seal reading. A supervision fault (CP E/F, PWM loss, unplug, PLC link lost) runs
-`abort()`: trip the power stage, open the board's contactor, seal the metering session with the fault code
-(final signed reading, contactor open), end the SECC machine and close its connection without answering
-(facts iso15118-20 §8.2-8.3), then OCPP Ended via `Transaction.end_for_fault`. After a crash, the meter seals
+`abort()`: trip the power stage, open the board's contactor, then `Secc.abort` seals the metering session
+with the fault code (final signed reading, contactor open) and ends the machine, whose connection closes
+without an answer (facts iso15118-20 §8.2-8.3), then OCPP Ended via `Transaction.end_for_fault`. After a crash, the meter seals
 what was open when it starts (reason "restart") and `start()` ends those transactions.
 """
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 import ssl
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Callable
 
-from iso15118.secc import SeccState, Station
+from iso15118.secc import Secc, SeccState, Station
 from iso15118.secc.charger import SimulatedCharger
 from iso15118.secc.metered import metered_connector
 from iso15118.secc.server import SeccServer
-from iso15118.session.actions import Close
 from iso15118.session.config import SeccConfig
 from iso15118.session.events import (Authorized, Event, PowerRequest, SessionEnded, SessionSealed,
                                      SessionStarted)
@@ -43,55 +41,13 @@ from .power import InterlockedCharger
 _log = logging.getLogger("iso15118.site")
 
 
-class AbortableSession:
-    """Wraps one SECC machine so supervision can end it between two inputs (the pump owns the connection).
-
-    `abort()` ends the machine at once (it seals through the connector's meter, which returns the seal already
-    taken) and hands back its events; the next input (the EV's next request, or a timer) then yields only
-    Close, so that request is never answered and the pump closes TLS/TCP."""
-
-    def __init__(self, secc) -> None:
-        self.secc = secc
-        self._pending_close: list = []
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.secc, name)
-
-    def abort(self, code: str, detail: str, now: float) -> list[Event]:
-        events = []
-        for action in self.secc.connection_lost(now):
-            if isinstance(action, SessionSealed):
-                events.append(dataclasses.replace(action, reason=code))
-            elif isinstance(action, SessionEnded):
-                events.append(SessionEnded("aborted", code, detail))
-            elif isinstance(action, Event):
-                events.append(action)
-        self._pending_close = [Close(detail, code)]
-        return events
-
-    def _take_close(self) -> list | None:
-        if not self._pending_close:
-            return None
-        actions, self._pending_close = self._pending_close, []
-        return actions
-
-    def receive(self, payload_type: int, payload: bytes, now: float) -> list:
-        return self._take_close() or self.secc.receive(payload_type, payload, now)
-
-    def timer_expired(self, now: float) -> list:
-        return self._take_close() or self.secc.timer_expired(now)
-
-    def connection_lost(self, now: float) -> list:
-        return self._take_close() or self.secc.connection_lost(now)
-
-
 class _EvseStation(Station):
     def __init__(self, evse: "Evse", *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self._evse = evse
 
-    def new_session(self, **kwargs) -> AbortableSession:
-        session = AbortableSession(super().new_session(**kwargs))
+    def new_session(self, **kwargs) -> Secc:
+        session = super().new_session(**kwargs)
         self._evse._connections.append(session)
         return session
 
@@ -152,7 +108,7 @@ class Evse:
         self.current: SessionRecord | None = None
         self.recovered: list[str] = []  # transactions ended at start for sessions sealed by the meter's recovery
         self.supervisor = None
-        self._connections: list[AbortableSession] = []
+        self._connections: list[Secc] = []
         self._work: asyncio.Queue = asyncio.Queue()
         self._worker: asyncio.Task | None = None
         self._plc_task: asyncio.Future | None = None
@@ -283,17 +239,18 @@ class Evse:
         now = asyncio.get_running_loop().time()
         # No await until the machine has ended: no request may be answered once the fault is known.
         self.power.trip()
-        self.connector.charger.open_contactors(now)  # the meter's load follows the open contactor
+        self.connector.charger.open_contactors(now)  # also with no session: the meter's load follows the contactor
         state = self.meter.journal.session_state(record.meter_session) if record is not None else "sealed"
         if state != "sealed":  # else the session ended first (e.g. unplugged after SessionStop): nothing to abort
             record.fault = code
-            if state is None:  # a fault before authorization still leaves a sealed (empty) metering session
-                self.meter.begin_session(record.meter_session)
-            record.seal = self.meter.seal_session(record.meter_session, code)
             for session in self._connections:
-                if session.ctx.session_id == record.session_id and session.state is not SeccState.ENDED:
-                    for event in session.abort(code, detail, now):
+                if session.ctx.session_id == record.session_id:
+                    for event in session.abort(code, now, detail):  # seals with the fault code, once
                         self._on_secc_event(event)
+            if self.meter.journal.session_state(record.meter_session) is None:
+                # A fault before authorization (or with no machine left) still leaves a sealed, empty session.
+                self.meter.begin_session(record.meter_session)
+            record.seal = self.meter.seal_session(record.meter_session, code)  # the seal taken above, if any
         self._connections = [s for s in self._connections if s.state is not SeccState.ENDED]
         if self.board is not None:
             await self._contactor(False)
