@@ -12,7 +12,8 @@
 
 Seams: `Charger` (power electronics; `SimulatedCharger`), `MeterSource` (`ChargerMeter`, or the metering
 package's Meter through `metered.metered_connector(charger, meter)`), contract / metering verifiers and the
-certificate installation service (iso15118.security.session_hooks). Sequence rules: `table.SEQUENCE`.
+certificate installation service (iso15118.security.session_hooks; built from a PKI directory by
+`plug_and_charge_hooks(pki_dir)`). Sequence rules: `table.SEQUENCE`.
 """
 from iso15118.session.config import SeccConfig
 
@@ -20,8 +21,10 @@ from .charger import Charger, Output, SimulatedCharger
 from .context import Connector, SessionContext, SessionStore
 from .machine import Secc
 from .meter import ChargerMeter, MeterSource
+from .plug_and_charge import plug_and_charge_hooks
 from .station import Station, simulated_connector
 from .table import SEQUENCE, SeccState
 
 __all__ = ["Charger", "ChargerMeter", "Connector", "MeterSource", "Output", "SEQUENCE", "Secc", "SeccConfig",
-           "SeccState", "SessionContext", "SessionStore", "SimulatedCharger", "Station", "simulated_connector"]
+           "SeccState", "SessionContext", "SessionStore", "SimulatedCharger", "Station", "plug_and_charge_hooks",
+           "simulated_connector"]

@@ -11,9 +11,9 @@ import sys
 from certs import CertificateError
 from iso15118.session.config import SERVICE_IDS, ConfigError, SeccConfig, load_config
 from iso15118.session.events import SessionEnded, SessionSealed
-from iso15118.session.tls_contexts import key_password
 from iso15118.trace import TraceWriter
 
+from .plug_and_charge import plug_and_charge_hooks
 from .server import SeccServer
 from .station import Station
 
@@ -67,23 +67,6 @@ def _config(args) -> SeccConfig:
     return dataclasses.replace(config, **changes)
 
 
-def _plug_and_charge(pki_dir: str | None) -> dict:
-    """Contract verification (MO root of the PKI), metering-confirmation checks and an emulated CPS."""
-    if not pki_dir:
-        return {}
-    from certs import Pki
-    from iso15118.security.session_hooks import (CertificateInstallationService, ContractVerifier,
-                                                 MeteringVerifier)
-    pki = Pki.load(pki_dir)
-    verifier = ContractVerifier([pki.load_certificate("mo_root")], pki.profile)
-    password = key_password()
-    service = CertificateInstallationService(
-        [pki.load_certificate("oem_root")], pki.load_private_key("contract", password), pki.load_chain("contract"),
-        pki.load_private_key("cps", password), pki.load_chain("cps"), pki.profile)
-    return {"contract_verifier": verifier, "metering_verifier": MeteringVerifier(verifier.contract_certificate),
-            "certificate_installation": service}
-
-
 async def serve(config: SeccConfig, args) -> dict:
     ssl_context = None
     if config.tls:
@@ -101,7 +84,7 @@ async def serve(config: SeccConfig, args) -> dict:
             print(json.dumps({"event": "session_sealed", "session_id": event.session_id.hex(),
                               "reason": event.reason, "meter_info": event.meter_info}), flush=True)
 
-    station = Station(config, **_plug_and_charge(config.pki_dir))
+    station = Station(config, **plug_and_charge_hooks(config.pki_dir))
     server = SeccServer(station, interface=config.interface, port=config.port, ssl_context=ssl_context,
                         sdp_port=None if args.no_sdp else args.sdp_port, max_sessions=config.sessions,
                         trace=TraceWriter(trace_file, "secc") if trace_file else None, on_event=on_event)

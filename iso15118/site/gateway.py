@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
+from iso15118.secc import plug_and_charge_hooks
 from iso15118.session.events import Event
 from metering import (ChipEmulator, EmulatorConfig, Journal, LoadProfile, Meter, MeterConfig, OcmfIdentity,
                       SimulatedClock)
@@ -24,12 +25,6 @@ from metering.ocpp import OcppClient, OcppConfig
 from .config import ConnectorConfig, SiteConfig
 from .evse import Evse
 from .meter_time import PollHook, SimulatedMeterTime
-
-
-def plug_and_charge_hooks(pki_dir: str | None) -> dict:
-    """Contract verification against the PKI's MO root, MeteringConfirmation checks and an emulated CPS."""
-    from iso15118.secc.cli import _plug_and_charge
-    return _plug_and_charge(pki_dir)
 
 
 class SiteGateway:
