@@ -254,7 +254,7 @@ class Evcc:
         self.last_request_body = step.body
         self.last_step = step
         return self._emit(message, payload_type_of(message.name), now) + \
-            self._arm(RESPONSE_TIMER, now + timing_of(step.request).evcc_msg_timeout * self.config.timeout_scale)
+            self._arm(RESPONSE_TIMER, now + timing_of(step.request).evcc_msg_timeout)
 
     def _emit(self, message: Message, payload_type: int, now: float) -> list:
         try:
@@ -273,7 +273,7 @@ class Evcc:
         while self._side_queue:
             payload_type, message, timer = self._side_queue.pop(0)
             actions += self._emit(message, payload_type, now)
-            actions += self._arm(timer, now + timing_of(message.name).evcc_msg_timeout * self.config.timeout_scale)
+            actions += self._arm(timer, now + timing_of(message.name).evcc_msg_timeout)
         return actions
 
     def _on_renegotiation_response(self, response: Message, now: float) -> list:

@@ -143,7 +143,7 @@ class Secc:
                                        f"SessionStop {request['ChargingSession']}", linger=SECC_STOP_LINGER,
                                        seal=not paused)
         self.state = next_state
-        deadline = now + rule.timeout * self.config.timeout_scale
+        deadline = now + rule.timeout
         self._deadlines[SEQUENCE_TIMER] = deadline
         actions.append(StartTimer(SEQUENCE_TIMER, deadline))
         return actions

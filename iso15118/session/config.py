@@ -67,12 +67,6 @@ class SeccConfig:
     metering_confirmation: bool = True  # ask the EV for a MeteringConfirmation once per session
     metering_confirmation_after_loops: int = 3
     receipts: bool = True
-    # MeterInfo also in the first loop response [V2G20-1833]. Josev 0.31.2's EVCC misnames the BPT_ MeterInfo
-    # fields and refuses any MeterInfo that carries them, so interop runs switch this (and confirmations) off.
-    meter_info_in_first_loop: bool = True
-    # Multiplies V2G_SECC_Sequence_Timeout. 1.0 = the standard; larger is a non-conformant courtesy for slow
-    # peers (Josev 0.31.2's EVCC paces the AC loop at ~0.53 s, above the 0.5 s loop sequence timeout).
-    timeout_scale: float = 1.0
     # A flat one-level PriceLevelSchedule in each ChargingSchedule. Optional in the XSD; Josev 0.31.2's EVCC
     # refuses a ScheduleExchangeRes without a price schedule.
     flat_price_level_schedule: bool = True
@@ -127,9 +121,6 @@ class EvConfig:
     only_protocols: tuple[str, ...] = ()  # if set, offer exactly these namespaces (fallback tests)
     loop_period: float = 0.1  # seconds between charge-loop requests (<= 0.25 s, [V2G20-1499])
     precharge_tolerance_v: float = 20.0  # |EVSE output - battery| that ends DC precharge
-    # Multiplies every V2G_EVCC_Msg_Timeout. 1.0 = the standard; larger values are a non-conformant courtesy
-    # for slow peers (Josev 0.31.2 answers a charge-loop request in ~0.5-1 s, above the 0.5 s timeout).
-    timeout_scale: float = 1.0
     # Scripted faults, each applied once at the first request of that name (see iso15118.evcc.faults):
     # "late:<Req>:<seconds>", "wrong-sequence:<Req>", "drop-tcp:<Req>", "bad-signature:<Req>"
     faults: tuple[str, ...] = ()

@@ -34,3 +34,16 @@ def test_a_non_bpt_session_gets_no_bpt_readings(service):
 def test_a_bpt_session_keeps_the_discharged_reading(service):
     infos = _meter_infos(service)
     assert infos and all("BPT_DischargedEnergyReadingWh" in info for info in infos)
+
+
+@pytest.mark.parametrize("service, loop", [("dc", "DC_ChargeLoopReq"), ("ac", "AC_ChargeLoopReq")])
+def test_the_first_charge_loop_response_carries_meter_info_even_unrequested(service, loop):
+    # [V2G20-1833]: MeterInfo in the first ChargeLoopRes, whatever MeterInfoRequested says.
+    from iso15118.session.messages import Message
+    from .helpers import capture_requests, feed, first, prefix_before, secc_after, sent
+    requests = capture_requests(service)
+    secc, now = secc_after(requests, prefix_before(requests, loop))
+    payload_type, req = first(requests, loop)
+    unrequested = Message(req.name, {**req.body, "MeterInfoRequested": False})
+    [res] = sent(feed(secc, payload_type, unrequested, now + 0.01))
+    assert "MeterInfo" in res.body

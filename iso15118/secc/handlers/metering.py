@@ -52,8 +52,7 @@ def loop_common(session, req: Message, now: float) -> tuple[dict, str]:
         body["EVSEStatus"] = {"NotificationMaxDelay": NOTIFICATION_MAX_DELAY,
                               "EVSENotification": "MeteringConfirmation"}
     # MeterInfo when asked [V2G20-1082], in the first loop response [V2G20-1833], with a confirmation request.
-    first = ctx.loops == 1 and config.meter_info_in_first_loop
-    if req["MeterInfoRequested"] or first or ask_confirmation:
+    if req["MeterInfoRequested"] or ctx.loops == 1 or ask_confirmation:
         info = meter.meter_info(ctx.session_id, now, bidirectional=ctx.is_bpt)
         ctx.extra["last_meter_info"] = info
         body["MeterInfo"] = info
