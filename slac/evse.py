@@ -27,7 +27,7 @@ from slac.frames import (
     CmValidateReq,
 )
 from slac.keys import new_nmk
-from slac.machine import SET_KEY_SUCCESS, AttemptFailed, Matched, MatchFailed, Retry, SlacMachine
+from slac.machine import AttemptFailed, Matched, MatchFailed, Retry, SlacMachine
 
 VALIDATE_READY, VALIDATE_SUCCESS, VALIDATE_FAILURE = 1, 2, 3
 
@@ -93,10 +93,7 @@ class SlacEvse(SlacMachine):
 
     # -- frames -------------------------------------------------------------------------------------------
     def _on_set_key_cnf(self, src: str, msg, now: float) -> list:
-        if msg.result not in SET_KEY_SUCCESS:
-            self._enter(S.FAILED)
-            return [MatchFailed("SLAC_MODEM_ERROR", f"modem refused CM_SET_KEY (result 0x{msg.result:02X})")]
-        return self._wait_parm(now)
+        return self._set_key_refused(msg) or self._wait_parm(now)
 
     def _wait_parm(self, now: float) -> list:
         self._enter(S.WAIT_PARM)

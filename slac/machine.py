@@ -124,6 +124,13 @@ class SlacMachine:
         self.nmk, self.nid = nmk, nid_from_nmk(nmk)
         return self._send(CmSetKeyReq(nid=self.nid, new_key=nmk), LOCAL_MODEM)
 
+    def _set_key_refused(self, cnf: Packet) -> list:
+        """[MatchFailed] (and state FAILED) when the modem refused CM_SET_KEY, else []."""
+        if cnf.result in SET_KEY_SUCCESS:
+            return []
+        self._enter(self.State.FAILED)
+        return [MatchFailed("SLAC_MODEM_ERROR", f"modem refused CM_SET_KEY (result 0x{cnf.result:02X})")]
+
 
 @dataclass
 class Retry:

@@ -30,7 +30,7 @@ from slac.frames import (
     CmValidateCnf,
     CmValidateReq,
 )
-from slac.machine import SET_KEY_SUCCESS, AttemptFailed, Matched, MatchFailed, Retry, SlacMachine, ToggleRequest
+from slac.machine import AttemptFailed, Matched, MatchFailed, Retry, SlacMachine, ToggleRequest
 from slac.vendor import VsPlLinkStatusCnf, VsPlLinkStatusReq
 
 VALIDATE_READY, VALIDATE_SUCCESS = 1, 2
@@ -181,9 +181,9 @@ class SlacPev(SlacMachine):
         return self._request(now, lambda: self._set_key(msg.nmk))
 
     def _on_set_key_cnf(self, src: str, msg, now: float) -> list:
-        if msg.result not in SET_KEY_SUCCESS:
-            self._enter(S.FAILED)
-            return [MatchFailed("SLAC_MODEM_ERROR", f"modem refused CM_SET_KEY (result 0x{msg.result:02X})")]
+        refused = self._set_key_refused(msg)
+        if refused:
+            return refused
         if not self.config.confirm_join:
             return self._matched(now)
         # The AVLN must be joined within TT_match_join; QCA modems tell through VS_PL_LINK_STATUS (facts §8).
