@@ -25,21 +25,30 @@ def meter_info_tree(info) -> dict[str, Any]:
 
 
 class MeteringMeterSource:
-    """`MeterSource` over a `metering.Meter`; service sessions are journaled under the SessionID in hex."""
+    """`MeterSource` over a `metering.Meter`; service sessions are journaled under the SessionID in hex.
 
-    def __init__(self, meter) -> None:
+    `poll`: read the chip before each MeterInfo. Pass False when the meter is sampled elsewhere (its own
+    sampler thread, or the site's simulated meter time): then a charge loop never waits for the chip, nor for
+    the register checkpoint (an fsync) that a poll may write."""
+
+    def __init__(self, meter, poll: bool = True) -> None:
         self.meter = meter
+        self.poll = poll
+        self._begun: set[str] = set()  # sessions known to be journaled: no journal read per charge loop
 
     def _open(self, session_id: bytes) -> str:
         sid = session_id.hex()
-        if self.meter.journal.session_state(sid) is None:
-            # charging=None: the reversed-CT diagnostic would misread BPT export as a wiring fault.
-            self.meter.begin_session(sid)
+        if sid not in self._begun:
+            if self.meter.journal.session_state(sid) is None:
+                # charging=None: the reversed-CT diagnostic would misread BPT export as a wiring fault.
+                self.meter.begin_session(sid)
+            self._begun.add(sid)
         return sid
 
     def meter_info(self, session_id: bytes, now: float, bidirectional: bool) -> dict[str, Any]:
         sid = self._open(session_id)
-        self.meter.poll()
+        if self.poll:
+            self.meter.poll()
         info = self.meter.meter_info(sid)
         if not bidirectional:
             # metering.Meter.meter_info has no per-service variant: drop the BPT_ readings and sign again with
@@ -58,6 +67,7 @@ class MeteringMeterSource:
 
     def seal(self, session_id: bytes, reason: str, now: float) -> dict[str, Any]:
         sid = self._open(session_id)
+        self._begun.discard(sid)
         return meter_info_tree(self.meter.seal_session(sid, reason).meter_info)
 
 
@@ -105,6 +115,7 @@ class MeteredCharger:
         return self.charger.energy_wh(now)
 
 
-def metered_connector(charger: Charger, meter) -> Connector:
-    """A connector whose MeterInfo comes from `meter` (a metering.Meter running on its emulated chip)."""
-    return Connector(MeteredCharger(charger, meter), MeteringMeterSource(meter))
+def metered_connector(charger: Charger, meter, poll: bool = True) -> Connector:
+    """A connector whose MeterInfo comes from `meter` (a metering.Meter running on its emulated chip);
+    `poll=False` when something else samples the meter (see `MeteringMeterSource`)."""
+    return Connector(MeteredCharger(charger, meter), MeteringMeterSource(meter, poll))

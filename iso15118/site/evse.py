@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import ssl
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -99,7 +100,9 @@ class Evse:
         self.observer = on_event
         self.fault_observer = on_fault
         self.power = InterlockedCharger(SimulatedCharger(secc_config.charger))
-        self.connector = metered_connector(self.power, meter)
+        # The gateway's meters are sampled by their own thread (or the simulated meter time): a charge loop
+        # never polls the chip nor waits for the checkpoint fsync a poll may write.
+        self.connector = metered_connector(self.power, meter, poll=False)
         self.station = _EvseStation(self, secc_config, lambda _: self.connector, **(station_hooks or {}))
         self.server = SeccServer(self.station, interface=config.interface, port=config.port,
                                  ssl_context=ssl_context, sdp_port=config.sdp_port, trace=trace,
@@ -110,6 +113,9 @@ class Evse:
         self.supervisor = None
         self._connections: list[Secc] = []
         self._work: asyncio.Queue = asyncio.Queue()
+        # Journal writes (fsync each) off the event loop; one worker keeps this connector's records in order,
+        # and a step awaits its record, so each is durable before it is reported on.
+        self._journal_io = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"evse-{config.id}-journal")
         self._worker: asyncio.Task | None = None
         self._plc_task: asyncio.Future | None = None
 
@@ -146,6 +152,7 @@ class Evse:
         if self._worker is not None:
             self._worker.cancel()
             await asyncio.gather(self._worker, return_exceptions=True)
+        self._journal_io.shutdown(wait=True)
 
     async def drain(self) -> None:
         """Until every queued OCPP step (Started, Updated, Ended) has been handed to the OCPP queue."""
@@ -172,7 +179,8 @@ class Evse:
                 log_event(_log, "recovery_unknown_session", logging.ERROR, code="ERR_SITE_RECOVERY",
                           transaction_id=tx.transaction_id)
                 continue
-            seal = self.meter.seal_session(tx.transaction_id, RESTART)  # returns the recovery seal if sealed
+            # Returns the recovery seal the meter took when it started (or seals now, once).
+            seal = await self._journaled(self.meter.seal_session, tx.transaction_id, RESTART)
             reason = self._seal_reason(tx.transaction_id) or RESTART
             trigger, stopped = stop_reasons(reason)
             await tx.end(seal, stopped_reason=stopped, trigger_reason=trigger)
@@ -256,6 +264,10 @@ class Evse:
             await self._contactor(False)
 
     # ---- OCPP steps (run in order by one worker) ----------------------------------------------------------------
+    async def _journaled(self, write, *args):
+        """`write(*args)` on this connector's journal worker; returns once the record is durable."""
+        return await asyncio.get_running_loop().run_in_executor(self._journal_io, write, *args)
+
     def _submit(self, step) -> None:
         self._work.put_nowait(step)
 
@@ -301,7 +313,7 @@ class Evse:
             return
         if self.meter.journal.session_state(record.meter_session) != "open":
             return
-        reading = await asyncio.to_thread(self.meter.reading, record.meter_session)
+        reading = await self._journaled(self.meter.reading, record.meter_session)
         await record.transaction.update(reading)
 
     async def _end_transaction(self, record: SessionRecord, reason: str) -> None:
@@ -312,8 +324,8 @@ class Evse:
             record.updater.cancel()
         code = record.fault or reason
         self.sessions.pop(record.session_id, None)  # sealed for good: nothing can resume it
-        if record.seal is None:
-            record.seal = self.meter.seal_session(record.meter_session, code)  # the machine's seal, once
+        if record.seal is None:  # the machine's seal, taken once: this returns it
+            record.seal = await self._journaled(self.meter.seal_session, record.meter_session, code)
         if record.transaction is None:
             return
         if record.fault is not None:
