@@ -21,7 +21,7 @@ from metering.emulator import ChipEmulator, EmulatorConfig, LoadProfile
 from metering.errors import ConfigCrcChanged, ResyncRequired, SessionError
 from metering.journal import Journal, JournalRecord
 from metering.log import log_event
-from metering.ocmf import OcmfIdentity, OcmfReading, OcmfUser, build_payload, sign_payload
+from metering.ocmf import CURRENT_TYPES, OcmfIdentity, OcmfReading, OcmfUser, build_payload, sign_payload
 from metering.registers import EnergyRegisters, Totals, UWH_PER_WH
 from metering.signing import FileKeySigner, MeterInfo, Signer, sign_meter_info
 from metering.transport import EmulatorTransport, Transport
@@ -50,6 +50,7 @@ class MeterConfig:
     scaling: FrontEndScaling = field(default_factory=FrontEndScaling)
     conditioning: ConditioningConfig = field(default_factory=ConditioningConfig)
     identity: OcmfIdentity = field(default_factory=OcmfIdentity)
+    current_type: str = "AC"  # OCMF RT for fiscal readings and sessions begun without an explicit current_type
 
     @classmethod
     def from_file(cls, path: str | Path) -> "MeterConfig":
@@ -264,7 +265,8 @@ class Meter:
     # ---- signed readings -----------------------------------------------------------------------------------
     def _sign_and_journal(self, kind: str, session_id: str | None, tx: str | None, snapshot: Snapshot,
                           user: OcmfUser | None = None, base: dict | None = None,
-                          extra: dict | None = None, reason: str | None = None) -> SignedReading:
+                          extra: dict | None = None, reason: str | None = None,
+                          current_type: str | None = None) -> SignedReading:
         import_wh, export_wh = snapshot.totals.import_wh, snapshot.totals.export_wh
         status = snapshot.status
         info = self._signed_meter_info(snapshot, base)
@@ -275,12 +277,15 @@ class Meter:
             counter = "T" if session_id is not None else "F"
             payload = build_payload(self.config.identity, f"{counter}{page}", [OcmfReading(
                 wall=snapshot.wall, sync=snapshot.sync, import_wh=import_wh, export_wh=export_wh, tx=tx,
-                status="M" if status & STATUS_CONFIG_CHANGED else "G", error_flags=error_flags)], user)
+                status="M" if status & STATUS_CONFIG_CHANGED else "G", error_flags=error_flags,
+                current_type=current_type or self.config.current_type)], user)
             body = {"sync": snapshot.sync.value, **self._register_values(snapshot), "status": status,
                     "meter_info": {**dataclasses.asdict(info), "meter_signature": info.meter_signature.hex()},
                     "ocmf": sign_payload(payload, self.signer), **(extra or {})}
             if user is not None:
                 body["user"] = dataclasses.asdict(user)
+            if current_type is not None:
+                body["current_type"] = current_type
             if reason is not None:
                 body["reason"] = reason
             return body
@@ -303,14 +308,22 @@ class Meter:
                 return self._sign_and_journal("reading", None, None, snapshot)
             begin = self._open_session_begin(session_id)
             return self._sign_and_journal("reading", session_id, "C", snapshot, user=self._user(begin),
-                                          base=begin.body)
+                                          base=begin.body, current_type=self._current_type(begin))
 
-    def begin_session(self, session_id: str, user: OcmfUser | None = None, charging: bool | None = None) -> SignedReading:
-        """Journal the signed begin reading (OCMF TX=B). `charging=True` arms the reversed-CT diagnostic."""
+    def begin_session(self, session_id: str, user: OcmfUser | None = None, charging: bool | None = None,
+                      current_type: str | None = None) -> SignedReading:
+        """Journal the signed begin reading (OCMF TX=B). `charging=True` arms the reversed-CT diagnostic.
+
+        `current_type` ("AC"/"DC", default `config.current_type`) is the OCMF RT of every reading of the session.
+        """
+        current_type = current_type or self.config.current_type
+        if current_type not in CURRENT_TYPES:
+            raise ValueError(f"current_type must be one of {CURRENT_TYPES}, not {current_type!r}")
         with self._report_lock:
             snapshot = self._poll(consume=True)
             reading = self._sign_and_journal("session_begin", session_id, "B", snapshot, user=user or OcmfUser(),
-                                             base=self._register_values(snapshot))
+                                             base=self._register_values(snapshot),
+                                             current_type=current_type)
             if charging is not None:
                 with self._chip_lock:
                     self._charging[session_id] = charging
@@ -325,7 +338,8 @@ class Meter:
             begin = self.journal.session_begin(session_id)
             snapshot = self._poll(consume=True)
             reading = self._sign_and_journal("session_seal", session_id, SEAL_TX.get(reason, "A"), snapshot,
-                                             user=self._user(begin), reason=reason, base=begin.body)
+                                             user=self._user(begin), reason=reason, base=begin.body,
+                                             current_type=self._current_type(begin))
             with self._chip_lock:
                 self._charging.pop(session_id, None)
             return reading
@@ -360,6 +374,11 @@ class Meter:
         if self.journal.session_state(session_id) != "open":
             raise SessionError("session is not open", session_id=session_id)
         return self.journal.session_begin(session_id)
+
+    @staticmethod
+    def _current_type(begin: JournalRecord) -> str:
+        # Journals written before RT was recorded per session hold only AC sessions.
+        return begin.body.get("current_type", "AC")
 
     @staticmethod
     def _user(begin: JournalRecord) -> OcmfUser:

@@ -19,6 +19,7 @@ FORMAT_VERSION = "1.0"
 SIGNATURE_ALGORITHM = "ECDSA-secp256r1-SHA256"
 OBIS_IMPORT = "01-00:B0.08.00*FF"  # total mains active energy import (OCMF 1.4 table 25)
 OBIS_EXPORT = "01-00:C0.08.00*FF"  # total mains active energy export
+CURRENT_TYPES = ("AC", "DC")  # RT, facts/metering.md §1.3: no default, so always written
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,11 @@ class OcmfReading:
     tx: str | None = None  # B, C, X, E, L, R, A, P, S, T; None for fiscal readings
     status: str = "G"
     error_flags: str = ""
+    current_type: str = "AC"  # RT: the session's supply (AC, or DC for -20 DC/DC-BPT sessions)
+
+    def __post_init__(self) -> None:
+        if self.current_type not in CURRENT_TYPES:
+            raise ValueError(f"OCMF RT must be one of {CURRENT_TYPES}, not {self.current_type!r}")
 
 
 def format_time(wall: float, sync: SyncState) -> str:
@@ -102,7 +108,7 @@ def build_payload(identity: OcmfIdentity, pagination: str, readings: list[OcmfRe
             fields = [f'"TM":{_string(format_time(reading.wall, reading.sync))}']
             if tx is not None:
                 fields.append(f'"TX":{_string(tx)}')
-            fields += [f'"RV":{format_kwh(wh)}', f'"RI":{_string(register)}', '"RU":"kWh"', '"RT":"AC"',
+            fields += [f'"RV":{format_kwh(wh)}', f'"RI":{_string(register)}', '"RU":"kWh"', f'"RT":{_string(reading.current_type)}',
                        f'"EF":{_string(reading.error_flags)}', f'"ST":{_string(reading.status)}']
             entries.append("{" + ",".join(fields) + "}")
     parts.append(f'"RD":[{",".join(entries)}]')

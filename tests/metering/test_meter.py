@@ -272,3 +272,27 @@ def test_config_change_on_the_running_chip_marks_readings_as_manipulated(make_me
     assert '"ST":"M"' in reading.ocmf and '"ST":"G"' not in reading.ocmf
     codes = [r.body["code"] for r in meter.journal.records(kind="event")]
     assert codes.count("ERR_MET_CONFIG_CRC") == 1
+
+
+def test_a_dc_session_signs_rt_dc_in_every_reading_even_after_a_restart(make_meter, clock):
+    meter = make_meter(LoadProfile.constant(i_rms=8.0))
+    begin = meter.begin_session("S1", current_type="DC")
+    run(meter, clock, 10)
+    middle = meter.reading("S1")
+    meter.close()
+    again = make_meter(LoadProfile.constant(i_rms=8.0))  # the restart seals the open session
+    (seal,) = again.recovered
+    readings = [OCMF.from_string(r.ocmf) for r in (begin, middle, seal)]
+    assert {rd.RT.value for r in readings for rd in r.payload.RD} == {"DC"}
+    assert check_eichrecht_transaction(readings[0].payload, readings[2].payload) == []
+
+
+def test_fiscal_and_default_session_readings_follow_the_configured_current_type(make_meter, clock):
+    meter = make_meter(LoadProfile.constant(i_rms=8.0), current_type="DC")
+    fiscal, begin = meter.reading(), meter.begin_session("S1")
+    assert {rd.RT.value for r in (fiscal, begin) for rd in OCMF.from_string(r.ocmf).payload.RD} == {"DC"}
+
+
+def test_sessions_default_to_ac_without_configuration(make_meter, clock):
+    begin = make_meter(LoadProfile.constant(i_rms=8.0)).begin_session("S1")
+    assert {rd.RT.value for rd in OCMF.from_string(begin.ocmf).payload.RD} == {"AC"}

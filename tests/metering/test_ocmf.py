@@ -71,3 +71,17 @@ def test_begin_and_end_records_pass_pyocmfs_eichrecht_transaction_checks(signer)
 def test_malformed_records_raise_err_sig_invalid(garbage):
     with pytest.raises(SignatureInvalid):
         verify_ocmf(garbage, VECTOR_KEY)
+
+
+@pytest.mark.parametrize("current_type", ["AC", "DC"])
+def test_reading_type_rt_is_the_sessions_current_type_and_verifies_in_pyocmf(signer, current_type):
+    payload = build_payload(OcmfIdentity(), "T1", [OcmfReading(1_714_557_600.0, SyncState.SYNCHRONISED, 1000, 0,
+                                                               tx="B", current_type=current_type)])
+    parsed = OCMF.from_string(sign_payload(payload, signer))
+    assert parsed.verify_signature(signer.public_key_der().hex())
+    assert {rd.RT.value for rd in parsed.payload.RD} == {current_type}
+
+
+def test_a_reading_type_outside_ac_dc_is_refused():
+    with pytest.raises(ValueError):  # facts/metering.md §1.3: RT is AC or DC
+        OcmfReading(1_714_557_600.0, SyncState.SYNCHRONISED, 1000, 0, current_type="3P")
