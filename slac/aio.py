@@ -52,7 +52,8 @@ async def run_machine(machine: SlacMachine, link: FrameLink, first: list,
         deadline = machine.next_deadline()
         timeout = None if deadline is None else max(0.0, deadline - loop.time())
         try:
-            frame = await asyncio.wait_for(link.recv(), timeout)
+            async with asyncio.timeout(timeout):  # not wait_for: it can swallow a cancellation (see slac.modem.query)
+                frame = await link.recv()
         except TimeoutError:
             actions = machine.timer_expired(loop.time())
             continue

@@ -36,7 +36,10 @@ async def query(link: FrameLink, request: Packet, reply_type: type[Packet], time
     deadline = loop.time() + timeout
     while (left := deadline - loop.time()) > 0:
         try:
-            frame = await asyncio.wait_for(link.recv(), left)
+            # asyncio.timeout, not wait_for: Python 3.11's wait_for returns a reply that completes in the same
+            # loop turn as a cancellation and drops the cancellation (the link monitor then never stopped).
+            async with asyncio.timeout(left):
+                frame = await link.recv()
         except TimeoutError:
             break
         try:

@@ -79,3 +79,40 @@ async def test_degraded_cut_or_silent_link_raises_plc_link_lost(fault):
         assert err.value.code == "PLC_LINK_LOST"
     finally:
         plc.close()
+
+
+class _CancelAfterQuery:
+    """The monitor's own link: after the monitor's `hops`-th query is sent (the virtual modem answers at once),
+    cancel the watcher `hops` loop turns later — sweeping the turn where the reply and the cancellation meet."""
+
+    def __init__(self, link, hops: int) -> None:
+        self.link, self.hops, self.mac, self.watcher = link, hops, link.mac, None
+
+    def send(self, frame: bytes) -> None:
+        self.link.send(frame)
+        loop = asyncio.get_running_loop()
+
+        def hop(left: int) -> None:
+            if left:
+                loop.call_soon(hop, left - 1)
+            else:
+                self.watcher.cancel()
+        hop(self.hops)
+
+    async def recv(self) -> bytes:
+        return await self.link.recv()
+
+    def close(self) -> None:
+        self.link.close()
+
+
+async def test_cancelling_the_watcher_always_stops_it_even_when_a_reply_arrives_in_the_same_turn():
+    plc, port = await _matched_powerline()
+    try:
+        for hops in range(12):
+            link = _CancelAfterQuery(plc.open_memory_link(port), hops)
+            link.watcher = asyncio.create_task(watch_link(link, FAST))
+            done, _ = await asyncio.wait([link.watcher], timeout=0.5)  # a swallowed cancel keeps polling forever
+            assert done and link.watcher.cancelled(), f"cancel {hops} loop turns after a query was lost"
+    finally:
+        plc.close()
