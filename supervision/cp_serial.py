@@ -32,7 +32,7 @@ class SerialControlPilot:
         if self._serial.is_open:
             self._loop.remove_reader(self._serial.fileno())
             self._serial.close()
-            self._measurements.put_nowait(None)
+            self._offer(None)  # end of stream: must reach the consumer even when it has stalled
 
     def _readable(self) -> None:
         try:
@@ -50,11 +50,14 @@ class SerialControlPilot:
                 continue
             self._dispatch(frame)
 
+    def _offer(self, item: PilotMeasurement | None) -> None:
+        if self._measurements.full():
+            self._measurements.get_nowait()  # a stalled consumer wants the newest pilot, not history
+        self._measurements.put_nowait(item)
+
     def _dispatch(self, frame: cp_protocol.Frame) -> None:
         if isinstance(frame, cp_protocol.MeasurementFrame):
-            if self._measurements.full():
-                self._measurements.get_nowait()  # a stalled consumer wants the newest pilot, not history
-            self._measurements.put_nowait(frame.measurement())
+            self._offer(frame.measurement())
         elif isinstance(frame, (cp_protocol.Ack, cp_protocol.Nak)):
             future = self._pending.pop(frame.command, None)
             if future is None or future.done():

@@ -139,3 +139,14 @@ async def test_contactor_command_is_refused_by_the_board_in_state_f(bench):
     with pytest.raises(PilotBoardError) as info:
         await bench.host.set_contactor(True)
     assert info.value.code == "ERR_CP_BOARD" and not bench.board.contactor_closed
+
+
+async def test_close_with_a_full_measurement_queue_still_ends_the_stream():
+    """A stalled consumer lets the queue fill; close() must not raise QueueFull and must end measurements()."""
+    async with ControlPilotBoardEmulator(period_s=0) as board:
+        host = SerialControlPilot(board.port)
+        await wait_for(lambda: host._measurements.full(), timeout=10.0)
+        host.close()
+        async with asyncio.timeout(2.0):
+            received = [m async for m in host.measurements()]
+        assert 0 < len(received) <= 1000
