@@ -1,5 +1,6 @@
-"""Transport benchmarks: µs per V2GTP frame/parse and per SDP round trip, each next to a baseline measured in
-the same run (the bare struct/socket work the operation cannot avoid). Prints a table; asserts nothing.
+"""Transport benchmarks: µs per V2GTP frame/parse, per SDP round trip and per TLS handshake, each next to a
+baseline measured in the same run (the bare struct/socket/OpenSSL work the operation cannot avoid). Prints a
+table; asserts nothing.
 
     python3 bench/transport_bench.py [--repeat 5]
 """
@@ -9,14 +10,18 @@ import argparse
 import asyncio
 import ipaddress
 import socket
+import ssl
 import struct
+import tempfile
 import time
 from collections.abc import Callable
 
 from iso15118.transport import (PayloadType, SdpClientConfig, SdpServer, SdpServerConfig, V2gtpReader,
                                 discover_secc, encode_message, open_v2gtp_connection, start_sdp_server,
                                 start_v2gtp_server)
+from iso15118.transport import _openssl
 from iso15118.transport.sdp import SdpRequest, Security
+from iso15118.transport.tls import PROFILES, TlsConfig, client_context, server_context
 
 HEADER = struct.Struct(">BBHI")
 BODY_1K = bytes(range(256)) * 4
@@ -189,10 +194,75 @@ def v2gtp_tcp_round_trips(count: int) -> tuple[float, float]:
     return asyncio.run(run())
 
 
+# --- TLS 1.3 mutual-auth handshake --------------------------------------------------------------------------
+
+def _openssl_only_context(config: TlsConfig, protocol: int) -> ssl.SSLContext:
+    """Same certificates, roots, suites, groups and signature algorithms, OpenSSL's chain validation only."""
+    profile = PROFILES[config.profile]
+    context = ssl.SSLContext(protocol)
+    context.minimum_version = context.maximum_version = ssl.TLSVersion.TLSv1_3
+    context.verify_mode = ssl.CERT_REQUIRED
+    context.check_hostname = False
+    if protocol == ssl.PROTOCOL_TLS_SERVER:
+        context.num_tickets = 0
+    context.load_cert_chain(config.certificate_chain, config.private_key)
+    for root in config.trusted_roots:
+        context.load_verify_locations(cafile=root)
+    _openssl.set_tls13_ciphersuites(context, profile.ciphersuites)
+    _openssl.set_groups(context, profile.groups)
+    _openssl.set_signature_algorithms(context, profile.signature_algorithms)
+    return context
+
+
+def server_handshake_cpu_us(server: ssl.SSLContext, client: ssl.SSLContext, count: int) -> float:
+    """Best-of-3 mean CPU time (this thread) the server side spends in do_handshake, over memory BIOs."""
+    best = float("inf")
+    for _ in range(3):
+        spent = 0.0
+        for _ in range(count):
+            c_in, c_out, s_in, s_out = (ssl.MemoryBIO() for _ in range(4))
+            client_side = client.wrap_bio(c_in, c_out, server_side=False)
+            server_side = server.wrap_bio(s_in, s_out, server_side=True)
+            client_done = server_done = False
+            while not (client_done and server_done):
+                if not client_done:
+                    try:
+                        client_side.do_handshake()
+                        client_done = True
+                    except ssl.SSLWantReadError:
+                        pass
+                s_in.write(c_out.read())
+                if not server_done:
+                    start = time.thread_time()
+                    try:
+                        server_side.do_handshake()
+                        server_done = True
+                    except ssl.SSLWantReadError:
+                        pass
+                    spent += time.thread_time() - start
+                c_in.write(s_out.read())
+        best = min(best, spent / count)
+    return best * 1e6
+
+
+def tls_handshakes(count: int) -> tuple[float, float]:
+    """(our -20 contexts, OpenSSL-only contexts with the same profile) server-side CPU µs per handshake."""
+    from certs import create_pki
+
+    pki = create_pki(tempfile.mkdtemp(prefix="transport-bench-pki-"))
+    secc = TlsConfig(pki.chain("secc"), pki.key("secc"), [pki.cert("oem_root")])
+    ev = TlsConfig(pki.chain("vehicle"), pki.key("vehicle"), [pki.cert("v2g_root")])
+    ours = server_handshake_cpu_us(server_context(secc), client_context(ev), count)
+    bare = server_handshake_cpu_us(_openssl_only_context(secc, ssl.PROTOCOL_TLS_SERVER),
+                                   _openssl_only_context(ev, ssl.PROTOCOL_TLS_CLIENT), count)
+    return ours, bare
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--round-trips", type=int, default=500)
+    parser.add_argument("--handshakes", type=int, default=50)
     args = parser.parse_args()
     rows = [
         ("V2GTP encode, 1 kB payload", per_op_us(encode_1k, 1, args.repeat),
@@ -209,6 +279,8 @@ def main() -> int:
          "blocking UDP, new socket each", udp_ping_pong(args.round_trips)),
         ("V2GTP 1 kB request/response, TCP", *_pair(v2gtp_tcp_round_trips(args.round_trips),
                                                      "asyncio readexactly echo")),
+        ("TLS 1.3 mutual-auth handshake, server CPU", *_pair(tls_handshakes(args.handshakes),
+                                                             "OpenSSL-only ctx, same profile")),
     ]
     name_w, base_w = max(len(r[0]) for r in rows), max(len(r[2]) for r in rows)
     print(f"{'operation':<{name_w}}  {'µs/op':>9}  {'baseline':<{base_w}}  {'µs/op':>9}  {'ratio':>6}")

@@ -85,6 +85,26 @@ def _build_path(leaf, intermediates, roots) -> list[x509.Certificate]:
         current = issuer
 
 
+def _given_path(leaf, intermediates, roots) -> list[x509.Certificate]:
+    """The path exactly as given (leaf, intermediates in order, the root they end in), linked by name only:
+    for a path another validator has just built and whose signatures it verified (OpenSSL in the handshake)."""
+    path = [leaf, *intermediates]
+    if not any(path[-1] == root for root in roots):
+        root = next((r for r in roots if r.subject == path[-1].issuer), None)
+        if root is None:
+            raise _fail("ERR_CERT_UNTRUSTED", path[-1], "trusted-root",
+                        f"issuer {path[-1].issuer.rfc4514_string()} is not a trusted root")
+        path.append(root)
+    for cert, issuer in zip(path, path[1:]):
+        if cert.issuer != issuer.subject:
+            raise _fail("ERR_CERT_UNTRUSTED", cert, "issuer-name",
+                        f"issuer {cert.issuer.rfc4514_string()} is not the next certificate of the path")
+    if len(path) - 1 > MAX_CHAIN_LENGTH:
+        raise _fail("ERR_CERT_CHAIN_TOO_LONG", path[MAX_CHAIN_LENGTH - 1], "max-chain-length",
+                    f"more than {MAX_CHAIN_LENGTH} certificates below the root [V2G20-1003]")
+    return path
+
+
 def _check_algorithms(path, profile: Profile) -> None:
     allowed = allowed_algorithms(profile)
     families = set()
@@ -177,12 +197,16 @@ def _check_leaf(leaf, role: str) -> None:
 def verify_chain(leaf: x509.Certificate, intermediates: Sequence[x509.Certificate] = (),
                  roots: Sequence[x509.Certificate] = (), *, role: str | Iterable[str] | None = None,
                  now: dt.datetime | float | None = None,
-                 profile: Profile | str = Profile.ISO20) -> list[x509.Certificate]:
+                 profile: Profile | str = Profile.ISO20,
+                 signatures_verified: bool = False) -> list[x509.Certificate]:
     """Validate `leaf` up to one of `roots`; returns the path leaf … root or raises `CertificateError`.
 
     `role` names the leaf's role (a key of `certs.profiles.ROLES`, e.g. "secc", "vehicle", "contract"); an
     iterable accepts any of several roles (the compat profile lets a vehicle present "oem_prov").
     `intermediates` may include roots or the leaf; copies of a trusted root among them are ignored.
+    `signatures_verified=True` is for a path a validator has just built and verified the signatures of (the
+    chain OpenSSL's X509_verify_cert returned in this TLS handshake): `intermediates` are taken as the path in
+    order, linked by name, and no signature is verified again; every other rule above still applies.
     """
     profile = Profile(profile)
     if now is None:
@@ -194,7 +218,7 @@ def verify_chain(leaf: x509.Certificate, intermediates: Sequence[x509.Certificat
     if not roots:
         raise _fail("ERR_CERT_UNTRUSTED", leaf, "trusted-root", "no trusted root given")
     try:
-        path = _build_path(leaf, intermediates, roots)
+        path = (_given_path if signatures_verified else _build_path)(leaf, intermediates, roots)
         _check_algorithms(path, profile)
         _check_validity(path, now)
         _check_structure(path)

@@ -11,9 +11,9 @@ What the contexts enforce, per context (so a strict and a compat context coexist
   ecdsa_secp521r1_sha512, ed448 [V2G20-1667/1668/2461]; the server's preference order wins.
 * Mutual authentication: the SECC always requests a certificate [V2G20-2400] and names its trusted roots in
   `certificate_authorities` [V2G20-2401]; the EV names its roots in the ClientHello [V2G20-1006]. Both sides
-  check the peer chain with `certs.verify_chain` after OpenSSL's own validation: SECC role for the server
-  chain, vehicle role for the client chain [V2G20-2339] (a provisioning certificate lacks clientAuth and is
-  refused), failure aborts the handshake [V2G20-2443].
+  check the peer chain with `certs.verify_chain` after OpenSSL's own validation (whose signature checks are not
+  repeated): SECC role for the server chain, vehicle role for the client chain [V2G20-2339] (a provisioning
+  certificate lacks clientAuth and is refused), failure aborts the handshake [V2G20-2443].
 * OCSP: the SECC staples `ocsp_response` (re-read when the file changes) [V2G20-2388]; the EV always sends
   status_request [V2G20-2372] and verifies a staple (signer, freshness ≤ 7 days, GOOD) with
   `certs.verify_ocsp_response`; `require_ocsp_staple` makes a missing staple fatal.
@@ -121,7 +121,9 @@ def _chain_checker(roles: Sequence[str], profile: Profile, side: str):
     def check(chain_der: list[bytes]) -> bool:
         chain = [x509.load_der_x509_certificate(der) for der in chain_der]
         try:
-            verify_chain(chain[0], chain[1:-1], chain[-1:], role=roles, profile=profile)
+            # `chain` is the path OpenSSL's X509_verify_cert has just built to a root of this context's store
+            # and verified every signature of (same callback, same handshake): only the -20 rules remain.
+            verify_chain(chain[0], chain[1:-1], chain[-1:], role=roles, profile=profile, signatures_verified=True)
             return True
         except CertificateError as exc:
             log_event(_logger, logging.WARNING, "tls_peer_rejected", side=side, **exc.to_dict())

@@ -216,3 +216,56 @@ def test_bit_flipped_certificates_never_verify_or_crash(pki, data):
     except CertificateError:
         return
     assert mutated == leaf or mutated.tbs_certificate_bytes == leaf.tbs_certificate_bytes
+
+
+def _deep_secc_chain(pki):
+    """leaf, [CA 3, extra Sub-CA, Sub-CA 1], root: four certificates below the root, in path order."""
+    spec = dataclasses.replace(ROLES["cpo_sub_ca2"], kind=Kind.SUB_CA_1)
+    extra, extra_key = issue_under(pki, "cpo_sub_ca1", spec, subject=name("extra Sub-CA"))
+    middle_key = generate_key(pki.algorithm)
+    middle = issue_certificate(ROLES["cpo_sub_ca2"], middle_key.public_key(), name("CA 3"), extra, extra_key,
+                               not_before=NOW - dt.timedelta(days=1))
+    leaf = issue_certificate(ROLES["secc"], generate_key(pki.algorithm).public_key(), name("deep"), middle,
+                             middle_key, not_before=NOW - dt.timedelta(days=1))
+    return leaf, [middle, extra, pki.load_certificate("cpo_sub_ca1")], [pki.load_certificate("v2g_root")]
+
+
+def _broken_chains(pki, pki_compat):
+    """(leaf, intermediates in path order, roots, kwargs, expected code) — each breaks one non-signature rule."""
+    secc_leaf, secc_subs, v2g_root = chain_of(pki, "secc")
+    eku = dataclasses.replace(ROLES["vehicle"], extended_key_usage=(ExtendedKeyUsageOID.SERVER_AUTH,))
+    rogue, rogue_key = issue_under(pki, "cpo_sub_ca2", dataclasses.replace(ROLES["cpo_sub_ca2"], name="rogue"),
+                                   subject=name("rogue CA"))
+    under_rogue = issue_certificate(ROLES["secc"], generate_key(pki.algorithm).public_key(), name("under rogue"),
+                                    rogue, rogue_key, not_before=NOW - dt.timedelta(days=1))
+    mixed, _ = issue_under(pki, "cpo_sub_ca2", ROLES["secc"], key=ec.generate_private_key(ec.SECP384R1()))
+    return {
+        "expired leaf": (secc_leaf, secc_subs, v2g_root,
+                         {"now": secc_leaf.not_valid_after_utc + dt.timedelta(seconds=1)}, "ERR_CERT_EXPIRED"),
+        "vehicle with serverAuth EKU": (issue_under(pki, "oem_sub_ca2", eku, subject=name("v"))[0],
+                                        pki.load_chain("vehicle")[1:], [pki.load_certificate("oem_root")],
+                                        {"role": "vehicle"}, "ERR_CERT_EKU"),
+        "four below the root": (*_deep_secc_chain(pki), {}, "ERR_CERT_CHAIN_TOO_LONG"),
+        "Sub-CA 2 issuing a CA": (under_rogue, [rogue, pki.load_certificate("cpo_sub_ca2")],
+                                  [pki.load_certificate("cpo_sub_ca1")], {}, "ERR_CERT_PATH_LENGTH"),
+        "P-384 leaf in a P-521 chain": (mixed, secc_subs, v2g_root, {}, "ERR_CERT_ALGORITHM"),
+        "P-256 chain in the strict profile": (*chain_of(pki_compat, "secc"), {"role": "secc"},
+                                              "ERR_CERT_ALGORITHM"),
+        "Sub-CAs out of order": (secc_leaf, secc_subs[::-1], v2g_root, {}, "ERR_CERT_UNTRUSTED"),
+    }
+
+
+def test_an_already_verified_path_still_meets_every_other_rule(pki, pki_compat):
+    for case, (leaf, subs, roots, kwargs, code) in _broken_chains(pki, pki_compat).items():
+        error = rejected(leaf, subs, roots, signatures_verified=True, **kwargs)
+        assert error.code == code, case
+
+
+def test_an_already_verified_path_is_not_signature_checked_again(pki):
+    """The TLS handshake passes OpenSSL's verified chain: a second ECDSA verification would only cost time."""
+    leaf, subs, roots = chain_of(pki, "contract")
+    der = bytearray(leaf.public_bytes(serialization.Encoding.DER))
+    der[-10] ^= 0x01  # inside the signature value: only a signature check can notice
+    tampered = x509.load_der_x509_certificate(bytes(der))
+    assert rejected(tampered, subs, roots).code == "ERR_CERT_SIGNATURE"
+    assert verify_chain(tampered, subs, roots, signatures_verified=True)[1:] == [*subs, *roots]

@@ -375,3 +375,18 @@ async def test_ev_in_compat_profile_connects_to_a_p256_secc(pki_compat):
     async with s_server(pki_compat, "-groups", "P-256") as (port, _):
         with pytest.raises((ssl.SSLError, ConnectionError)):
             await ev_connect(port, ev_config(pki_compat, profile="iso20"))
+
+
+async def test_handshake_verifies_each_peer_signature_once_in_openssl_only(pki, monkeypatch):
+    """The -20 chain rules run on OpenSSL's verified chain without a second ECDSA verification (it doubled
+    the handshake's CPU); the refusal tests above show the rules themselves still hold."""
+    import certs.verify
+    rechecked = []
+    issued_by = certs.verify._issued_by
+    monkeypatch.setattr(certs.verify, "_issued_by", lambda cert, issuer: rechecked.append(cert) or issued_by(
+        cert, issuer))
+    async with python_server(server_context(secc_config(pki))) as (port, why):
+        reader, writer = await asyncio.open_connection("127.0.0.1", port, ssl=client_context(ev_config(pki)))
+        assert await reader.readline() == GREETING + b"\n", str(why)
+        writer.close()
+    assert rechecked == []
