@@ -108,8 +108,9 @@ def build_payload(identity: OcmfIdentity, pagination: str, readings: list[OcmfRe
             fields = [f'"TM":{_string(format_time(reading.wall, reading.sync))}']
             if tx is not None:
                 fields.append(f'"TX":{_string(tx)}')
-            fields += [f'"RV":{format_kwh(wh)}', f'"RI":{_string(register)}', '"RU":"kWh"', f'"RT":{_string(reading.current_type)}',
-                       f'"EF":{_string(reading.error_flags)}', f'"ST":{_string(reading.status)}']
+            fields += [f'"RV":{format_kwh(wh)}', f'"RI":{_string(register)}', '"RU":"kWh"',
+                       f'"RT":{_string(reading.current_type)}', f'"EF":{_string(reading.error_flags)}',
+                       f'"ST":{_string(reading.status)}']
             entries.append("{" + ",".join(fields) + "}")
     parts.append(f'"RD":[{",".join(entries)}]')
     return "{" + ",".join(parts) + "}"
