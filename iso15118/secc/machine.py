@@ -39,7 +39,7 @@ TraceHook = Callable[[str, int, Message, float], None]
 class Secc:
     def __init__(self, config: SeccConfig, connector: Connector, store: SessionStore | None = None, *,
                  peer_certificate: bytes | None = None, contract_verifier=None, metering_verifier=None,
-                 certificate_installation=None,
+                 certificate_installation=None, contract_authorizer=None,
                  wall_clock: Callable[[], float] = time.time, trace: TraceHook | None = None) -> None:
         self.config = config
         self.store = store if store is not None else SessionStore()
@@ -50,6 +50,7 @@ class Secc:
         self.contract_verifier = contract_verifier
         self.metering_verifier = metering_verifier
         self.certificate_installation = certificate_installation
+        self.contract_authorizer = contract_authorizer
         self.wall_clock = wall_clock
         self.trace = trace
         self.last_payload = b""

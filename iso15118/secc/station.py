@@ -20,13 +20,15 @@ def simulated_connector(config: SeccConfig) -> Connector:
 class Station:
     def __init__(self, config: SeccConfig | None = None,
                  connector_factory: Callable[[SeccConfig], Connector] = simulated_connector, *,
-                 contract_verifier=None, metering_verifier=None, certificate_installation=None) -> None:
+                 contract_verifier=None, metering_verifier=None, certificate_installation=None,
+                 contract_authorizer=None) -> None:
         self.config = config or SeccConfig()
         self.store = SessionStore()
         self.connector_factory = connector_factory
         self.contract_verifier = contract_verifier
         self.metering_verifier = metering_verifier
         self.certificate_installation = certificate_installation
+        self.contract_authorizer = contract_authorizer
         self.sessions: list[Secc] = []
 
     def seal_expired_pauses(self, now: float) -> list[SessionSealed]:
@@ -43,6 +45,7 @@ class Station:
         secc = Secc(self.config, self.connector_factory(self.config), self.store,
                     peer_certificate=peer_certificate, contract_verifier=self.contract_verifier,
                     metering_verifier=self.metering_verifier,
-                    certificate_installation=self.certificate_installation, trace=trace, **kwargs)
+                    certificate_installation=self.certificate_installation,
+                    contract_authorizer=self.contract_authorizer, trace=trace, **kwargs)
         self.sessions.append(secc)
         return secc

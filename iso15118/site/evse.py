@@ -6,7 +6,8 @@ any reason is sealed exactly once and its OCPP transaction ends with the final s
     ...
     await evse.close()
 
-Per session (SECC events): SessionStarted arms supervision; Authorized opens the metering session (OCMF TX B,
+Per session (SECC events): SessionStarted arms supervision; a PnC contract the SECC verified is authorized by
+the CSMS (OCPP Authorize with the certificate hash data, `authorize.OcppContractAuthorizer`); Authorized opens the metering session (OCMF TX B,
 identity of the contract or EIM token) and the OCPP transaction (Started); every `tx_updated_interval_s` an
 Updated with a fresh signed reading; SessionSealed (normal stop, FAILED code, timeout, lost TCP/TLS) ends the
 transaction with the seal reading. A supervision fault (CP E/F, PWM loss, unplug, PLC link lost) runs
@@ -35,6 +36,7 @@ from iso15118.session.log import log_event
 from metering import Meter, OcmfUser, SignedReading
 from metering.ocpp import OcppClient, Transaction, id_token
 
+from .authorize import OcppContractAuthorizer
 from .config import ConnectorConfig
 from .endings import NORMAL, RESTART, stop_reasons
 from .power import InterlockedCharger
@@ -103,7 +105,10 @@ class Evse:
         # The gateway's meters are sampled by their own thread (or the simulated meter time): a charge loop
         # never polls the chip nor waits for the checkpoint fsync a poll may write.
         self.connector = metered_connector(self.power, meter, poll=False)
-        self.station = _EvseStation(self, secc_config, lambda _: self.connector, **(station_hooks or {}))
+        hooks = dict(station_hooks or {})
+        if ocpp is not None and hooks.get("contract_verifier") is not None:
+            hooks["contract_authorizer"] = OcppContractAuthorizer(ocpp)  # PnC: the CSMS authorizes the contract
+        self.station = _EvseStation(self, secc_config, lambda _: self.connector, **hooks)
         self.server = SeccServer(self.station, interface=config.interface, port=config.port,
                                  ssl_context=ssl_context, sdp_port=config.sdp_port, trace=trace,
                                  on_event=self._on_secc_event)

@@ -15,6 +15,23 @@ class ContractVerifier(Protocol):
         """Check the signed PnC AuthorizationReq and its contract chain; return (ResponseCode, EMAID)."""
 
 
+class ContractAuthorizer(Protocol):
+    """The backend's word on a verified contract (e.g. OCPP Authorize with the ISO 15118 certificate hash
+    data), decided asynchronously: the SECC answers EVSEProcessing=Ongoing until `decision` is known."""
+
+    def request(self, session_id: bytes, emaid: str, contract_chain: list[bytes]) -> None:
+        """Start deciding (once per session); `contract_chain`: DER, the contract certificate first."""
+
+    def decision(self, session_id: bytes) -> bool | None:
+        """True: accepted; False: refused; None: not decided yet."""
+
+
+def _contract_chain(mode: dict) -> list[bytes]:
+    chain = mode["ContractCertificateChain"]
+    subs = (chain.get("SubCertificates") or {}).get("Certificate", [])
+    return [chain["Certificate"], *([subs] if isinstance(subs, bytes) else subs)]
+
+
 def authorization_setup(session, req: Message, now: float) -> Reply:
     services = list(session.config.auth_services)
     installation = session.config.certificate_installation and session.certificate_installation is not None
@@ -49,6 +66,18 @@ def authorization(session, req: Message, now: float) -> Reply:
     if session.contract_verifier is None:
         return Reply(finished, RC.WARNING_GeneralPnCAuthorizationError.value, stay=True)
     code, emaid = session.contract_verifier.verify(req, session.last_payload, ctx.gen_challenge)
+    authorizer = session.contract_authorizer
+    if code.startswith("OK") and authorizer is not None:
+        decision = authorizer.decision(ctx.session_id)
+        if decision is None:
+            if not ctx.extra.get("contract_authorization_requested"):
+                ctx.extra["contract_authorization_requested"] = True
+                authorizer.request(ctx.session_id, emaid, _contract_chain(mode))
+            # The challenge stays valid: the EV repeats the same signed request while Ongoing.
+            return Reply({"EVSEProcessing": "Ongoing"}, stay=True)
+        if not decision:
+            ctx.gen_challenge = None
+            return Reply(finished, RC.WARNING_GeneralPnCAuthorizationError.value, stay=True)
     ctx.gen_challenge = None  # used once
     if code.startswith("OK"):
         ctx.auth_method = "PnC"

@@ -1,0 +1,59 @@
+"""Plug & Charge through the gateway: the CSMS authorizes the contract (OCPP 2.0.1 Authorize with the eMAID and
+the ISO 15118 certificate hash data) before the SECC accepts it and before the transaction starts."""
+import pytest
+from cryptography.x509.oid import NameOID
+
+from iso15118.evcc import EvConfig, Evcc
+from iso15118.evcc.client import run_session
+from iso15118.site import ConnectorConfig, SiteConfig, SiteGateway
+from metering.ocpp import LocalCsms
+
+
+@pytest.fixture(scope="module")
+def pki_dir(tmp_path_factory):
+    from certs import PkiConfig, create_pki
+    return str(create_pki(tmp_path_factory.mktemp("pki"), PkiConfig()).directory)
+
+
+async def _pnc_session(pki_dir, data_dir, blocked: set[str] = frozenset()):
+    from certs import Pki
+    from iso15118.security.session_hooks import ContractSigner
+    from iso15118.session.tls_contexts import ev_context
+    pki = Pki.load(pki_dir)
+    signer = ContractSigner(pki.load_private_key("contract"), pki.load_chain("contract"))
+    async with LocalCsms(heartbeat_interval=3600) as csms:
+        csms.blocked_tokens.update(blocked)
+        config = SiteConfig(connectors=(ConnectorConfig(1, sdp_port=None, services=("dc",)),),
+                            data_dir=str(data_dir), pki_dir=pki_dir, meter_time_scale=60.0,
+                            ocpp={"csms_url": csms.url})
+        async with SiteGateway(config) as site:
+            await site.ocpp[1].wait_online(10)  # (offline, the verified contract is accepted without the CSMS)
+            ev = Evcc(EvConfig(service="dc", auth="pnc", charge_loops=3, loop_period=0.05),
+                      contract_signer=signer, metering_signer=signer)
+            summary = await run_session(ev, "::1", site.evses[1].port, ssl_context=ev_context(pki_dir))
+            await site.drain(timeout=30)
+        return summary, csms.record, pki
+
+
+def _emaid(pki) -> str:
+    return pki.load_chain("contract")[0].subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value
+
+
+async def test_pnc_contract_is_authorized_by_the_csms_with_its_certificate_hash_data(pki_dir, tmp_path):
+    from metering.ocpp import certificate_hash_data
+    summary, record, pki = await _pnc_session(pki_dir, tmp_path)
+    assert summary["outcome"] == "completed"
+    [auth] = record.authorizations
+    assert auth["id_token"] == {"id_token": _emaid(pki), "type": "eMAID"}
+    contract, sub_ca = pki.load_chain("contract")[:2]
+    assert auth["iso15118_certificate_hash_data"][0] == certificate_hash_data(contract, sub_ca)
+    started = [e for e in record.transaction_events if e["eventType"] == "Started"]
+    assert started and started[0]["idToken"]["idToken"] == _emaid(pki)
+
+
+async def test_a_contract_the_csms_blocks_is_refused_and_no_transaction_starts(pki_dir, tmp_path):
+    from certs import Pki
+    summary, record, _ = await _pnc_session(pki_dir, tmp_path, blocked={_emaid(Pki.load(pki_dir))})
+    assert summary["outcome"] != "completed"
+    assert len(record.authorizations) == 1
+    assert not [e for e in record.transaction_events if e["eventType"] == "Started"]
