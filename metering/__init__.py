@@ -14,12 +14,14 @@ Facade for the session code and the demo (stable API)
     meter.start() / meter.stop()        background sampler (real time), every poll_interval_s, on 5-min marks
     meter.poll() -> Snapshot            one sampling step (simulated-time loops call this)
     meter.snapshot() -> Snapshot        latest consistent live values and totals (no chip access)
-    meter.begin_session(id, user=OcmfUser(...), charging=True) -> SignedReading   (OCMF TX "B")
+    meter.begin_session(id, user=OcmfUser(...), charging=True, current_type="DC") -> SignedReading   (OCMF
+        TX "B"; current_type "AC"/"DC" is the OCMF RT of the session, default MeterConfig.current_type)
     meter.reading(session_id=None) -> SignedReading   fresh signed reading, durable when returned
     meter.seal_session(id, reason) -> SignedReading   final reading exactly once (reason → TX: normal E,
         local L, remote R, abort/error A, power_failure/restart P, suspended S); repeated calls return it
-    meter.meter_info(session_id=None) -> MeterInfo    signed -20 MeterInfo values (session-relative in a
-        session): meter_id, charged_wh, discharged_wh, meter_status (STATUS_* bits), meter_timestamp,
+    meter.meter_info(session_id=None, bidirectional=True) -> MeterInfo    signed -20 MeterInfo values
+        (session-relative in a session; bidirectional=False omits the BPT_ readings, as non-BPT sessions send
+        them): meter_id, charged_wh, discharged_wh, meter_status (STATUS_* bits), meter_timestamp,
         meter_signature (64 bytes r‖s)
     meter.public_key_der() -> bytes     DER SubjectPublicKeyInfo of the meter key (for OCMF / OCPP `oca:` keys)
     meter.session_readings(id) -> list[SignedReading]

@@ -344,10 +344,13 @@ class Meter:
                 self._charging.pop(session_id, None)
             return reading
 
-    def meter_info(self, session_id: str | None = None) -> MeterInfo:
-        """Signed -20 MeterInfo from the latest snapshot (session-relative when a session is given)."""
+    def meter_info(self, session_id: str | None = None, bidirectional: bool = True) -> MeterInfo:
+        """Signed -20 MeterInfo from the latest snapshot (session-relative when a session is given).
+
+        `bidirectional=False` leaves out the BPT_ readings, which only BPT sessions carry ([V2G20-1313],
+        Table 101), so that MeterSignature covers exactly the fields the EV receives."""
         base = self.journal.session_begin(session_id).body if session_id is not None else None
-        return self._signed_meter_info(self._snapshot, base)
+        return self._signed_meter_info(self._snapshot, base, bidirectional)
 
     @staticmethod
     def _register_values(snapshot: Snapshot) -> dict:
@@ -355,12 +358,14 @@ class Meter:
         return {"import_wh": t.import_wh, "export_wh": t.export_wh, "inductive_varh": t.inductive_varh,
                 "capacitive_varh": t.capacitive_varh}
 
-    def _signed_meter_info(self, snapshot: Snapshot, base: dict | None) -> MeterInfo:
+    def _signed_meter_info(self, snapshot: Snapshot, base: dict | None, bidirectional: bool = True) -> MeterInfo:
         """Registers minus `base` (the session's begin values), or absolute without a session."""
         value = {key: v - (base.get(key, 0) if base else 0) for key, v in self._register_values(snapshot).items()}
         return sign_meter_info(MeterInfo(
-            meter_id=self.config.meter_id, charged_wh=value["import_wh"], discharged_wh=value["export_wh"],
-            capacitive_varh=value["capacitive_varh"], inductive_varh=value["inductive_varh"],
+            meter_id=self.config.meter_id, charged_wh=value["import_wh"],
+            discharged_wh=value["export_wh"] if bidirectional else None,
+            capacitive_varh=value["capacitive_varh"],
+            inductive_varh=value["inductive_varh"] if bidirectional else None,
             meter_status=snapshot.status, meter_timestamp=int(snapshot.wall)), self.signer)
 
     def public_key_der(self) -> bytes:

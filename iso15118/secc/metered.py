@@ -3,7 +3,6 @@ journal, receipts of MeteringConfirmation and the exactly-once seal; plus a char
 emulated metrology chip with the charger's output so the meter measures what the simulation delivers."""
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 from .charger import Charger, Output
@@ -49,13 +48,7 @@ class MeteringMeterSource:
         sid = self._open(session_id)
         if self.poll:
             self.meter.poll()
-        info = self.meter.meter_info(sid)
-        if not bidirectional:
-            # metering.Meter.meter_info has no per-service variant: drop the BPT_ readings and sign again with
-            # the meter's own signer, so that MeterSignature covers exactly what the EV receives.
-            from metering import sign_meter_info
-            info = sign_meter_info(replace(info, discharged_wh=None, inductive_varh=None), self.meter.signer)
-        return meter_info_tree(info)
+        return meter_info_tree(self.meter.meter_info(sid, bidirectional=bidirectional))
 
     def receipt(self, session_id: bytes, now: float) -> dict[str, Any] | None:
         return None  # no tariff configured: nothing to account

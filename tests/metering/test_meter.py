@@ -4,12 +4,13 @@ import stat
 import textwrap
 import threading
 import time
+from dataclasses import replace
 
 import pytest
 from pyocmf import OCMF, check_eichrecht_transaction
 
-from metering import (ChipEmulator, LoadProfile, LoadSegment, Meter, MeterConfig, PtyEmulatorServer, SyncState,
-                      SystemClock, UartTransport, analytic_energy_wh, verify_meter_info, verify_ocmf)
+from metering import (ChipEmulator, LoadProfile, LoadSegment, Meter, MeterConfig, PtyEmulatorServer, SignatureInvalid,
+                      SyncState, SystemClock, UartTransport, analytic_energy_wh, verify_meter_info, verify_ocmf)
 from tests.metering.helpers import ideal_front_end
 from metering.clock import parse_chrony_tracking, chrony_sync_state
 from metering.meter import STATUS_CLOCK_STEP, STATUS_CLOCK_UNSYNCHRONISED, STATUS_RESYNC
@@ -131,6 +132,21 @@ def test_meter_info_signature_verifies_and_is_session_relative(make_meter, clock
     verify_meter_info(info, meter.public_key_der())
     assert info.charged_wh == pytest.approx(3 * 3680 * 0.1, abs=2)
     assert info.meter_id == meter.config.meter_id
+
+
+def test_meter_info_without_bpt_omits_and_does_not_sign_the_bpt_readings(make_meter, clock):
+    """[V2G20-1313] Table 101: BPT_ readings only in BPT sessions; the signature covers only what is sent."""
+    meter = make_meter(LoadProfile.constant(i_rms=16.0), IDEAL)
+    run(meter, clock, 120)
+    meter.begin_session("S1")
+    run(meter, clock, 360)
+    info = meter.meter_info("S1", bidirectional=False)
+    assert info.discharged_wh is None and info.inductive_varh is None
+    verify_meter_info(info, meter.public_key_der())
+    full = meter.meter_info("S1", bidirectional=True)
+    assert full.discharged_wh is not None and full.inductive_varh is not None
+    with pytest.raises(SignatureInvalid):
+        verify_meter_info(replace(full, meter_signature=info.meter_signature), meter.public_key_der())
 
 
 def test_sampler_thread_and_reporters_run_concurrently_with_consistent_snapshots(make_meter, clock):
