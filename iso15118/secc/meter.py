@@ -13,11 +13,12 @@ from .charger import Charger
 
 
 class MeterSource(Protocol):
-    def meter_info(self, session_id: bytes, now: float, bidirectional: bool) -> dict[str, Any]:
+    def meter_info(self, session_id: bytes, now: float, bidirectional: bool, current_type: str) -> dict[str, Any]:
         """MeterInfoType tree: energy of the current service session [V2G20-902]. Without `bidirectional` the
         BPT_ readings are left out, and a MeterSignature covers exactly the fields returned: Table 101
         [V2G20-1313] makes them "optional for BPT, not applicable for other energy transfer services"
-        (Josev's EVCC refuses them)."""
+        (Josev's EVCC refuses them). `current_type` ("AC"/"DC") is the session's supply, for a meter that
+        records it (OCMF RT)."""
 
     def receipt(self, session_id: bytes, now: float) -> dict[str, Any] | None:
         """ReceiptType tree, or None when no tariff applies."""
@@ -48,7 +49,8 @@ class ChargerMeter:
         base_i, base_e = self._baseline.setdefault(session_id, (imported, exported))
         return imported - base_i, exported - base_e
 
-    def meter_info(self, session_id: bytes, now: float, bidirectional: bool) -> dict[str, Any]:
+    def meter_info(self, session_id: bytes, now: float, bidirectional: bool,
+                   current_type: str = "AC") -> dict[str, Any]:
         imported, exported = self._session_energy(session_id, now)
         info: dict[str, Any] = {"MeterID": self.meter_id, "ChargedEnergyReadingWh": int(imported)}
         if bidirectional:

@@ -35,17 +35,18 @@ class MeteringMeterSource:
         self.poll = poll
         self._begun: set[str] = set()  # sessions known to be journaled: no journal read per charge loop
 
-    def _open(self, session_id: bytes) -> str:
+    def _open(self, session_id: bytes, current_type: str | None = None) -> str:
+        """`current_type`: the session's OCMF RT, known from the first MeterInfo on (the charge loop)."""
         sid = session_id.hex()
         if sid not in self._begun:
             if self.meter.journal.session_state(sid) is None:
                 # charging=None: the reversed-CT diagnostic would misread BPT export as a wiring fault.
-                self.meter.begin_session(sid)
+                self.meter.begin_session(sid, current_type=current_type)
             self._begun.add(sid)
         return sid
 
-    def meter_info(self, session_id: bytes, now: float, bidirectional: bool) -> dict[str, Any]:
-        sid = self._open(session_id)
+    def meter_info(self, session_id: bytes, now: float, bidirectional: bool, current_type: str) -> dict[str, Any]:
+        sid = self._open(session_id, current_type)
         if self.poll:
             self.meter.poll()
         return meter_info_tree(self.meter.meter_info(sid, bidirectional=bidirectional))

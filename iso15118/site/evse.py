@@ -7,8 +7,9 @@ any reason is sealed exactly once and its OCPP transaction ends with the final s
     await evse.close()
 
 Per session (SECC events): SessionStarted arms supervision; a PnC contract the SECC verified is authorized by
-the CSMS (OCPP Authorize with the certificate hash data, `authorize.OcppContractAuthorizer`); Authorized opens the metering session (OCMF TX B,
-identity of the contract or EIM token) and the OCPP transaction (Started); every `tx_updated_interval_s` an
+the CSMS (OCPP Authorize with the certificate hash data, `authorize.OcppContractAuthorizer`); ServiceSelected
+opens the metering session (OCMF TX B, identity of the contract or EIM token from Authorized, RT "DC" for dc/dc_bpt
+and "AC" for ac/ac_bpt) and the OCPP transaction (Started); every `tx_updated_interval_s` an
 Updated with a fresh signed reading; SessionSealed (normal stop, FAILED code, timeout, lost TCP/TLS) ends the
 transaction with the seal reading. A supervision fault (CP E/F, PWM loss, unplug, PLC link lost) runs
 `abort()`: trip the power stage, open the board's contactor, then `Secc.abort` seals the metering session
@@ -30,8 +31,8 @@ from iso15118.secc.charger import SimulatedCharger
 from iso15118.secc.metered import metered_connector
 from iso15118.secc.server import SeccServer
 from iso15118.session.config import SeccConfig
-from iso15118.session.events import (Authorized, Event, PowerRequest, SessionEnded, SessionSealed,
-                                     SessionStarted)
+from iso15118.session.events import (Authorized, Event, PowerRequest, ServiceSelected, SessionEnded,
+                                     SessionSealed, SessionStarted)
 from iso15118.session.log import log_event
 from metering import Meter, OcmfUser, SignedReading
 from metering.ocpp import OcppClient, Transaction, id_token
@@ -208,6 +209,8 @@ class Evse:
             self._submit(self._status("Occupied"))
         elif isinstance(event, Authorized):
             self._on_authorized(event)
+        elif isinstance(event, ServiceSelected):
+            self._on_service_selected(event)
         elif isinstance(event, PowerRequest):
             record = self.sessions.get(event.session_id)
             if record is not None and not record.power_on:
@@ -231,13 +234,18 @@ class Evse:
     def _on_authorized(self, event: Authorized) -> None:
         record = self.sessions[event.session_id]
         record.identity, record.method = event.identity, event.method
+
+    def _on_service_selected(self, event: ServiceSelected) -> None:
+        record = self.sessions[event.session_id]
         if self.meter.journal.session_state(record.meter_session) is not None:
             return  # a resumed session continues its metering session and transaction
-        # Begin here, before the first MeterInfo, so the OCMF records carry the authorized identity.
+        # Begin here, after authorization and before the first MeterInfo, so the OCMF records carry the
+        # authorized identity and the selected service's supply (RT).
         # The reversed-CT diagnostic (negative power while charging) only holds where no BPT service is offered.
         charging = None if any(s.endswith("_bpt") for s in self.secc_config.services) else True
-        begin = self.meter.begin_session(record.meter_session, user=ocmf_user(event.method, event.identity),
-                                         charging=charging)
+        begin = self.meter.begin_session(record.meter_session, user=ocmf_user(record.method, record.identity),
+                                         charging=charging,
+                                         current_type="DC" if event.service.startswith("dc") else "AC")
         self._submit(self._start_transaction(record, begin))
 
     # ---- supervision fault -------------------------------------------------------------------------------------

@@ -67,3 +67,20 @@ async def test_the_meter_info_the_ev_receives_verifies_in_every_service(meter, s
         discharged_wh=info.get("BPT_DischargedEnergyReadingWh"), capacitive_varh=info.get("CapacitiveEnergyReadingVARh"),
         inductive_varh=info.get("BPT_InductiveEnergyReadingVARh"), meter_status=info.get("MeterStatus"),
         meter_timestamp=info.get("MeterTimestamp"), meter_signature=info["MeterSignature"]), meter.public_key_der())
+
+
+@pytest.mark.parametrize("service, current_type", [("ac", "AC"), ("ac_bpt", "AC"), ("dc", "DC"), ("dc_bpt", "DC")])
+async def test_ocmf_records_carry_the_sessions_supply_as_reading_type(meter, service, current_type):
+    """OCMF RT (facts/metering.md §1.3) is the selected service's supply: DC for dc/dc_bpt, AC for ac/ac_bpt."""
+    from pyocmf import OCMF
+    station = Station(SeccConfig(), lambda cfg: metered_connector(SimulatedCharger(cfg.charger), meter))
+    async with SeccServer(station) as server:
+        ev = Evcc(EvConfig(service=service, loop_period=0.02, charge_loops=3, discharge_loops=2))
+        summary = await run_session(ev, "::1", server.port)
+        await asyncio.sleep(0.05)
+    assert summary["outcome"] == "completed"
+    records = [OCMF.from_string(r.ocmf) for r in meter.session_readings(summary["session_id"])]
+    assert records[0].payload.RD[0].TX.value == "B" and records[-1].payload.RD[-1].TX.value == "E"
+    key = meter.public_key_der().hex()
+    assert all(r.verify_signature(key) for r in records)
+    assert {rd.RT.value for r in records for rd in r.payload.RD} == {current_type}

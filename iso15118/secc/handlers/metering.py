@@ -53,7 +53,8 @@ def loop_common(session, req: Message, now: float) -> tuple[dict, str]:
                               "EVSENotification": "MeteringConfirmation"}
     # MeterInfo when asked [V2G20-1082], in the first loop response [V2G20-1833], with a confirmation request.
     if req["MeterInfoRequested"] or ctx.loops == 1 or ask_confirmation:
-        info = meter.meter_info(ctx.session_id, now, bidirectional=ctx.is_bpt)
+        info = meter.meter_info(ctx.session_id, now, bidirectional=ctx.is_bpt,
+                                current_type="DC" if ctx.is_dc else "AC")
         ctx.extra["last_meter_info"] = info
         body["MeterInfo"] = info
         if config.receipts:
