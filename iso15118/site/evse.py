@@ -123,22 +123,15 @@ class Evse:
         # and a step awaits its record, so each is durable before it is reported on.
         self._journal_io = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"evse-{config.id}-journal")
         self._worker: asyncio.Task | None = None
-        self._plc_task: asyncio.Future | None = None
 
     # ---- lifecycle -------------------------------------------------------------------------------------------
     async def start(self) -> "Evse":
         self._worker = asyncio.create_task(self._run_work())
-        plc = None
-        if self.plc is not None:
-            # Shielded: slac's watch_link can swallow a cancellation inside 3.11's wait_for, which would hang the
-            # supervisor's shutdown; the EVSE cancels its own task at close and does not wait for it.
-            self._plc_task = asyncio.ensure_future(self.plc)
-            plc = asyncio.shield(self._plc_task)
-        if self.board is not None or plc is not None:
+        if self.board is not None or self.plc is not None:
             from supervision import SessionSupervisor, SupervisionConfig
             self.supervisor = SessionSupervisor(
                 on_fault=self.abort, pilot=self.board.measurements() if self.board is not None else None,
-                plc=plc, config=self.supervision_config or SupervisionConfig())
+                plc=self.plc, config=self.supervision_config or SupervisionConfig())
             await self.supervisor.__aenter__()
         if self.board is not None:
             await self.board.set_duty(5)  # 5 %: digital communication required (IEC 61851-1, ISO 15118-3)
@@ -151,9 +144,6 @@ class Evse:
         await self.server.close()
         if self.supervisor is not None:
             await self.supervisor.__aexit__(None, None, None)
-        if self._plc_task is not None:
-            self._plc_task.cancel()
-            await asyncio.wait({self._plc_task}, timeout=1.0)
         await self.drain()
         if self._worker is not None:
             self._worker.cancel()
