@@ -1,13 +1,11 @@
 """Configuration: one dataclass per component, loadable from a JSON or TOML file (keys = field names)."""
 from __future__ import annotations
 
-import dataclasses
-import json
-import tomllib
-import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
+
+from v2gbase import config as base_config
 
 SERVICE_IDS = {"ac": 1, "dc": 2, "ac_bpt": 5, "dc_bpt": 6}  # facts §4.1 (ServiceV20)
 SERVICE_NAMES = {v: k for k, v in SERVICE_IDS.items()}
@@ -136,27 +134,11 @@ T = TypeVar("T")
 
 
 def from_dict(cls: type[T], data: dict[str, Any]) -> T:
-    """Build config dataclass `cls` from a mapping, recursing into nested dataclasses; unknown keys fail."""
-    hints = typing.get_type_hints(cls)
-    names = {f.name for f in dataclasses.fields(cls)}
-    unknown = set(data) - names
-    if unknown:
-        raise ConfigError(f"{cls.__name__}: unknown keys {sorted(unknown)}")
-    kwargs = {}
-    for key, value in data.items():
-        hint = hints[key]
-        if dataclasses.is_dataclass(hint) and isinstance(value, dict):
-            value = from_dict(hint, value)
-        elif isinstance(value, list):
-            value = tuple(tuple(v) if isinstance(v, list) else v for v in value)
-        kwargs[key] = value
-    return cls(**kwargs)
+    """Build config dataclass `cls` from a mapping (nested dataclasses from tables, tuples from arrays where the
+    field is a tuple); unknown keys fail with ConfigError."""
+    return base_config.from_dict(cls, data, ConfigError)
 
 
 def load_config(cls: type[T], path: str | Path) -> T:
-    text = Path(path).read_text()
-    try:
-        data = tomllib.loads(text) if str(path).endswith(".toml") else json.loads(text)
-    except (ValueError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(f"{path}: {exc}") from exc
-    return from_dict(cls, data)
+    """`cls` from a .toml file, else a JSON file; a syntax error or unknown key is a ConfigError."""
+    return base_config.load_dataclass(cls, path, ConfigError)
