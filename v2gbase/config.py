@@ -17,11 +17,14 @@ T = TypeVar("T")
 def read_table(path: str | Path, error: type[Exception] = ValueError) -> dict:
     """The top-level table of a .toml file, else of a JSON file; a syntax error is raised as `error`."""
     path = Path(path)
-    text = path.read_text(encoding="utf-8")
     try:
-        return tomllib.loads(text) if path.suffix == ".toml" else json.loads(text)
-    except (tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
+        text = path.read_text(encoding="utf-8")
+        table = tomllib.loads(text) if path.suffix == ".toml" else json.loads(text)
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
         raise error(f"{path}: {exc}") from exc
+    if not isinstance(table, dict):
+        raise error(f"{path}: the top level must be a table of settings, not {type(table).__name__}")
+    return table
 
 
 def from_dict(cls: type[T], data: dict, error: type[Exception] = ValueError, where: str | None = None) -> T:
@@ -66,5 +69,10 @@ def _convert(value: Any, hint: Any, error: type[Exception]) -> Any:
     if origin is frozenset and isinstance(value, list):
         return frozenset(_convert(v, args[0], error) for v in value)
     if isinstance(hint, type) and issubclass(hint, enum.Enum) and not isinstance(value, hint):
-        return hint[value] if isinstance(value, str) else hint(value)
+        if isinstance(value, str) and value in hint.__members__:
+            return hint[value]
+        try:
+            return hint(value)
+        except ValueError as exc:
+            raise error(f"{value!r} is not one of {[m.name for m in hint]}") from exc
     return value
