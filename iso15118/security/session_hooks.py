@@ -13,8 +13,10 @@ SECC (`Secc(..., contract_verifier=..., metering_verifier=...)`):
                                                as received) and runs verify_authorization_req; remembers the
                                                contract certificate per SessionID on success
     MeteringVerifier(certificate_for)               certificate_for(session_id) -> x509 certificate | None
-        .verify(request, raw) -> bool               False (and the machine answers FAILED_MeteringSignatureNotValid)
-                                               when the signature is missing/invalid or no certificate is known
+        .verify(request, raw, vehicle_certificate=None) -> bool   False (and the machine answers
+                                               FAILED_MeteringSignatureNotValid) when the signature is
+                                               missing/invalid or no certificate is known; without a session
+                                               certificate (EIM) the TLS vehicle certificate (DER) is the key
     ContractVerifier.contract_certificate(session_id) is a ready `certificate_for` for PnC sessions.
 
 CertificateInstallation (not yet in the machines' tables; these make each side a few lines)
@@ -111,9 +113,12 @@ class MeteringVerifier:
     def __init__(self, certificate_for: Callable[[bytes], x509.Certificate | None]) -> None:
         self._certificate_for = certificate_for
 
-    def verify(self, request: Message, raw: bytes) -> bool:
+    def verify(self, request: Message, raw: bytes, vehicle_certificate: bytes | None = None) -> bool:
         req = exi.decode(raw, schema="iso20")
         certificate = self._certificate_for(req.SignedMeteringData.SessionID)
+        if certificate is None and vehicle_certificate is not None:
+            # EIM: no contract key; the EV signs with the key of the vehicle certificate it presented in TLS.
+            certificate = x509.load_der_x509_certificate(vehicle_certificate)
         if certificate is None:
             return False
         try:

@@ -61,6 +61,15 @@ def test_metering_verifier_checks_against_the_sessions_certificate(pki, other_pk
     assert not MeteringVerifier(lambda sid: other_pki.load_certificate("contract")).verify(message, raw)
 
 
+def test_metering_verifier_falls_back_to_the_tls_vehicle_certificate_in_eim(pki, other_pki):
+    message = _metering_message(ContractSigner(pki.load_private_key("vehicle"), pki.load_chain("vehicle")))
+    raw = codec.encode(message)
+    no_contract = MeteringVerifier(lambda sid: None)
+    assert no_contract.verify(message, raw, pki.cert_der("vehicle").read_bytes())
+    assert not no_contract.verify(message, raw, other_pki.cert_der("vehicle").read_bytes())
+    assert not no_contract.verify(message, raw)
+
+
 def test_metering_verifier_rejects_values_changed_after_signing(pki_p521):
     message = _metering_message(_contract_signer(pki_p521))
     message.body["SignedMeteringData"]["MeterInfo"]["ChargedEnergyReadingWh"] = 1

@@ -77,7 +77,7 @@ def metering_confirmation(session, req: Message, now: float) -> Reply:
     # (the verifier picks the key, e.g. the TLS vehicle certificate); an unsigned one is kept as unverified.
     signed = "Signature" in req["Header"]
     if session.metering_verifier is not None and (signed or ctx.auth_method == "PnC"):
-        if not session.metering_verifier.verify(req, session.last_payload):
+        if not session.metering_verifier.verify(req, session.last_payload, session.peer_certificate):
             session.log("metering_signature_invalid", code="ERR_SIG_INVALID")
             return Reply({}, RC.FAILED_MeteringSignatureNotValid.value)
         verified = True
