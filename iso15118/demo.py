@@ -233,7 +233,9 @@ async def run_demo(options: DemoOptions) -> dict:
             signer = None
             if options.auth == "pnc":
                 signer = ContractSigner(pki.load_private_key("contract"), pki.load_chain("contract"))
-            evcc = Evcc(ev_config, contract_signer=signer, metering_signer=signer,
+            # EIM: no contract, so the vehicle key (the TLS client certificate's) signs the MeteringConfirmation.
+            metering_signer = signer or ContractSigner(pki.load_private_key("vehicle"), pki.load_chain("vehicle"))
+            evcc = Evcc(ev_config, contract_signer=signer, metering_signer=metering_signer,
                         trace=session.ev_trace(TraceWriter(ev_trace_file, "ev")))
             loop = asyncio.get_running_loop()
             reader, writer = await asyncio.open_connection(host, port, ssl=ssl_context)
@@ -301,9 +303,9 @@ def _collect(options, site, evcc, ev_summary, csms, pki, samples, session, notes
     public_key = meter.public_key_der()
     artifacts.write_records(out, records, public_key)
     verified, verifier = artifacts.verify_records(records, public_key)
-    contract = pki.load_certificate("contract") if options.auth == "pnc" else None
+    ev_certificate = pki.load_certificate("contract" if options.auth == "pnc" else "vehicle")
     receipts = meter.journal.receipts(sid)
-    confirmations_verified = artifacts.write_confirmations(out, receipts, contract)
+    confirmations_verified = artifacts.write_confirmations(out, receipts, ev_certificate)
     meter_signature_ok = artifacts.verify_meter_signature(evcc.ctx.last_meter_info, public_key)
     events = csms.events(sid)
     artifacts.write_csms_events(out, events)
@@ -329,8 +331,7 @@ def _collect(options, site, evcc, ev_summary, csms, pki, samples, session, notes
     if options.fault is None or options.fault == "csms-offline":
         checks["ev_completed"] = ev_summary["outcome"] == "completed"
         checks["csms_got_updated"] = "Updated" in kinds
-        if options.auth == "pnc":
-            checks["metering_confirmation_verified"] = bool(receipts) and confirmations_verified == len(receipts)
+        checks["metering_confirmation_verified"] = bool(receipts) and confirmations_verified == len(receipts)
     else:
         checks["ev_did_not_complete"] = ev_summary["outcome"] != "completed"
     if options.fault == "csms-offline":

@@ -87,21 +87,20 @@ def verify_meter_signature(meter_info: dict | None, public_key_der: bytes) -> bo
     return True
 
 
-def write_confirmations(out: Path, receipts, contract_certificate) -> int:
+def write_confirmations(out: Path, receipts, ev_certificate) -> int:
     """Write the journaled MeteringConfirmationReq receipts; return how many verify now with the EV's
-    certificate (the contract certificate in Plug & Charge), independently of the SECC's check at receipt."""
+    certificate (the contract certificate in Plug & Charge, the vehicle certificate with EIM), independently of
+    the SECC's check at receipt."""
     from iso15118.security import SignatureError, verify_metering_confirmation
     verified = 0
     with (out / CONFIRMATIONS).open("w", encoding="utf-8") as f:
         for receipt in receipts:
             request = exi.decode(receipt.exi, schema="iso20")
-            ok = False
-            if contract_certificate is not None:
-                try:
-                    verify_metering_confirmation(request, contract_certificate)
-                    ok = True
-                except SignatureError:
-                    ok = False
+            try:
+                verify_metering_confirmation(request, ev_certificate)
+                ok = True
+            except SignatureError:
+                ok = False
             verified += ok
             f.write(json.dumps({"session_id": receipt.session_id, "wall": receipt.wall, "exi": receipt.exi.hex(),
                                 "verified_at_receipt": receipt.verified, "verified_now": ok,

@@ -72,9 +72,10 @@ def _config(args) -> EvConfig:
 
 def _plug_and_charge(config: EvConfig, install: bool) -> dict:
     """PnC credentials from the PKI directory: the contract key and chain, or the OEM provisioning key to have
-    a contract installed."""
+    a contract installed. With EIM over TLS the vehicle key signs the MeteringConfirmation (the SECC checks it
+    against the vehicle certificate the EV presented in TLS)."""
     if config.auth != "pnc":
-        return {}
+        return _vehicle_metering_signer(config.pki_dir) if config.tls and config.pki_dir else {}
     if not config.pki_dir:
         raise ConfigError("--auth pnc needs --pki DIR (contract or OEM provisioning credentials)")
     from certs import Pki
@@ -86,6 +87,14 @@ def _plug_and_charge(config: EvConfig, install: bool) -> dict:
             [pki.load_certificate("v2g_root")], pki.pcid, pki.profile)}
     return {"contract_signer": ContractSigner(pki.load_private_key("contract", key_password()),
                                               pki.load_chain("contract"))}
+
+
+def _vehicle_metering_signer(pki_dir: str) -> dict:
+    from certs import Pki
+    from iso15118.security.session_hooks import ContractSigner
+    pki = Pki.load(pki_dir)
+    return {"metering_signer": ContractSigner(pki.load_private_key("vehicle", key_password()),
+                                              pki.load_chain("vehicle"))}
 
 
 async def drive(config: EvConfig, args) -> dict:

@@ -125,6 +125,18 @@ def test_ac_eim_session_is_sealed_and_reported_with_a_local_token(ac_eim_run):
     assert check.ended_end_record(events[-1]) == check.records(out)[-1]
 
 
+def test_eim_metering_confirmation_is_signed_with_the_vehicle_key_and_verified_at_receipt(ac_eim_run):
+    import exi
+    from certs import Pki
+    from iso15118.security import verify_metering_confirmation
+    out, _ = ac_eim_run
+    receipts = [json.loads(line) for line in (out / "metering-confirmations.jsonl").read_text().splitlines()]
+    assert receipts and all(receipt["verified_at_receipt"] for receipt in receipts)
+    vehicle = Pki.load(out / "pki").load_certificate("vehicle")
+    for receipt in receipts:
+        verify_metering_confirmation(exi.decode(bytes.fromhex(receipt["exi"]), schema="iso20"), vehicle)
+
+
 def test_ac_meter_info_signature_verifies_for_the_ev(ac_eim_run):
     _, result = ac_eim_run
     assert result["verification"]["meter_signature"]
