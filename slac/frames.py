@@ -310,6 +310,11 @@ class CmSlacMatchCnf(SlacMessage):
     ]
 
 
+def mac_text(raw: bytes) -> str:
+    """"aa:bb:cc:dd:ee:ff" for 6 address bytes."""
+    return ":".join(f"{b:02x}" for b in raw)
+
+
 def build_frame(message: Packet, src: str, dst: str) -> bytes:
     """Ethernet + MME header + `message`, zero-padded to the 60-byte Ethernet minimum."""
     data = bytes(Ether(dst=dst, src=src, type=ETH_P_HPAV) / HomePlugAV() / message)

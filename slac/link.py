@@ -8,7 +8,7 @@ import asyncio
 import socket
 from typing import Protocol
 
-from slac.frames import ETH_P_HPAV
+from slac.frames import ETH_P_HPAV, mac_text
 
 ETH_P_ALL = 0x0003
 
@@ -23,10 +23,6 @@ class FrameLink(Protocol):
     def close(self) -> None: ...
 
 
-def _mac_text(raw: bytes) -> str:
-    return ":".join(f"{b:02x}" for b in raw)
-
-
 class RawEthernetLink:
     """AF_PACKET socket bound to `ifname` for EtherType 0x88E1 only. Such a socket never sees frames sent
     from its own interface (facts §6), and the machines drop own-source frames anyway."""
@@ -36,7 +32,7 @@ class RawEthernetLink:
         self.sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(proto))
         self.sock.bind((ifname, proto))
         self.sock.setblocking(False)
-        self.mac = _mac_text(self.sock.getsockname()[4])
+        self.mac = mac_text(self.sock.getsockname()[4])
 
     def send(self, frame: bytes) -> None:
         self.sock.send(frame)

@@ -25,10 +25,12 @@ PACKET_MR_PROMISC = 1
 PACKET_VNET_HDR = 15
 PACKET_OUTGOING = 4
 VNET_HDR_LEN = 10
-_NO_OFFLOAD = bytes(VNET_HDR_LEN)
+NO_OFFLOAD = bytes(VNET_HDR_LEN)
 
 
-class _RawPort:
+class RawPort:
+    """A modem's side of a host interface: every frame the host sends, with its offload header."""
+
     def __init__(self, ifname: str) -> None:
         self.sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
         self.sock.setsockopt(SOL_PACKET, PACKET_VNET_HDR, 1)
@@ -58,7 +60,7 @@ class _RawPort:
 class AsyncPowerline:
     def __init__(self, config: PowerlineConfig | None = None) -> None:
         self.core = Powerline(config)
-        self._raw: dict[str, _RawPort] = {}
+        self._raw: dict[str, RawPort] = {}
         self._memory: dict[str, list[MemoryLink]] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
 
@@ -72,7 +74,7 @@ class AsyncPowerline:
     def attach_interface(self, ifname: str, role: str, *, attenuation_db: float | None = None) -> str:
         """Play the modem of the host behind `ifname` (create the socket in the interface's namespace)."""
         loop = self._loop or asyncio.get_running_loop()
-        port = _RawPort(ifname)
+        port = RawPort(ifname)
         self.core.attach(ifname, role, attenuation_db=attenuation_db)
         self._raw[ifname] = port
         loop.add_reader(port.sock, self._on_readable, ifname)
@@ -119,7 +121,7 @@ class AsyncPowerline:
     def _dispatch(self, deliveries: list[Delivery], header: bytes) -> None:
         for d in deliveries:
             if d.port in self._raw:
-                self._raw[d.port].send(header if d.forwarded and header else _NO_OFFLOAD, d.frame)
+                self._raw[d.port].send(header if d.forwarded and header else NO_OFFLOAD, d.frame)
             else:
                 for link in self._memory.get(d.port, ()):
                     link.put(d.frame)

@@ -1,7 +1,16 @@
-"""`v2g slac evse|pev|powerline`: run one SLAC role on an interface, or the virtual powerline.
+"""`v2g slac evse|pev|modem|powerline`: run one SLAC role on an interface, or play the PLC modems.
 
-Exit status: 0 on a match (evse/pev) or a clean stop (powerline), 1 when matching failed, 2 on bad usage.
-Logs are JSON lines on stderr; `--json` prints the match result on stdout.
+  evse -i IFACE       EVSE side: load a fresh NMK into the modem, wait for an EV, match it
+  pev -i IFACE        EV side: sound, pick the EVSE with the lowest attenuation, match it, join its AVLN
+  modem -i IFACE --wire IFACE
+                      one virtual QCA7000-like modem for the host behind IFACE; every modem's --wire sits on
+                      one shared segment (a bridge): that segment is the powerline
+  powerline --ev IFACE --evse IFACE...
+                      all modems and the medium in one process
+
+Exit status: 0 on a match (evse/pev) or a clean stop (modem/powerline on SIGINT/SIGTERM or --duration), 1 when
+matching failed or an interface cannot be opened, 2 on bad usage. Logs are JSON lines on stderr; `--json`
+prints the match result (evse/pev) or one line per modem event (modem) on stdout.
 """
 from __future__ import annotations
 
@@ -14,6 +23,23 @@ import signal
 import sys
 
 from slac.config import SlacConfig
+from v2gbase.jsonlog import log_json
+
+MODEM_HELP = """One virtual HomePlug Green PHY modem, as a QCA7000 sits between its host and the powerline.
+
+It answers its host's CM_SET_KEY.REQ (result 0x01, as QCA firmware) and the Qualcomm vendor queries
+(VS_SW_VER, VS_NW_INFO, VS_PL_LINK_STATUS, VS_LNK_STATS, VS_RX_TONE_MAP_CHAR: what `v2g-plc-tool --stats`
+reads), carries every other frame of the host onto the wire, and passes up what other modems carry: SLAC
+frames from any station, data (IPv6) only within its AVLN (the same NMK after CM_SET_KEY). Each
+CM_MNBC_SOUND.IND from a remote station reaches the host followed by a CM_ATTEN_PROFILE.IND with this modem's
+--attenuation (58 groups, tilted across the band, +-1 dB jitter). Modems beacon their NID on the wire (every
+50 ms by default, beacon_interval); a station unheard for peer_timeout (0.3 s) has left the AVLN.
+
+Example (one namespace per modem, the wire ends on one bridge):
+  v2g slac modem -i veth-ev --wire wire-ev --json
+  v2g slac modem -i veth-evse1 --wire wire-evse1 --attenuation 6
+  v2g slac modem -i veth-evse2 --wire wire-evse2 --attenuation 14 --drop 0.1
+"""
 
 
 def _config(args: argparse.Namespace) -> SlacConfig:
@@ -47,20 +73,56 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
     _role_parser(sub, "evse", "EVSE side: wait for an EV and match it")
     _role_parser(sub, "pev", "EV side: find the EVSE with the lowest attenuation and match it")
-    pl = sub.add_parser("powerline", help="virtual powerline: play each host's PLC modem, forward frames")
+    pl = sub.add_parser("powerline", help="virtual powerline in one process: play each host's PLC modem, "
+                                          "forward frames between them")
     pl.add_argument("--ev", required=True, metavar="IFACE", help="interface leading to the EV host")
     pl.add_argument("--evse", action="append", default=[], metavar="IFACE", help="interface leading to an "
                                                                                  "EVSE host (repeatable)")
     pl.add_argument("--attenuation", action="append", type=float, default=[], metavar="DB",
                     help="mean attenuation each EVSE's modem reports, in --evse order")
-    pl.add_argument("--drop", type=float, default=0.0, metavar="P", help="probability of losing a frame")
-    pl.add_argument("--snr", type=float, default=30.0, metavar="DB", help="SNR per carrier group")
-    pl.add_argument("--noise", action="store_true", help="send QCA 0xA14E vendor frames during sounding")
-    pl.add_argument("--set-key-result", type=lambda v: int(v, 0), default=0x01,
-                    help="CM_SET_KEY.CNF result the modems send (0x01 like QCA firmware, or 0x00)")
-    pl.add_argument("--seed", type=int, help="random seed (drops, profile jitter)")
-    pl.add_argument("--duration", type=float, help="stop after this many seconds (default: until SIGTERM)")
+    _modem_options(pl)
+    modem = sub.add_parser("modem", help="one virtual PLC modem (QCA7000-like) between a host interface and a "
+                                         "shared wire; run one per host",
+                           description=MODEM_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    modem.add_argument("-i", "--interface", required=True, metavar="IFACE",
+                       help="interface leading to this modem's host (the host's eth0 to its QCA7000)")
+    modem.add_argument("--wire", required=True, metavar="IFACE",
+                       help="interface on the segment (bridge) all modems share: the powerline")
+    modem.add_argument("--attenuation", type=float, metavar="DB",
+                       help="mean attenuation of the profile reported per M-sound heard (default 8)")
+    modem.add_argument("--json", action="store_true", help="one JSON line per event on stdout (ModemReady, "
+                                                           "KeySet, StationJoined/Left, AttenProfile, ...)")
+    modem.add_argument("--config", help="WireModemConfig as .json or .toml (options given here win)")
+    _modem_options(modem)
     return p
+
+
+def _modem_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--drop", type=float, metavar="P", help="probability of losing a frame")
+    p.add_argument("--snr", type=float, metavar="DB", help="SNR per carrier group (default 30)")
+    p.add_argument("--noise", action="store_true", help="send QCA 0xA14E vendor frames during sounding")
+    p.add_argument("--set-key-result", type=lambda v: int(v, 0),
+                   help="CM_SET_KEY.CNF result (0x01 like QCA firmware, the default, or 0x00)")
+    p.add_argument("--seed", type=int, help="random seed (drops, profile jitter)")
+    p.add_argument("--duration", type=float, help="stop after this many seconds (default: until SIGINT/SIGTERM)")
+
+
+def _modem_settings(args: argparse.Namespace) -> dict:
+    names = {"drop": "drop", "snr": "snr_db", "set_key_result": "set_key_result", "seed": "seed"}
+    settings = {field: getattr(args, option) for option, field in names.items() if getattr(args, option) is not None}
+    return {**settings, "noise": True} if args.noise else settings
+
+
+async def _until_stopped(duration: float | None) -> None:
+    """Until SIGINT/SIGTERM (or `duration`): a clean stop, exit status 0."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await asyncio.wait_for(stop.wait(), duration)
+    except TimeoutError:
+        pass
 
 
 async def _run_role(args: argparse.Namespace) -> int:
@@ -86,21 +148,38 @@ async def _run_powerline(args: argparse.Namespace) -> int:
 
     if args.attenuation and len(args.attenuation) != len(args.evse):
         raise SystemExit("v2g slac powerline: give one --attenuation per --evse")
-    config = PowerlineConfig(drop=args.drop, snr_db=args.snr, noise=args.noise,
-                             set_key_result=args.set_key_result, seed=args.seed)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    async with AsyncPowerline(config) as plc:
+    async with AsyncPowerline(PowerlineConfig(**_modem_settings(args))) as plc:
         plc.attach_interface(args.ev, "ev")
         for i, ifname in enumerate(args.evse):
             plc.attach_interface(ifname, "evse", attenuation_db=args.attenuation[i] if args.attenuation else None)
         logging.getLogger("slac").info(json.dumps({"event": "PowerlineReady", "ev": args.ev, "evse": args.evse}))
-        try:
-            await asyncio.wait_for(stop.wait(), args.duration)
-        except TimeoutError:
-            pass
+        await _until_stopped(args.duration)
+    return 0
+
+
+async def _run_modem(args: argparse.Namespace) -> int:
+    from slac.wire import ModemEvent, WireModemConfig
+    from slac.wire_aio import AsyncWireModem
+
+    settings = _modem_settings(args)
+    if args.attenuation is not None:
+        settings["attenuation_db"] = args.attenuation
+    config = WireModemConfig.load(args.config, **settings) if args.config else WireModemConfig(**settings)
+    log = logging.getLogger("slac")
+
+    def report(event: ModemEvent) -> None:
+        record = {"role": "modem", **event.to_dict()}
+        if args.json:
+            print(json.dumps(record, sort_keys=True), flush=True)
+        else:
+            log_json(log, logging.INFO, record)
+
+    async with AsyncWireModem(args.interface, args.wire, config, on_event=report) as modem:
+        report(ModemEvent("ModemReady", {"interface": args.interface, "wire": args.wire,
+                                         "modem_mac": modem.core.modem_mac, "attenuation_db": config.attenuation_db,
+                                         "snr_db": config.snr_db}))
+        await _until_stopped(args.duration)
+        report(ModemEvent("ModemStopped", dict(modem.core.modem.counters)))
     return 0
 
 
@@ -110,6 +189,8 @@ def main(argv: list[str]) -> int:
     try:
         if args.command == "powerline":
             return asyncio.run(_run_powerline(args))
+        if args.command == "modem":
+            return asyncio.run(_run_modem(args))
         return asyncio.run(_run_role(args))
     except OSError as exc:
         print(json.dumps({"code": "SLAC_INTERFACE_ERROR", "message": str(exc)}), file=sys.stderr)

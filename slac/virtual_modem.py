@@ -30,6 +30,7 @@ from slac.frames import (
     CmSetKeyCnf,
     CmSetKeyReq,
     build_frame,
+    mac_text,
     message_of,
     parse_frame,
 )
@@ -134,8 +135,8 @@ class VirtualModem:
         """The modem's answers to its host, and what it transmits (None: nothing goes onto the medium)."""
         if self.silent or len(frame) < 14:
             return [], None
-        dst = _mac(frame[0:6])
-        self.host_mac = _mac(frame[6:12])
+        dst = mac_text(frame[0:6])
+        self.host_mac = mac_text(frame[6:12])
         self.counters["tx"] += 1
         if int.from_bytes(frame[12:14], "big") != ETH_P_HPAV:
             return [], None if self.cut else Transmission(frame, DATA, self.nid)
@@ -159,12 +160,12 @@ class VirtualModem:
             return []
         if tx.kind == DATA and self.config.isolate_networks and tx.nid != self.nid:
             return []  # another AVLN: the modem cannot decrypt it
-        dst = _mac(tx.frame[0:6])
+        dst = mac_text(tx.frame[0:6])
         if self.host_mac and dst != self.host_mac and not int(dst.split(":")[0], 16) & 1:
             return []  # unicast for another station's host
         deliveries = self._carry(tx.frame, forwarded=True, sounding=tx.kind == SOUND)
         if tx.kind == SOUND:
-            deliveries += self._profile(_mac(tx.frame[6:12]))
+            deliveries += self._profile(mac_text(tx.frame[6:12]))
         return deliveries
 
     def _carry(self, frame: bytes, *, forwarded: bool, sounding: bool) -> list[Delivery]:
@@ -239,7 +240,3 @@ def _phy_rate(weakest_snr_db: float) -> int:
 
 def _is_cnf(msg: Packet) -> bool:
     return bool(getattr(msg, "mmtype", 0) & 1)
-
-
-def _mac(raw: bytes) -> str:
-    return ":".join(f"{b:02x}" for b in raw)

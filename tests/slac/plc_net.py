@@ -1,5 +1,6 @@
-"""Test topology: each host in its own network namespace, joined by a veth to a "plc" namespace where the
-virtual powerline plays every host's modem."""
+"""Test topologies: each host in its own network namespace, joined by a veth either to a "plc" namespace where
+the virtual powerline plays every host's modem (`plc_net`), or to its own modem's namespace, whose second
+interface is on a bridge shared by all modems (`wire_net`, for `v2g slac modem` processes)."""
 from __future__ import annotations
 
 import contextlib
@@ -9,7 +10,7 @@ from dataclasses import dataclass
 from slac.link import RawEthernetLink
 from slac.powerline import PowerlineConfig
 from slac.powerline_aio import AsyncPowerline
-from tests.netns import Endpoint, in_netns, topology
+from tests.netns import Endpoint, in_netns, ip, topology
 
 
 @dataclass
@@ -62,3 +63,32 @@ def plc_net(evses: int = 1) -> Iterator[PlcNet]:
             yield net
         finally:
             net.close_links()
+
+
+@dataclass
+class WireHost:
+    """A host, its own modem's namespace and the modem's two interfaces (to the host, to the shared wire)."""
+
+    role: str
+    endpoint: Endpoint     # the host's interface
+    modem_ns: str
+    modem_host_if: str     # the modem's interface facing the host
+    modem_wire_if: str     # the modem's interface on the wire segment
+
+
+@contextlib.contextmanager
+def wire_net(roles: list[str]) -> Iterator[dict[str, WireHost]]:
+    """Per role: a host namespace, a modem namespace between it and a "wire" namespace whose bridge joins every
+    modem's wire interface (the powerline)."""
+    with topology("wire") as topo:
+        wire_ns = topo.namespace("wire")
+        ip("link", "add", "powerline", "type", "bridge", netns=wire_ns)
+        ip("link", "set", "powerline", "up", netns=wire_ns)
+        hosts = {}
+        for role in roles:
+            host_ns, modem_ns = topo.namespace(role), topo.namespace(f"{role}-modem")
+            host_end, modem_host = topo.link(host_ns, modem_ns)
+            modem_wire, wire_end = topo.link(modem_ns, wire_ns)
+            ip("link", "set", wire_end.ifname, "master", "powerline", netns=wire_ns)
+            hosts[role] = WireHost(role, host_end, modem_ns, modem_host.ifname, modem_wire.ifname)
+        yield hosts
