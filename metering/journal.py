@@ -8,7 +8,9 @@ fails). Tables:
 - `sessions`  one row per session; `open` → `sealed` exactly once (the seal record is written in the same
               transaction as the state change).
 - `counters`  OCMF pagination counters (`T`, `F`), advanced in the transaction of the record that uses them.
-- `checkpoint` the latest energy totals (µWh), so a restart continues the registers without loss.
+- `checkpoint` the latest energy totals (µWh), so a restart continues the registers without loss. Writers pass
+              a function that reads the live totals inside their transaction: transactions are serial and the
+              totals only grow, so concurrent writers never store an older checkpoint over a newer one.
 - `receipts`  MeteringConfirmation receipts from the EV: raw signed EXI bytes + verification result.
 - `outbox`    an ordered, persistent message queue with a per-channel sequence number (e.g. OCPP
               TransactionEvents per EVSE while the CSMS is offline); rows are acknowledged, never rewritten.
@@ -135,9 +137,9 @@ class Journal:
 
     def append(self, kind: str, body: dict, session_id: str | None = None, wall: float | None = None,
                counter: str | None = None, build: Callable[[int], dict] | None = None,
-               checkpoint: dict | None = None) -> JournalRecord:
+               checkpoint: Callable[[], dict] | None = None) -> JournalRecord:
         """Append one record durably. With `counter`, the counter is advanced and `build(n)` makes the body in
-        the same transaction (OCMF pagination); with `checkpoint`, the totals are stored with it."""
+        the same transaction (OCMF pagination); with `checkpoint`, its totals are stored with it."""
         with self._transaction() as db:
             if counter is not None and build is not None:
                 body = build(self._next_counter(db, counter))
@@ -180,7 +182,7 @@ class Journal:
 
     # ---- sessions ----------------------------------------------------------------------------------------
     def begin_session(self, session_id: str, build: Callable[[int], dict], counter: str = "T",
-                      checkpoint: dict | None = None, wall: float | None = None) -> JournalRecord:
+                      checkpoint: Callable[[], dict] | None = None, wall: float | None = None) -> JournalRecord:
         with self._transaction() as db:
             if db.execute("SELECT 1 FROM sessions WHERE session_id = ?", (session_id,)).fetchone():
                 raise SessionError("session already exists in the journal", session_id=session_id)
@@ -191,7 +193,8 @@ class Journal:
             return record
 
     def seal_session(self, session_id: str, build: Callable[[int], dict], counter: str = "T",
-                     checkpoint: dict | None = None, wall: float | None = None) -> tuple[JournalRecord, bool]:
+                     checkpoint: Callable[[], dict] | None = None,
+                     wall: float | None = None) -> tuple[JournalRecord, bool]:
         """Seal exactly once: returns (seal record, True) the first time, (the same record, False) after."""
         with self._transaction() as db:
             row = db.execute("SELECT state, seal_seq FROM sessions WHERE session_id = ?", (session_id,)).fetchone()
@@ -225,14 +228,14 @@ class Journal:
 
     # ---- energy checkpoint -----------------------------------------------------------------------------
     @staticmethod
-    def _store_checkpoint(db: sqlite3.Connection, body: dict) -> None:
-        text = canonical_json(body)
+    def _store_checkpoint(db: sqlite3.Connection, checkpoint: Callable[[], dict]) -> None:
+        text = canonical_json(checkpoint())
         db.execute("INSERT INTO checkpoint VALUES (1, ?, ?) ON CONFLICT (id) DO UPDATE SET body = excluded.body, "
                    "checksum = excluded.checksum", (text, _digest("checkpoint", text)))
 
-    def save_checkpoint(self, body: dict) -> None:
+    def save_checkpoint(self, checkpoint: Callable[[], dict]) -> None:
         with self._transaction() as db:
-            self._store_checkpoint(db, body)
+            self._store_checkpoint(db, checkpoint)
 
     def checkpoint(self) -> dict | None:
         with self._lock:

@@ -1,14 +1,19 @@
 """`Meter`: the facade the session code and the demo use (driver + registers + signer + journal).
 
 Sampling runs on its own schedule (a thread with `start()`, or `poll()` called by a simulated-time loop) and
-publishes immutable `Snapshot`s; reporting (`reading`, `begin_session`, `seal_session`, `meter_info`) signs
-and journals outside the chip lock, so neither blocks the other for longer than one chip poll.
+publishes immutable `Snapshot`s: registers, timestamp, clock state and status of one chip poll. The chip lock
+covers only the chip poll and the booking; the journal work sampling causes (events, checkpoints, aligned
+readings) runs on the meter's journal writer thread. Readers sign and journal outside the chip lock and
+`meter_info` signs the latest snapshot against a cached session baseline, so a reader blocked in journal I/O
+or signing never stalls the sampler, and a sampler blocked on the chip never stalls `meter_info`.
 """
 from __future__ import annotations
 
 import dataclasses
 import logging
+import queue
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -112,6 +117,39 @@ class SignedReading:
                    status=b["status"], meter_info=MeterInfo(**info), ocmf=b["ocmf"])
 
 
+class _JournalWriter:
+    """Runs the journal work of sampling in submission order on its own thread: the journal is serial and
+    readers hold it while they sign and fsync, which the sampler must never wait for."""
+
+    def __init__(self) -> None:
+        self._jobs: queue.SimpleQueue[Callable[[], object] | None] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name="meter-journal", daemon=True)
+        self._thread.start()
+
+    def submit(self, job: Callable[[], object]) -> None:
+        if self._thread.is_alive():
+            self._jobs.put(job)
+        else:  # closed: the caller gets the closed journal's error instead of a job nobody runs
+            job()
+
+    def flush(self) -> None:
+        """Return once every job submitted before this call has run."""
+        done = threading.Event()
+        self.submit(done.set)
+        done.wait()
+
+    def close(self) -> None:
+        self._jobs.put(None)
+        self._thread.join()
+
+    def _run(self) -> None:
+        while (job := self._jobs.get()) is not None:
+            try:
+                job()
+            except Exception as exc:  # the writer must keep running; the error is logged with its code
+                log_event(getattr(exc, "code", "ERR_METERING"), str(exc), level=logging.ERROR)
+
+
 class Meter:
     def __init__(self, config: MeterConfig | None = None, transport: Transport | None = None,
                  signer: Signer | None = None, journal: Journal | None = None,
@@ -130,8 +168,9 @@ class Meter:
         self.driver = Ade9000Driver(transport, self.config.scaling, calibration,
                                     monotonic=self.clock.monotonic, sleep=self.clock.sleep)
         self._conditioner = Conditioner(self.config.conditioning)
-        self._chip_lock = threading.Lock()
-        self._report_lock = threading.RLock()
+        self._chip_lock = threading.Lock()  # the chip poll, the booking and the snapshot it publishes
+        self._report_lock = threading.RLock()  # one signed reading at a time (session state checks)
+        self._baselines: dict[str, dict] = {}  # open sessions' begin registers: MeterInfo needs no journal I/O
         self._flags = 0
         self._active_diagnostics: set[tuple[str, int]] = set()
         self._charging: dict[str, bool] = {}
@@ -144,7 +183,9 @@ class Meter:
         self.driver.start()
         self._last_checkpoint = self.clock.monotonic()
         self._last_aligned = aligned_boundary(self.clock.wall(), self.config.aligned_interval_s)
-        self._snapshot = self._make_snapshot(None, self._registers.totals(), (), self.clock.sync_state())
+        self._snapshot = self._make_snapshot(None, self._registers.totals(), (), self.clock.sync_state(),
+                                             self.clock.wall())
+        self._writer = _JournalWriter()
         # A session left open by a crash or power loss is sealed now, exactly once (journal state).
         self.recovered = [self.seal_session(sid, "restart") for sid in self.journal.open_sessions()]
 
@@ -169,7 +210,8 @@ class Meter:
 
     def close(self) -> None:
         self.stop()
-        self.journal.save_checkpoint(self._checkpoint_body(self._registers.totals()))
+        self._writer.close()
+        self.journal.save_checkpoint(self._checkpoint_body)
         self.journal.close()
         self.driver.transport.close()
 
@@ -181,17 +223,26 @@ class Meter:
             if self._stop.is_set():
                 return
             try:
-                self.poll()
+                self._sample(consume=False)
             except Exception as exc:  # the sampler must keep running; the error is logged with its code
                 log_event(getattr(exc, "code", "ERR_METERING"), str(exc), level=logging.ERROR)
 
     # ---- sampling ----------------------------------------------------------------------------------------
     def poll(self) -> Snapshot:
-        """Read the chip once, book the energy, publish a snapshot; journal events, checkpoints, aligned readings."""
+        """Read the chip once, book the energy, publish a snapshot; returns once its journal work (events,
+        checkpoint, aligned reading) is durable."""
         return self._poll(consume=False)
 
     def _poll(self, consume: bool) -> Snapshot:
-        """`consume`: the caller signs this snapshot, so one-shot status bits (resync, clock step) are handed
+        """A sample whose journal work is durable, so records of what it detected precede what reports it."""
+        snapshot = self._sample(consume)
+        self._writer.flush()
+        return snapshot
+
+    def _sample(self, consume: bool) -> Snapshot:
+        """Read the chip once, book the energy, publish a snapshot and hand its journal work to the writer.
+
+        `consume`: the caller signs this snapshot, so one-shot status bits (resync, clock step) are handed
         over to it atomically with the snapshot and cleared."""
         sync = self.clock.sync_state()  # may run chronyc: outside the chip lock
         with self._chip_lock:
@@ -208,7 +259,8 @@ class Meter:
                 if sample.config_changed and not self._flags & STATUS_CONFIG_CHANGED:
                     self._flags |= STATUS_CONFIG_CHANGED
                     self._event(ConfigCrcChanged.code, "configuration CRC changed on the chip while running")
-                step = self._steps.observe(self.clock.wall(), self.clock.monotonic())
+                wall = self.clock.wall()  # one reading of the clock for the step check and the snapshot
+                step = self._steps.observe(wall, self.clock.monotonic())
                 if step is not None:
                     self._flags |= STATUS_CLOCK_STEP
                     self._event("METER_CLOCK_STEP", "wall clock stepped; past readings keep their timestamps",
@@ -216,7 +268,7 @@ class Meter:
                 charging = any(self._charging.values()) if self._charging else None
                 diagnostics = tuple(self._conditioner.diagnose(sample, charging))
                 self._track_diagnostics(diagnostics)
-                self._snapshot = self._make_snapshot(sample, totals, diagnostics, sync)
+                self._snapshot = self._make_snapshot(sample, totals, diagnostics, sync, wall)
             else:
                 self._snapshot = replace(self._snapshot, status=self._snapshot.status | self._flags)
             snapshot = self._snapshot
@@ -226,23 +278,26 @@ class Meter:
                 self._last_aligned = boundary
             if consume or aligned:
                 self._flags &= ~_ONE_SHOT_STATUS
-        if self.clock.monotonic() - self._last_checkpoint >= self.config.checkpoint_interval_s:
-            self.journal.save_checkpoint(self._checkpoint_body(snapshot.totals))
-            self._last_checkpoint = self.clock.monotonic()
+            checkpoint_due = self.clock.monotonic() - self._last_checkpoint >= self.config.checkpoint_interval_s
+            if checkpoint_due:
+                self._last_checkpoint = self.clock.monotonic()
+        if checkpoint_due:
+            self._writer.submit(lambda: self.journal.save_checkpoint(self._checkpoint_body))
         if aligned:
-            self._sign_and_journal("aligned", None, None, snapshot, extra={"aligned_to": boundary})
+            self._writer.submit(lambda: self._sign_and_journal("aligned", None, None, snapshot,
+                                                               extra={"aligned_to": boundary}))
         return snapshot
 
     def snapshot(self) -> Snapshot:
         """The latest published snapshot (no chip access)."""
         return self._snapshot
 
-    def _make_snapshot(self, sample, totals: Totals, diagnostics, sync: SyncState) -> Snapshot:
+    def _make_snapshot(self, sample, totals: Totals, diagnostics, sync: SyncState, wall: float) -> Snapshot:
         status = self._flags | (STATUS_CLOCK_UNSYNCHRONISED if sync is not SyncState.SYNCHRONISED else 0)
         if diagnostics:
             status |= STATUS_CT_REVERSED
         phases = tuple(PhaseValues(p.v_rms, p.i_rms, p.power_w) for p in sample.phases) if sample else ()
-        return Snapshot(wall=self.clock.wall(), sync=sync, phases=phases,
+        return Snapshot(wall=wall, sync=sync, phases=phases,
                         temperature_c=sample.temperature_c if sample else float("nan"),
                         import_wh=totals.import_uwh / UWH_PER_WH, export_wh=totals.export_uwh / UWH_PER_WH,
                         totals=totals, status=status, diagnostics=diagnostics)
@@ -256,11 +311,11 @@ class Meter:
 
     def _event(self, code: str, message: str, **fields: object) -> None:
         log_event(code, message, **fields)
-        self.journal.append("event", {"code": code, "message": message, **fields})
+        self._writer.submit(lambda: self.journal.append("event", {"code": code, "message": message, **fields}))
 
-    @staticmethod
-    def _checkpoint_body(totals: Totals) -> dict:
-        return dataclasses.asdict(totals)
+    def _checkpoint_body(self) -> dict:
+        """The live totals; the journal calls this inside its transaction (never an older checkpoint)."""
+        return dataclasses.asdict(self._registers.totals())
 
     # ---- signed readings -----------------------------------------------------------------------------------
     def _sign_and_journal(self, kind: str, session_id: str | None, tx: str | None, snapshot: Snapshot,
@@ -290,7 +345,7 @@ class Meter:
                 body["reason"] = reason
             return body
 
-        checkpoint = self._checkpoint_body(snapshot.totals)
+        checkpoint = self._checkpoint_body
         if kind == "session_begin":
             record = self.journal.begin_session(session_id, build, checkpoint=checkpoint, wall=snapshot.wall)
         elif kind == "session_seal":
@@ -321,9 +376,10 @@ class Meter:
             raise ValueError(f"current_type must be one of {CURRENT_TYPES}, not {current_type!r}")
         with self._report_lock:
             snapshot = self._poll(consume=True)
+            base = self._register_values(snapshot)
             reading = self._sign_and_journal("session_begin", session_id, "B", snapshot, user=user or OcmfUser(),
-                                             base=self._register_values(snapshot),
-                                             current_type=current_type)
+                                             base=base, current_type=current_type)
+            self._baselines[session_id] = base
             if charging is not None:
                 with self._chip_lock:
                     self._charging[session_id] = charging
@@ -342,14 +398,19 @@ class Meter:
                                              current_type=self._current_type(begin))
             with self._chip_lock:
                 self._charging.pop(session_id, None)
+            self._baselines.pop(session_id, None)
             return reading
 
     def meter_info(self, session_id: str | None = None, bidirectional: bool = True) -> MeterInfo:
         """Signed -20 MeterInfo from the latest snapshot (session-relative when a session is given).
 
         `bidirectional=False` leaves out the BPT_ readings, which only BPT sessions carry ([V2G20-1313],
-        Table 101), so that MeterSignature covers exactly the fields the EV receives."""
-        base = self.journal.session_begin(session_id).body if session_id is not None else None
+        Table 101), so that MeterSignature covers exactly the fields the EV receives. Registers, timestamp and
+        status come from one published snapshot, taken after the baseline so it is never older than the begin;
+        no chip access, and no journal I/O while the session is open."""
+        base = None
+        if session_id is not None:  # cached from the begin while open; a sealed session's is in the journal
+            base = self._baselines.get(session_id) or self.journal.session_begin(session_id).body
         return self._signed_meter_info(self._snapshot, base, bidirectional)
 
     @staticmethod
