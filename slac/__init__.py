@@ -16,6 +16,11 @@ Virtual powerline in-process (the demo; no root needed with memory links, no soc
 With root, `plc.attach_interface(ifname, "ev"|"evse")` plays the modem of the host behind a (veth)
 interface instead, and forwards IPv6 between hosts in the same AVLN (after the match).
 
+One modem per process (`v2g slac modem -i IFACE --wire IFACE`), the powerline a bridge all `--wire`s share:
+
+    async with AsyncWireModem("veth-host", "veth-wire", WireModemConfig(attenuation_db=6)) as modem:
+        ...                                    # sans-I/O core: modem.core (WireModem around a VirtualModem)
+
 PLC link monitor (what the SECC runs beside a session; raises `PlcLinkLost`, code PLC_LINK_LOST, when the
 mean SNR stays below `threshold_db` (20 dB) for `hold_time`, or the modem stops answering):
 
@@ -38,9 +43,13 @@ from slac.machine import AttemptFailed, FrameRejected, Matched, MatchFailed, Sen
 from slac.pev import SlacPev
 from slac.powerline import Powerline, PowerlineConfig
 from slac.powerline_aio import AsyncPowerline
+from slac.virtual_modem import ModemConfig, VirtualModem
+from slac.wire import WireModem, WireModemConfig
+from slac.wire_aio import AsyncWireModem
 
 __all__ = [
-    "AsyncPowerline", "AttemptFailed", "LinkLost", "LinkMonitor", "LinkMonitorConfig", "ModemStats",
+    "AsyncPowerline", "AsyncWireModem", "AttemptFailed", "ModemConfig", "VirtualModem", "WireModem",
+    "WireModemConfig", "LinkLost", "LinkMonitor", "LinkMonitorConfig", "ModemStats",
     "SnrReading", "read_snr", "read_stats", "watch_link", "FrameError", "FrameLink", "FrameRejected", "MatchFailed", "Matched",
     "MemoryLink", "ModemError", "PlcLinkLost", "Powerline", "PowerlineConfig", "RawEthernetLink", "Send",
     "SlacConfig", "SlacError", "SlacEvse", "SlacPev", "ToggleRequest", "build_frame", "new_nmk",

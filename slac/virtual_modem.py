@@ -14,6 +14,7 @@ The medium that connects modems is someone else's job: `Powerline` (every modem 
 """
 from __future__ import annotations
 
+import functools
 import random
 from dataclasses import dataclass, field
 
@@ -122,7 +123,7 @@ class VirtualModem:
 
     @property
     def nid(self) -> bytes:
-        return nid_from_nmk(self.nmk)
+        return _nid_of(self.nmk)
 
     def as_peer(self) -> Peer:
         return Peer(self.modem_mac, self.host_mac, self.nid, min(self.snr_db))
@@ -231,6 +232,9 @@ class VirtualModem:
             return VsRxToneMapCharCnf(peer_mac=msg.peer_mac, tm_slot=msg.tm_slot, num_carriers=len(mods),
                                       mod_carrier=pack_modulations(mods))
         return None
+
+
+_nid_of = functools.lru_cache(maxsize=16)(nid_from_nmk)  # five SHA-256 rounds; asked for every data frame
 
 
 def _phy_rate(weakest_snr_db: float) -> int:

@@ -128,18 +128,19 @@ class WireModem:
     def modem_mac(self) -> str:
         return self.modem.modem_mac
 
-    def avln(self) -> list[Peer]:
-        nid = self.modem.nid
+    def avln(self, nid: bytes | None = None) -> list[Peer]:
+        """The stations holding `nid` (default: this modem's own, i.e. its AVLN)."""
+        nid = nid or self.modem.nid
         return [peer for peer, _ in self.peers.values() if peer.nid == nid]
 
     # -- host side -------------------------------------------------------------------------------------
     def from_host(self, frame: bytes, now: float, offload: bytes = bytes(OFFLOAD_LEN)) -> list:
-        nid, avln = self.modem.nid, self.avln()
+        nid = self.modem.nid
         replies, tx = self.modem.from_host(frame, [peer for peer, _ in self.peers.values()])
         out: list = [ToHost(d.frame) for d in replies]
         if self.modem.nid != nid:  # CM_SET_KEY: a new AVLN; tell the medium at once
             out.append(ModemEvent("KeySet", {"nid": self.modem.nid.hex()}))
-            out += self._avln_changes(avln) + self._beacon(now)
+            out += self._avln_changes(self.avln(nid)) + self._beacon(now)
         if tx is not None:
             self._frame_id = (self._frame_id + 1) & 0xFFFF
             out += [ToWire(f) for f in encode_wire(self.modem_mac, tx.kind, tx.nid, self._frame_id,

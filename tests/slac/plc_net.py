@@ -3,7 +3,10 @@ the virtual powerline plays every host's modem (`plc_net`), or to its own modem'
 interface is on a bridge shared by all modems (`wire_net`, for `v2g slac modem` processes)."""
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import socket
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -92,3 +95,29 @@ def wire_net(roles: list[str]) -> Iterator[dict[str, WireHost]]:
             ip("link", "set", wire_end.ifname, "master", "powerline", netns=wire_ns)
             hosts[role] = WireHost(role, host_end, modem_ns, modem_host.ifname, modem_wire.ifname)
         yield hosts
+
+
+def netns_run(ns: str, *args: str, timeout: float = 30) -> asyncio.Task:
+    """`python *args` inside namespace `ns` as a task giving (exit status, stdout, stderr)."""
+    async def run():
+        proc = await asyncio.create_subprocess_exec("ip", "netns", "exec", ns, sys.executable, *args,
+                                                    stdout=asyncio.subprocess.PIPE,
+                                                    stderr=asyncio.subprocess.PIPE)
+        out, err = await asyncio.wait_for(proc.communicate(), timeout)
+        return proc.returncode, out.decode(), err.decode()
+    return asyncio.create_task(run())
+
+
+async def tcp_transfer(client: socket.socket, server: socket.socket, address: tuple, payload: bytes) -> bytes:
+    """Connect `client` to the listening `server` at `address`, send `payload`; what the server received."""
+    loop = asyncio.get_running_loop()
+    await asyncio.wait_for(loop.sock_connect(client, address), 3)
+    conn, _ = await asyncio.wait_for(loop.sock_accept(server), 3)
+    conn.setblocking(False)
+    await loop.sock_sendall(client, payload)
+    client.shutdown(socket.SHUT_WR)
+    received = b""
+    while chunk := await asyncio.wait_for(loop.sock_recv(conn, 65536), 3):
+        received += chunk
+    conn.close()
+    return received

@@ -11,7 +11,7 @@ from scapy.utils import wrpcap
 
 from slac import PowerlineConfig
 from slac.frames import BROADCAST, CmAttenCharInd, CmSlacParmReq, build_frame
-from tests.slac.plc_net import plc_net
+from tests.slac.plc_net import netns_run, plc_net
 
 EV, EVSE = "02:00:00:00:00:01", "02:00:00:00:00:02"
 
@@ -39,21 +39,11 @@ def test_decode_of_a_missing_file_fails_without_traceback(tmp_path):
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
 
 
-def _netns_run(ns: str, *args: str, timeout: float = 30) -> asyncio.Task:
-    async def run():
-        proc = await asyncio.create_subprocess_exec("ip", "netns", "exec", ns, sys.executable, *args,
-                                                    stdout=asyncio.subprocess.PIPE,
-                                                    stderr=asyncio.subprocess.PIPE)
-        out, err = await asyncio.wait_for(proc.communicate(), timeout)
-        return proc.returncode, out.decode(), err.decode()
-    return asyncio.create_task(run())
-
-
 @pytest.mark.netns
 async def test_stats_reads_the_virtual_modem_over_raw_ethernet():
     with plc_net(evses=1) as net:
         async with net.powerline(PowerlineConfig(snr_db=22)):
-            code, out, err = await _netns_run(net.ev.endpoint.netns, "-m", "slac", "--stats", "-i",
+            code, out, err = await netns_run(net.ev.endpoint.netns, "-m", "slac", "--stats", "-i",
                                               net.ev.endpoint.ifname, "--json")
     assert code == 0, err
     stats = json.loads(out)
@@ -70,10 +60,10 @@ async def test_evse_pev_and_powerline_commands_match_as_separate_processes():
             plc_ev, "--evse", plc_evse, "--attenuation", "6", "--duration", "20",
             stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
         await asyncio.sleep(1.5)  # interpreter + scapy start-up
-        evse = _netns_run(net.evses[0].endpoint.netns, "-m", "iso15118", "slac", "evse", "-i",
+        evse = netns_run(net.evses[0].endpoint.netns, "-m", "iso15118", "slac", "evse", "-i",
                           net.evses[0].endpoint.ifname, "--fast", "--json", "--set", "tt_evse_slac_init=6")
         await asyncio.sleep(1.5)
-        pev = _netns_run(net.ev.endpoint.netns, "-m", "iso15118", "slac", "pev", "-i", net.ev.endpoint.ifname,
+        pev = netns_run(net.ev.endpoint.netns, "-m", "iso15118", "slac", "pev", "-i", net.ev.endpoint.ifname,
                          "--fast", "--json")
         (pev_code, pev_out, pev_err), (evse_code, evse_out, evse_err) = await pev, await evse
         powerline.terminate()  # SIGTERM: the powerline stops cleanly

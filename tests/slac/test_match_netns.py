@@ -12,7 +12,7 @@ import pytest
 
 from slac import MatchFailed, Matched, PowerlineConfig, SlacConfig, nid_from_nmk, run_evse, run_pev
 from tests.netns import in_netns
-from tests.slac.plc_net import plc_net
+from tests.slac.plc_net import plc_net, tcp_transfer
 
 pytestmark = pytest.mark.netns
 FAST = SlacConfig.shortened()
@@ -72,16 +72,8 @@ async def test_ipv6_tcp_crosses_the_powerline_only_after_the_match():
             await asyncio.sleep(0.02)
             assert isinstance(await run_pev(net.ev.link, FAST), Matched)
             await evse_task
-            await asyncio.wait_for(loop.sock_connect(client, address), 3)
-            conn, _ = await asyncio.wait_for(loop.sock_accept(server), 3)
-            conn.setblocking(False)
-            await loop.sock_sendall(client, payload)
-            client.shutdown(socket.SHUT_WR)
-            received = b""
-            while chunk := await asyncio.wait_for(loop.sock_recv(conn, 65536), 3):
-                received += chunk
-            assert received == payload
-            for s in (conn, client, server):
+            assert await tcp_transfer(client, server, address, payload) == payload
+            for s in (client, server):
                 s.close()
 
 

@@ -5,15 +5,18 @@ Real raw Ethernet frames everywhere: hosts ↔ modems on veth pairs, modems ↔ 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import signal
+import socket
 import sys
 
 import pytest
 
 from slac import Matched, RawEthernetLink, SlacConfig, read_stats, run_evse, run_pev
+from slac.wire_aio import AsyncWireModem
 from tests.netns import in_netns
-from tests.slac.plc_net import WireHost, wire_net
+from tests.slac.plc_net import WireHost, netns_run, tcp_transfer, wire_net
 
 pytestmark = pytest.mark.netns
 FAST = SlacConfig.shortened()
@@ -60,16 +63,6 @@ class ModemProcess:
         return self.proc.returncode
 
 
-def _netns_run(ns: str, *args: str, timeout: float = 30) -> asyncio.Task:
-    async def run():
-        proc = await asyncio.create_subprocess_exec("ip", "netns", "exec", ns, sys.executable, *args,
-                                                    stdout=asyncio.subprocess.PIPE,
-                                                    stderr=asyncio.subprocess.PIPE)
-        out, err = await asyncio.wait_for(proc.communicate(), timeout)
-        return proc.returncode, out.decode(), err.decode()
-    return asyncio.create_task(run())
-
-
 async def test_evse_and_pev_commands_match_through_two_modem_processes():
     with wire_net(["ev", "evse"]) as hosts:
         ev, evse = hosts["ev"], hosts["evse"]
@@ -77,10 +70,10 @@ async def test_evse_and_pev_commands_match_through_two_modem_processes():
         ev_modem, evse_modem = modems
         try:
             await asyncio.gather(*(m.wait_for("ModemReady") for m in modems))
-            evse_cmd = _netns_run(evse.endpoint.netns, "-m", "iso15118", "slac", "evse", "-i", evse.endpoint.ifname,
+            evse_cmd = netns_run(evse.endpoint.netns, "-m", "iso15118", "slac", "evse", "-i", evse.endpoint.ifname,
                                   "--fast", "--json", "--set", "tt_evse_slac_init=10")
             await evse_modem.wait_for("KeySet")  # the EVSE loaded its session key: it waits for the EV now
-            pev_cmd = _netns_run(ev.endpoint.netns, "-m", "iso15118", "slac", "pev", "-i", ev.endpoint.ifname,
+            pev_cmd = netns_run(ev.endpoint.netns, "-m", "iso15118", "slac", "pev", "-i", ev.endpoint.ifname,
                                  "--fast", "--json")
             (pev_code, pev_out, pev_err), (evse_code, evse_out, evse_err) = await pev_cmd, await evse_cmd
         finally:
@@ -135,3 +128,50 @@ async def test_pev_picks_the_evse_whose_modem_reports_the_lower_attenuation():
     assert [s.host_mac for s in stats.stations] == [near.endpoint.mac]
     assert stats.version.startswith("MAC-QCA7000")
     assert codes == [0, 0, 0]
+
+
+async def test_ipv6_tcp_crosses_two_modems_only_after_the_match():
+    """In-process AsyncWireModems (sockets in the modems' namespaces): 64 KiB TCP segments with offloaded
+    checksums cross the wire in fragments, and only once both modems hold the session key."""
+    payload = bytes(range(256)) * 800
+    with wire_net(["ev", "evse"]) as hosts:
+        ev, evse = hosts["ev"], hosts["evse"]
+        with in_netns(evse.endpoint.netns):
+            server = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+            server.bind((evse.endpoint.link_local, 0, 0, socket.if_nametoindex(evse.endpoint.ifname)))
+            server.listen()
+            server.setblocking(False)
+        with in_netns(ev.endpoint.netns):
+            scope = socket.if_nametoindex(ev.endpoint.ifname)
+        address = (evse.endpoint.link_local, server.getsockname()[1], 0, scope)
+        loop = asyncio.get_running_loop()
+
+        def client() -> socket.socket:
+            with in_netns(ev.endpoint.netns):
+                sock = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+            sock.setblocking(False)
+            return sock
+
+        async with contextlib.AsyncExitStack() as stack:
+            links = {}
+            for role, host in hosts.items():
+                with in_netns(host.modem_ns):
+                    await stack.enter_async_context(AsyncWireModem(host.modem_host_if, host.modem_wire_if))
+                with in_netns(host.endpoint.netns):
+                    links[role] = RawEthernetLink(host.endpoint.ifname)
+                stack.callback(links[role].close)
+            early = client()
+            before = asyncio.ensure_future(loop.sock_connect(early, address))
+            await asyncio.sleep(0.3)
+            assert not before.done(), "data frames crossed between different AVLNs"
+            before.cancel()
+            early.close()
+            evse_task = asyncio.create_task(run_evse(links["evse"], FAST))
+            await asyncio.sleep(0.05)
+            assert isinstance(await run_pev(links["ev"], FAST), Matched)
+            assert isinstance(await evse_task, Matched)
+            sock = client()
+            received = await tcp_transfer(sock, server, address, payload)
+            sock.close()
+            server.close()
+    assert received == payload
