@@ -67,7 +67,8 @@ async def bench(count: int, workdir: str) -> list[tuple[str, float, float]]:
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=FULL")
         db.execute("CREATE TABLE q (seq INTEGER PRIMARY KEY, body TEXT)")
-        bodies = [json.dumps(tx.started_payload("Authorized", None, None)) for _ in samples]
+        started = await tx.started_payload("Authorized", None, None)
+        bodies = [json.dumps(started) for _ in samples]
         t0 = time.perf_counter()
         for body in bodies:
             db.execute("BEGIN IMMEDIATE")
@@ -84,7 +85,7 @@ async def bench(count: int, workdir: str) -> list[tuple[str, float, float]]:
         ours = (time.perf_counter() - t0) / (count + 1)
         await client.close()
 
-        payloads = [dict(tx.started_payload("Authorized", None, None), seq_no=i) for i in range(count)]
+        payloads = [dict(started, seq_no=i) for i in range(count)]
         async with websockets.connect(f"{csms.url}/BASE", subprotocols=["ocpp2.0.1"]) as ws:
             cp = ChargePoint("BASE", ws)
             reader = asyncio.create_task(cp.start())

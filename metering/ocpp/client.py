@@ -7,6 +7,11 @@ depending on OfflineThreshold (B04); Heartbeat at the interval from Boot. Transa
 through the persistent `OfflineQueue` and leave it in order, one in flight (OCPP-J §4.1.1): the head is
 sent, acknowledged on CALLRESULT, retried or discarded on CALLERROR/timeout (E13), kept on connection loss.
 Every send (retries included) gets a fresh message id from the `ocpp` package (uuid4, OCPP-J §4.2).
+
+The queue's SQLite work (an fsync per commit, and reads that wait for another station's commit on a shared
+journal) runs on one worker thread per client, never on the event loop: operations run in the order they
+were submitted and each is awaited, so a message is durable before it is sent, its acknowledgement is
+durable before the next head is read, and seqNos keep their commit order.
 """
 from __future__ import annotations
 
@@ -19,6 +24,8 @@ import ssl
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
 
 import websockets
 from ocpp.exceptions import OCPPError
@@ -37,6 +44,7 @@ from metering.ocpp.transaction import Transaction, reading_dict
 from v2gbase.jsonlog import log_json
 
 SUBPROTOCOL = "ocpp2.0.1"
+_T = TypeVar("_T")
 _logger = logging.getLogger("metering.ocpp")
 
 
@@ -69,13 +77,13 @@ class _StationEndpoint(ChargePoint):
         self._client = client
 
     @on(Action.get_transaction_status)
-    def on_get_transaction_status(self, transaction_id: str | None = None, **_: object):
-        queue = self._client.queue
+    async def on_get_transaction_status(self, transaction_id: str | None = None, **_: object):
+        queue, io = self._client.queue, self._client.queue_io
         if transaction_id is None:
-            return call_result.GetTransactionStatus(messages_in_queue=queue.messages_in_queue() > 0)
-        record = queue.transaction(transaction_id)
+            return call_result.GetTransactionStatus(messages_in_queue=await io(queue.messages_in_queue) > 0)
+        record = await io(queue.transaction, transaction_id)
         return call_result.GetTransactionStatus(
-            messages_in_queue=queue.messages_in_queue(transaction_id) > 0,
+            messages_in_queue=await io(queue.messages_in_queue, transaction_id) > 0,
             ongoing_indicator=record is not None and not record.ended)
 
     @on(Action.trigger_message)
@@ -94,7 +102,7 @@ class _StationEndpoint(ChargePoint):
 
     @on(Action.request_stop_transaction)
     async def on_request_stop_transaction(self, transaction_id: str, **_: object):
-        record = self._client.queue.transaction(transaction_id)
+        record = await self._client.queue_io(self._client.queue.transaction, transaction_id)
         accepted = False
         if record is not None and not record.ended and self._client.on_remote_stop is not None:
             accepted = bool(await _maybe_await(self._client.on_remote_stop(transaction_id)))
@@ -118,6 +126,7 @@ class OcppClient:
         self.journal = journal or Journal(config.journal_path)
         self._owns_journal = journal is None
         self.queue = OfflineQueue(self.journal, config)
+        self._queue_worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"ocpp-{config.station_id}-queue")
         self._clock = clock
         self._statuses: dict[tuple[int, int], str] = {key: "Available" for key in connectors}
         self._changed_offline: set[tuple[int, int]] = set()
@@ -143,9 +152,14 @@ class OcppClient:
             task.cancel()
         await asyncio.gather(*self._tasks, *self._spawned, return_exceptions=True)
         self._tasks.clear()
-        self.queue.close()
+        await self.queue_io(self.queue.close)
         if self._owns_journal:
-            self.journal.close()
+            await self.queue_io(self.journal.close)
+        self._queue_worker.shutdown(wait=True)
+
+    async def queue_io(self, operation: Callable[..., _T], *args: object) -> _T:
+        """Run a queue (journal) operation on this client's queue worker, after those submitted before it."""
+        return await asyncio.get_running_loop().run_in_executor(self._queue_worker, operation, *args)
 
     # ---- state ---------------------------------------------------------------------------------------------
     @property
@@ -159,7 +173,7 @@ class OcppClient:
     async def wait_idle(self, timeout: float | None = None) -> None:
         """Until the queue is empty (every queued message delivered or discarded)."""
         async with asyncio.timeout(timeout):
-            while self.queue.head() is not None:
+            while await self.queue_io(self.queue.head) is not None:
                 await asyncio.sleep(0.01)
 
     # ---- transactions --------------------------------------------------------------------------------------------
@@ -170,9 +184,9 @@ class OcppClient:
         """Open a transaction and queue Started with the signed begin value (`metering.SignedReading` fits)."""
         transaction_id = transaction_id or str(uuid.uuid4())  # unique across reboots (§E)
         stored = reading_dict(begin, public_key_der)
-        self.queue.open_transaction(transaction_id, evse_id, connector_id, stored)
+        await self.queue_io(self.queue.open_transaction, transaction_id, evse_id, connector_id, stored)
         tx = Transaction(self, transaction_id, evse_id, connector_id, stored)
-        started = tx.started_payload(trigger_reason, id_token, charging_state)
+        started = await tx.started_payload(trigger_reason, id_token, charging_state)
         await self._enqueue_transaction_event(transaction_id, started)
         return tx
 
@@ -188,13 +202,18 @@ class OcppClient:
                 for r in self.queue.open_transactions()]
 
     async def _enqueue_transaction_event(self, transaction_id: str, payload: dict) -> int:
-        record = self.queue.transaction(transaction_id)
-        if record is None or record.ended:
-            raise TransactionClosed(f"transaction {transaction_id} is {'unknown' if record is None else 'ended'}")
-        message = self.queue.enqueue_transaction_event(transaction_id, payload, offline=not self.online)
+        offline = not self.online
+
+        def enqueue_if_open() -> QueuedMessage:
+            record = self.queue.transaction(transaction_id)
+            if record is None or record.ended:
+                raise TransactionClosed(f"transaction {transaction_id} is {'unknown' if record is None else 'ended'}")
+            return self.queue.enqueue_transaction_event(transaction_id, payload, offline=offline)
+
+        message = await self.queue_io(enqueue_if_open)
         self._queue_changed.set()
         _log("queued", action="TransactionEvent", transaction_id=transaction_id, seq_no=message.payload["seq_no"],
-             event_type=payload["event_type"], offline=not self.online)
+             event_type=payload["event_type"], offline=offline)
         return message.payload["seq_no"]
 
     # ---- other messages -------------------------------------------------------------------------------------------
@@ -218,7 +237,7 @@ class OcppClient:
         key = (evse_id, connector_id)
         self._statuses[key] = status
         if self.config.queue_all_messages:
-            self.queue.enqueue("StatusNotification", self._status_payload(key))
+            await self.queue_io(self.queue.enqueue, "StatusNotification", self._status_payload(key))
             self._queue_changed.set()
             return
         if not self.online:  # also while booting: B04 reports it once the connection is accepted
@@ -235,7 +254,7 @@ class OcppClient:
         payload = {"evse_id": evse_id,
                    "meter_value": [messages.meter_value(reading, context, messages.oca_public_key(public_key_der))]}
         if self.config.queue_all_messages:
-            self.queue.enqueue("MeterValues", payload)
+            await self.queue_io(self.queue.enqueue, "MeterValues", payload)
             self._queue_changed.set()
         else:
             try:
@@ -351,7 +370,7 @@ class OcppClient:
             reader.cancel()
             await websocket.close()
             await asyncio.gather(reader, *(t for t in [heartbeat] if t), return_exceptions=True)
-            marked = self.queue.mark_offline()
+            marked = await self.queue_io(self.queue.mark_offline)
             _log("offline", queued_marked_offline=marked)
         return was_online
 
@@ -393,7 +412,7 @@ class OcppClient:
     async def _send_loop(self) -> None:
         while True:
             await self._online.wait()
-            message = self.queue.head()
+            message = await self.queue_io(self.queue.head)
             wait = None
             if message is not None:
                 # Wall time survives a restart; the cap keeps a stepped clock from stalling the queue.
@@ -417,12 +436,12 @@ class OcppClient:
             await self._online_cleared()
             return
         except Exception as exc:  # CALLERROR, timeout, or a payload our own schema check refused
-            retry_at = self.queue.failed(message, self._clock())
+            retry_at = await self.queue_io(self.queue.failed, message, self._clock())
             _log("send_failed", logging.WARNING, code=OcppCallFailed.code, action=message.action,
                  transaction_id=message.transaction_id, seq_no=message.payload.get("seq_no"),
                  attempt=message.attempts + 1, error=repr(exc), discarded=retry_at is None)
             return
-        self.queue.delivered(message)
+        await self.queue_io(self.queue.delivered, message)
         _log("delivered", action=message.action, transaction_id=message.transaction_id,
              seq_no=message.payload.get("seq_no"), offline=message.payload.get("offline", False))
 

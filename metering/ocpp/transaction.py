@@ -48,15 +48,22 @@ class Transaction:
         self._begin = begin
         self._public_key_der = bytes.fromhex(begin["public_key_der"])
 
-    def _public_key(self) -> str:
+    async def _public_key(self) -> str:
         policy = self._client.config.public_key_with_signed_meter_value
         if policy == "Never":
             return ""
         if policy == "OncePerTransaction":
-            record = self._client.queue.transaction(self.transaction_id)
-            if record is not None and record.public_key_sent:
+            queue = self._client.queue
+
+            def first_time() -> bool:
+                record = queue.transaction(self.transaction_id)
+                if record is not None and record.public_key_sent:
+                    return False
+                queue.public_key_sent(self.transaction_id)
+                return True
+
+            if not await self._client.queue_io(first_time):
                 return ""
-            self._client.queue.public_key_sent(self.transaction_id)
         return messages.oca_public_key(self._public_key_der)
 
     def _info(self, charging_state: str | None, stopped_reason: str | None = None) -> dict:
@@ -67,12 +74,12 @@ class Transaction:
             info["stopped_reason"] = stopped_reason
         return info
 
-    def started_payload(self, trigger_reason: str, id_token: dict | None, charging_state: str | None) -> dict:
+    async def started_payload(self, trigger_reason: str, id_token: dict | None, charging_state: str | None) -> dict:
         begin = _StoredReading(self._begin)
         payload = {"event_type": "Started", "timestamp": messages.timestamp(begin.wall),
                    "trigger_reason": trigger_reason, "transaction_info": self._info(charging_state),
                    "evse": {"id": self.evse_id, "connector_id": self.connector_id},
-                   "meter_value": [messages.meter_value(begin, "Transaction.Begin", self._public_key())]}
+                   "meter_value": [messages.meter_value(begin, "Transaction.Begin", await self._public_key())]}
         if id_token is not None:
             payload["id_token"] = id_token
         return payload
@@ -82,7 +89,7 @@ class Transaction:
         """Queue an Updated event; returns its seqNo."""
         payload = {"event_type": "Updated", "timestamp": messages.timestamp(reading.wall),
                    "trigger_reason": trigger_reason, "transaction_info": self._info(charging_state),
-                   "meter_value": [messages.meter_value(reading, context, self._public_key())]}
+                   "meter_value": [messages.meter_value(reading, context, await self._public_key())]}
         return await self._client._enqueue_transaction_event(self.transaction_id, payload)
 
     async def aligned(self, reading: SignedMeterReading) -> int:
@@ -92,7 +99,7 @@ class Transaction:
     async def end(self, reading: SignedMeterReading, stopped_reason: str = "Local",
                   trigger_reason: str = "StopAuthorized", id_token: dict | None = None) -> int:
         """Queue Ended with the signed begin and end values; the transaction is closed for good."""
-        key = self._public_key()
+        key = await self._public_key()
         payload = {"event_type": "Ended", "timestamp": messages.timestamp(reading.wall),
                    "trigger_reason": trigger_reason, "transaction_info": self._info("Idle", stopped_reason),
                    "meter_value": [messages.meter_value(_StoredReading(self._begin), "Transaction.Begin", key),
@@ -100,7 +107,7 @@ class Transaction:
         if id_token is not None:
             payload["id_token"] = id_token
         seq_no = await self._client._enqueue_transaction_event(self.transaction_id, payload)
-        self._client.queue.end_transaction(self.transaction_id)
+        await self._client.queue_io(self._client.queue.end_transaction, self.transaction_id)
         return seq_no
 
     async def end_for_fault(self, reading: SignedMeterReading, fault_code: str) -> int:

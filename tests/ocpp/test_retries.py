@@ -60,9 +60,11 @@ async def test_a_message_failing_every_attempt_is_discarded_and_the_queue_moves_
 
 async def test_an_unanswered_call_times_out_is_resent_and_the_csms_dedupes_it(journal_path, meter):
     async with LocalCsms() as csms:
-        async with OcppClient(fast_config(csms.url, journal_path, message_timeout=0.2)) as client:
+        # The CSMS answers one call at a time, so the resend (sent at ~1.05 s) is answered right after the late
+        # answer (1.5 s): half a second of margin either way for a loaded box.
+        async with OcppClient(fast_config(csms.url, journal_path, message_timeout=1.0)) as client:
             await client.wait_online(5)
-            csms.delay_next("TransactionEvent", 1, 0.4)
+            csms.delay_next("TransactionEvent", 1, 1.5)
             tx = await client.start_transaction(meter.at(0, "B"), meter.public_key_der())
             await client.wait_idle(5)
     assert [e["seqNo"] for e in csms.record.transaction_events] == [0, 0]
