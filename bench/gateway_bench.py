@@ -21,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 
@@ -46,7 +47,8 @@ async def _drive_evs(targets: list[tuple[int, int]], total: int, rounds: int, au
             evcc = Evcc(EvConfig(service="dc", auth=auth, charge_loops=charge_loops, loop_period=0.1),
                         contract_signer=signer, metering_signer=signer)
             summary = await run_session(evcc, "::1", port, ssl_context=ev_ssl)
-            outcomes.append(summary["outcome"])
+            outcomes.append(summary["outcome"] if summary["outcome"] == "completed"
+                            else f"{summary['outcome']}/{summary['code']}: {summary['reason'][:70]}")
             times.extend(evcc.response_times)
 
     started = time.monotonic()
@@ -79,18 +81,25 @@ async def _child(evses: int, rounds: int, auth: str, charge_loops: int, checkpoi
                  arrival_window_s: float, ev_workers: int) -> dict:
     from certs import PkiConfig, create_pki
     from iso15118.site import ConnectorConfig, SiteConfig, SiteGateway
+    from iso15118.session.events import SessionEnded
     from metering.ocpp import LocalCsms
 
     work = Path(tempfile.mkdtemp(prefix="gateway-bench-"))
     create_pki(work / "pki", PkiConfig())
     pki_dir = str(work / "pki")
+    secc_endings: Counter[str] = Counter()
+
+    def on_event(_connector: int, event: object) -> None:
+        if isinstance(event, SessionEnded) and event.outcome != "completed":
+            secc_endings[f"{event.outcome}/{event.code}: {event.reason[:70]}"] += 1
+
     async with LocalCsms(heartbeat_interval=3600) as csms:
         config = SiteConfig(connectors=tuple(ConnectorConfig(i, sdp_port=None, services=("dc",))
                                              for i in range(1, evses + 1)),
                             data_dir=str(work / "data"), pki_dir=pki_dir, meter_time_scale=60.0,
                             tx_updated_interval_s=0.0, ocpp={"csms_url": csms.url},
                             meter_checkpoint_interval_s=checkpoint_s)
-        async with SiteGateway(config) as site:
+        async with SiteGateway(config, on_event=on_event) as site:
             targets = [(i - 1, site.evses[i].port) for i in range(1, evses + 1)]
             usage0 = resource.getrusage(resource.RUSAGE_SELF)
             if ev_workers:
@@ -112,7 +121,8 @@ async def _child(evses: int, rounds: int, auth: str, charge_loops: int, checkpoi
             "p50_ms": statistics.median(times) * 1000,
             "p99_ms": times[min(len(times) - 1, int(0.99 * len(times)))] * 1000, "max_ms": times[-1] * 1000,
             "cpu_s": cpu, "cpu_share": cpu / wall, "rss_mb": usage1.ru_maxrss / 1024, "sealed": sealed,
-            "ended": ended}
+            "ended": ended, "ev_failures": dict(Counter(o for o in outcomes if o != "completed")),
+            "secc_failures": dict(secc_endings)}
 
 
 def _table(rows: list[dict]) -> str:
@@ -142,6 +152,8 @@ def main(argv: list[str]) -> int:
                         help="the EVs' first sessions start spread evenly over this many seconds")
     parser.add_argument("--ev-workers", type=int, default=0,
                         help="run the EV emulators in this many processes of their own (0: in the gateway process)")
+    parser.add_argument("--profile", metavar="PREFIX",
+                        help="cProfile the gateway process's event-loop thread into PREFIX-<N>.pstats")
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--ev-worker", help=argparse.SUPPRESS)
     parser.add_argument("--total", type=int, help=argparse.SUPPRESS)
@@ -154,15 +166,25 @@ def main(argv: list[str]) -> int:
         print(json.dumps({"outcomes": outcomes, "times": times, "wall": wall}))
         return 0
     if args.child:
-        print(json.dumps(asyncio.run(_child(args.child, args.rounds, args.auth, args.charge_loops,
-                                             args.checkpoint, args.arrival_window, args.ev_workers))))
+        profiler = None
+        if args.profile:
+            import cProfile
+            profiler = cProfile.Profile()
+            profiler.enable()
+        result = asyncio.run(_child(args.child, args.rounds, args.auth, args.charge_loops, args.checkpoint,
+                                    args.arrival_window, args.ev_workers))
+        if profiler is not None:
+            profiler.disable()
+            profiler.dump_stats(f"{args.profile}-{args.child}.pstats")
+        print(json.dumps(result))
         return 0
     rows = []
     for n in args.evses:
         proc = subprocess.run([sys.executable, __file__, "--child", str(n), "--rounds", str(args.rounds),
                                "--auth", args.auth, "--charge-loops", str(args.charge_loops),
                                "--checkpoint", str(args.checkpoint), "--arrival-window", str(args.arrival_window),
-                               "--ev-workers", str(args.ev_workers)],
+                               "--ev-workers", str(args.ev_workers),
+                               *(["--profile", str(Path(args.profile).resolve())] if args.profile else [])],
                               capture_output=True, text=True, cwd=Path(__file__).resolve().parents[1])
         if proc.returncode != 0:
             print(proc.stderr[-3000:], file=sys.stderr)
@@ -175,6 +197,10 @@ def main(argv: list[str]) -> int:
           + (f"in {args.ev_workers} worker processes (CPU/RSS: gateway only)" if args.ev_workers
              else "in the gateway process too (CPU/RSS include them)"))
     print(_table(rows))
+    for r in rows:
+        for side in ("ev", "secc"):
+            for what, count in sorted(r[f"{side}_failures"].items(), key=lambda kv: -kv[1]):
+                print(f"N={r['evses']} {side.upper()} ended {count} x {what}")
     return 0
 
 
