@@ -42,8 +42,17 @@ Example (one namespace per modem, the wire ends on one bridge):
 """
 
 
+def _load(cls, path: str | None, **overrides):
+    """The configuration dataclass from `path` (or defaults); a bad file ends the command with status 2."""
+    try:
+        return cls.load(path, **overrides) if path else cls(**overrides)
+    except ValueError as exc:
+        print(json.dumps({"code": "SLAC_CONFIG_ERROR", "message": str(exc)}), file=sys.stderr)
+        raise SystemExit(2) from None
+
+
 def _config(args: argparse.Namespace) -> SlacConfig:
-    config = SlacConfig.load(args.config) if args.config else SlacConfig()
+    config = _load(SlacConfig, args.config)
     if args.fast:
         config = SlacConfig.shortened(**{f.name: getattr(config, f.name) for f in dataclasses.fields(config)
                                          if getattr(config, f.name) != f.default})
@@ -148,7 +157,7 @@ async def _run_powerline(args: argparse.Namespace) -> int:
 
     if args.attenuation and len(args.attenuation) != len(args.evse):
         raise SystemExit("v2g slac powerline: give one --attenuation per --evse")
-    async with AsyncPowerline(PowerlineConfig(**_modem_settings(args))) as plc:
+    async with AsyncPowerline(_load(PowerlineConfig, None, **_modem_settings(args))) as plc:
         plc.attach_interface(args.ev, "ev")
         for i, ifname in enumerate(args.evse):
             plc.attach_interface(ifname, "evse", attenuation_db=args.attenuation[i] if args.attenuation else None)
@@ -164,7 +173,7 @@ async def _run_modem(args: argparse.Namespace) -> int:
     settings = _modem_settings(args)
     if args.attenuation is not None:
         settings["attenuation_db"] = args.attenuation
-    config = WireModemConfig.load(args.config, **settings) if args.config else WireModemConfig(**settings)
+    config = _load(WireModemConfig, args.config, **settings)
     log = logging.getLogger("slac")
 
     def report(event: ModemEvent) -> None:

@@ -73,6 +73,17 @@ class ModemConfig:
     isolate_networks: bool = True        # data frames only between modems holding the same NMK
     seed: int | None = None
 
+    def __post_init__(self) -> None:
+        for name in ("attenuation_db", "attenuation_tilt_db", "snr_db", "drop"):
+            if isinstance(getattr(self, name), bool) or not isinstance(getattr(self, name), (int, float)):
+                raise ValueError(f"{name} must be a number, not {getattr(self, name)!r}")
+        if not 0.0 <= self.drop <= 1.0:
+            raise ValueError(f"drop is a probability (0..1), not {self.drop}")
+        if self.drop_scope not in ("all", "sounding"):
+            raise ValueError(f"drop_scope must be 'all' or 'sounding', not {self.drop_scope!r}")
+        if not 0 <= self.attenuation_db <= 255 or not 0 <= self.set_key_result <= 255:
+            raise ValueError("attenuation_db and set_key_result are one byte on the wire (0..255)")
+
 
 @dataclass(frozen=True)
 class Transmission:

@@ -47,6 +47,13 @@ class WireModemConfig(ModemConfig):
     beacon_interval: float = 0.05  # HomePlug beacons every 2 mains cycles (33–40 ms)
     peer_timeout: float = 0.3      # no beacon for this long: the station has left
 
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        for name in ("beacon_interval", "peer_timeout"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+                raise ValueError(f"{name} must be a positive number of seconds, not {value!r}")
+
     @classmethod
     def load(cls, path: str | Path, **overrides: Any) -> "WireModemConfig":
         return load_dataclass(cls, path, **overrides)

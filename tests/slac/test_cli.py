@@ -75,3 +75,21 @@ async def test_evse_pev_and_powerline_commands_match_as_separate_processes():
     assert pev_result["peer_mac"] == net.evses[0].endpoint.mac and evse_result["peer_mac"] == net.ev.endpoint.mac
     assert pev_result["nid"] == evse_result["nid"] and abs(pev_result["attenuation_db"] - 6) <= 1
     assert pev_result["match_time_s"] > 0
+
+
+def test_modem_command_is_documented_and_refuses_bad_usage_without_traceback(tmp_path):
+    def run(*args):
+        return subprocess.run([sys.executable, "-m", "iso15118", "slac", *args], capture_output=True, text=True,
+                              timeout=60)
+    overview = run("--help")
+    assert overview.returncode == 0 and "modem -i IFACE --wire IFACE" in overview.stdout
+    assert run("modem", "--help").returncode == 0
+    assert run("modem", "-i", "x").returncode == 2  # --wire is required
+    bad = tmp_path / "modem.toml"
+    bad.write_text("beacon_interval = 'often'\n")
+    proc = run("modem", "-i", "x", "--wire", "y", "--config", str(bad))
+    assert proc.returncode == 2 and json.loads(proc.stderr)["code"] == "SLAC_CONFIG_ERROR"
+    proc = run("modem", "-i", "x", "--wire", "y", "--drop", "1.5")
+    assert proc.returncode == 2 and "probability" in json.loads(proc.stderr)["message"]
+    proc = run("modem", "-i", "no-such-if0", "--wire", "no-such-if1")
+    assert proc.returncode == 1 and json.loads(proc.stderr)["code"] == "SLAC_INTERFACE_ERROR"
