@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import OrderedDict
 
 from cryptography import x509
 
@@ -11,6 +12,36 @@ from iso15118.session.log import log_event
 from metering.ocpp import OcppCallFailed, OcppClient, OcppOffline, certificate_hash_data, id_token
 
 _log = logging.getLogger("iso15118.site")
+
+REMEMBERED_VERDICTS = 1024  # sessions whose last verdict is kept (far more than a site's connectors)
+
+
+class RepeatedRequestVerifier:
+    """A `ContractVerifier` that checks each signed PnC AuthorizationReq once per session. While the CSMS decides,
+    the EV repeats the same signed request every loop period (EVSEProcessing=Ongoing) and the SECC verifies each
+    one: a chain walk and a P-521 signature check, ~6 ms of the event loop per repeat. A repeat whose signed
+    content (the PnC_AReqAuthorizationMode element, the header Signature) and challenge equal the verified
+    request's gets the same verdict; anything else is verified again."""
+
+    def __init__(self, verifier) -> None:
+        self._verifier = verifier
+        self._verdicts: OrderedDict[bytes, tuple[str, tuple[str, str]]] = OrderedDict()
+
+    def verify(self, request, raw: bytes, gen_challenge: bytes) -> tuple[str, str]:
+        session_id = request["Header"]["SessionID"]
+        signed = repr((gen_challenge, request.get("PnC_AReqAuthorizationMode"), request["Header"].get("Signature")))
+        remembered = self._verdicts.get(session_id)
+        if remembered is not None and remembered[0] == signed:
+            return remembered[1]
+        verdict = self._verifier.verify(request, raw, gen_challenge)
+        self._verdicts[session_id] = (signed, verdict)
+        self._verdicts.move_to_end(session_id)
+        while len(self._verdicts) > REMEMBERED_VERDICTS:
+            self._verdicts.popitem(last=False)
+        return verdict
+
+    def contract_certificate(self, session_id: bytes):
+        return self._verifier.contract_certificate(session_id)
 
 
 class OcppContractAuthorizer:

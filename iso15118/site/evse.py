@@ -37,7 +37,7 @@ from iso15118.session.log import log_event
 from metering import Meter, OcmfUser, SignedReading
 from metering.ocpp import OcppClient, Transaction, id_token
 
-from .authorize import OcppContractAuthorizer
+from .authorize import OcppContractAuthorizer, RepeatedRequestVerifier
 from .config import ConnectorConfig
 from .endings import NORMAL, RESTART, stop_reasons
 from .power import InterlockedCharger
@@ -109,6 +109,7 @@ class Evse:
         hooks = dict(station_hooks or {})
         if ocpp is not None and hooks.get("contract_verifier") is not None:
             hooks["contract_authorizer"] = OcppContractAuthorizer(ocpp)  # PnC: the CSMS authorizes the contract
+            hooks["contract_verifier"] = RepeatedRequestVerifier(hooks["contract_verifier"])  # repeats while Ongoing
         self.station = _EvseStation(self, secc_config, lambda _: self.connector, **hooks)
         self.server = SeccServer(self.station, interface=config.interface, port=config.port,
                                  ssl_context=ssl_context, sdp_port=config.sdp_port, trace=trace,

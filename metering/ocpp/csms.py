@@ -140,6 +140,7 @@ class _CsmsEndpoint(ChargePoint):
 
     @on(Action.authorize)
     async def on_authorize(self, id_token: dict, **kwargs: object):
+        await self._injected("Authorize")
         self._csms.record.authorizations.append({"id_token": id_token, **kwargs})
         status = "Accepted" if id_token["id_token"] not in self._csms.blocked_tokens else "Blocked"
         result = {"id_token_info": {"status": status}}

@@ -15,7 +15,8 @@ def pki_dir(tmp_path_factory):
     return str(create_pki(tmp_path_factory.mktemp("pki"), PkiConfig()).directory)
 
 
-async def _pnc_session(pki_dir, data_dir, blocked: set[str] = frozenset()):
+async def _pnc_session(pki_dir, data_dir, blocked: set[str] = frozenset(), authorize_delay_s: float = 0.0,
+                       trace=None):
     from certs import Pki
     from iso15118.security.session_hooks import ContractSigner
     from iso15118.session.tls_contexts import ev_context
@@ -23,10 +24,12 @@ async def _pnc_session(pki_dir, data_dir, blocked: set[str] = frozenset()):
     signer = ContractSigner(pki.load_private_key("contract"), pki.load_chain("contract"))
     async with LocalCsms(heartbeat_interval=3600) as csms:
         csms.blocked_tokens.update(blocked)
+        if authorize_delay_s:
+            csms.delay_next("Authorize", 1, authorize_delay_s)
         config = SiteConfig(connectors=(ConnectorConfig(1, sdp_port=None, services=("dc",)),),
                             data_dir=str(data_dir), pki_dir=pki_dir, meter_time_scale=60.0,
                             ocpp={"csms_url": csms.url})
-        async with SiteGateway(config) as site:
+        async with SiteGateway(config, trace=trace) as site:
             await site.ocpp[1].wait_online(10)  # (offline, the verified contract is accepted without the CSMS)
             ev = Evcc(EvConfig(service="dc", auth="pnc", charge_loops=3, loop_period=0.05),
                       contract_signer=signer, metering_signer=signer)
@@ -57,3 +60,53 @@ async def test_a_contract_the_csms_blocks_is_refused_and_no_transaction_starts(p
     assert summary["outcome"] != "completed"
     assert len(record.authorizations) == 1
     assert not [e for e in record.transaction_events if e["eventType"] == "Started"]
+
+
+async def test_the_ev_repeating_its_signed_request_while_the_csms_decides_is_verified_once(pki_dir, tmp_path,
+                                                                                          monkeypatch):
+    from iso15118.security.session_hooks import ContractVerifier
+    verified = []
+    original = ContractVerifier.verify
+
+    def counting(self, request, raw, gen_challenge):
+        verified.append(request["Header"]["SessionID"])
+        return original(self, request, raw, gen_challenge)
+
+    monkeypatch.setattr(ContractVerifier, "verify", counting)
+    requests = []
+
+    def trace(direction, _payload_type, message, _now):
+        if direction == "rx" and message.name == "AuthorizationReq":
+            requests.append(message)
+
+    # The CSMS answers Authorize after 0.5 s; the EV repeats AuthorizationReq every 0.05 s meanwhile.
+    summary, record, _ = await _pnc_session(pki_dir, tmp_path, authorize_delay_s=0.5, trace=trace)
+    assert summary["outcome"] == "completed"
+    assert len(record.authorizations) == 1
+    assert len(requests) >= 3, "the EV did not repeat its request while Ongoing"
+    assert len(verified) == 1
+
+
+def test_a_repeated_request_with_other_signed_content_is_verified_again():
+    from iso15118.session.messages import Message
+    from iso15118.site.authorize import RepeatedRequestVerifier
+
+    class Verifier:
+        calls = 0
+
+        def verify(self, request, raw, gen_challenge):
+            Verifier.calls += 1
+            return ("OK", "EMAID1") if request["Header"]["Signature"] == "good" else ("FAILED_SignatureError", "")
+
+    def request(signature, chain=b"chain"):
+        return Message("AuthorizationReq", {"Header": {"SessionID": b"S1", "Signature": signature},
+                                            "PnC_AReqAuthorizationMode": {"GenChallenge": b"c", "Chain": chain}})
+
+    verifier = RepeatedRequestVerifier(Verifier())
+    assert verifier.verify(request("good"), b"", b"c") == ("OK", "EMAID1")
+    assert verifier.verify(request("good"), b"", b"c") == ("OK", "EMAID1")
+    assert Verifier.calls == 1
+    assert verifier.verify(request("forged"), b"", b"c") == ("FAILED_SignatureError", "")
+    assert verifier.verify(request("good", chain=b"other"), b"", b"c") == ("OK", "EMAID1")
+    assert verifier.verify(request("good", chain=b"other"), b"", b"other challenge") == ("OK", "EMAID1")
+    assert Verifier.calls == 4
