@@ -31,7 +31,8 @@ class Gate:
     def hold(self) -> None:
         if self.armed:
             self.entered.set()
-            assert self.release.wait(DEADLOCK_S), "the test never released the gate"
+            # Longer than any wait of the test, so that the test's own check fails first.
+            assert self.release.wait(3 * DEADLOCK_S), "the test never released the gate"
 
 
 class GatedJournal(Journal):
@@ -99,8 +100,13 @@ def wait_for(condition, what: str) -> None:
 
 def in_thread(fn, *args):
     """Run `fn` on another thread; a call that hangs fails the test instead of hanging it."""
-    with ThreadPoolExecutor(1) as pool:
+    pool = ThreadPoolExecutor(1)
+    try:
         return pool.submit(fn, *args).result(timeout=DEADLOCK_S)
+    except TimeoutError:
+        pytest.fail(f"{fn.__name__} did not return: it waits for the held party")
+    finally:
+        pool.shutdown(wait=False)  # a hung call is released by the caller's gate, not waited for here
 
 
 @pytest.mark.parametrize("held_in", ["journal write", "signing in the journal", "signing before the journal"])
