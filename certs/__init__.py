@@ -23,6 +23,13 @@ OCSP:
     write_secc_ocsp_responses(pki, password=None) -> {role: DER}   (ocsp/secc.der, cpo_sub_ca2.der, cpo_sub_ca1.der)
     verify_ocsp_response(der, cert, issuer, now=None)              raises CertificateError
 
+Revocation (CRLs in crl/<ca>.der|.pem of the PKI directory; layout and rules in `certs.revocation`):
+    revoke(pki, cert, reason=None, password=None) -> (ca_role, crl_path)   adds cert to its issuer's CRL
+    write_crl(pki, ca_role, add=(), password=None) -> crl_path               (re)issues with the next cRLNumber
+    check_revocation(chain, RevocationSources(crls=[...], ocsp_responses=[...]), policy="off"|"soft"|"hard",
+                     now=None) -> [RevocationStatus]     raises CertificateError (ERR_CERT_REVOKED, ERR_CRL_INVALID,
+                     ERR_REVOCATION_STALE / ERR_REVOCATION_UNKNOWN under "hard")
+
 Contract key delivery (CertificateInstallationRes, facts/signatures.md §3):
     encrypt_contract_key(contract_key, contract_cert, oem_public_key, pcid) -> EncryptedContractKey
         (.curve "SECP521"|"X448", .dh_public_key 133/57 bytes, .encrypted_private_key 94/84 bytes)
@@ -33,8 +40,11 @@ from certs.errors import CertificateError, KeyDeliveryError
 from certs.ocsp import build_ocsp_response, verify_ocsp_response, write_secc_ocsp_responses
 from certs.pki import Pki, PkiConfig, create_pki
 from certs.profiles import ROLES, Algorithm, Profile
+from certs.revocation import (RevocationPolicy, RevocationSources, RevocationStatus, check_revocation, revoke,
+                              write_crl)
 from certs.verify import load_certificates, verify_chain
 
 __all__ = ["Algorithm", "CertificateError", "EncryptedContractKey", "KeyDeliveryError", "Pki", "PkiConfig",
-           "Profile", "ROLES", "build_ocsp_response", "create_pki", "decrypt_contract_key", "encrypt_contract_key",
-           "load_certificates", "verify_chain", "verify_ocsp_response", "write_secc_ocsp_responses"]
+           "Profile", "ROLES", "RevocationPolicy", "RevocationSources", "RevocationStatus", "build_ocsp_response",
+           "check_revocation", "create_pki", "decrypt_contract_key", "encrypt_contract_key", "load_certificates",
+           "revoke", "verify_chain", "verify_ocsp_response", "write_crl", "write_secc_ocsp_responses"]

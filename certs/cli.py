@@ -1,4 +1,4 @@
-"""`v2g pki create|show|verify|ocsp`: provision an ISO 15118-20 PKI and check certificates.
+"""`v2g pki create|show|verify|ocsp|revoke|crl`: provision an ISO 15118-20 PKI and check certificates.
 
 Exit status: 0 success / valid chain, 1 invalid chain or refused operation, 2 bad usage or unreadable input.
 """
@@ -19,6 +19,7 @@ from certs.errors import CertificateError
 from certs.ocsp import write_secc_ocsp_responses
 from certs.pki import PASSWORD_ENV, Pki, PkiConfig, create_pki
 from certs.profiles import LEAVES, ROLES, Algorithm, Profile, algorithm_of_key
+from certs.revocation import CRL_VALIDITY, REASONS, ca_roles, revoke, write_crl
 from certs.verify import load_certificates, verify_chain
 
 
@@ -62,6 +63,21 @@ def _parser() -> argparse.ArgumentParser:
     ocsp = sub.add_parser("ocsp", help="re-issue the SECC chain's OCSP responses (valid 7 days)")
     ocsp.add_argument("directory", type=Path)
     ocsp.add_argument("--json", action="store_true")
+
+    revoke_cmd = sub.add_parser("revoke", help="add a certificate to its issuer's CRL (crl/<ca>.der|.pem)",
+                                description="Revoke a certificate of the PKI in DIR: the issuing CA's CRL is "
+                                "re-signed with the certificate listed and the next cRLNumber.")
+    revoke_cmd.add_argument("directory", type=Path)
+    revoke_cmd.add_argument("certificate", help="a role of the PKI (e.g. vehicle) or a certificate file")
+    revoke_cmd.add_argument("--reason", choices=REASONS)
+    revoke_cmd.add_argument("--at", type=dt.datetime.fromisoformat, help="revocation time (ISO 8601, default now)")
+    revoke_cmd.add_argument("--json", action="store_true")
+
+    crl = sub.add_parser("crl", help="re-issue CRLs (entries kept, next cRLNumber); run at least weekly")
+    crl.add_argument("directory", type=Path)
+    crl.add_argument("--ca", action="append", choices=ca_roles(), help="CA role (repeatable; default: every CA)")
+    crl.add_argument("--days", type=int, default=CRL_VALIDITY.days, help="nextUpdate, days from now")
+    crl.add_argument("--json", action="store_true")
     return parser
 
 
@@ -134,9 +150,27 @@ def _verify(args) -> dict:
     leaf, *bundled = _read_certs(args.leaf)
     intermediates = bundled + [c for path in args.chain for c in _read_certs(path)]
     roots = [c for path in args.root for c in _read_certs(path)]
-    now = args.at.replace(tzinfo=args.at.tzinfo or dt.timezone.utc) if args.at else None
-    path = verify_chain(leaf, intermediates, roots, role=args.role, now=now, profile=args.profile)
+    path = verify_chain(leaf, intermediates, roots, role=args.role, now=_utc(args.at), profile=args.profile)
     return {"valid": True, "path": [c.subject.rfc4514_string() for c in path]}
+
+
+def _utc(value: dt.datetime | None) -> dt.datetime | None:
+    return value.replace(tzinfo=value.tzinfo or dt.timezone.utc) if value else None
+
+
+def _revoke(args) -> dict:
+    pki = Pki.load(args.directory)
+    target = args.certificate
+    cert = pki.load_certificate(target) if target in ROLES else _read_certs(Path(target))[0]
+    ca, path = revoke(pki, cert, reason=args.reason, at=_utc(args.at), password=_password(args))
+    return {"revoked": cert.subject.rfc4514_string(), "serial": f"{cert.serial_number:X}", "ca": ca,
+            "crl": str(path), "crl_pem": str(pki.crl(ca, pem=True))}
+
+
+def _crl(args) -> dict:
+    pki = Pki.load(args.directory)
+    validity = dt.timedelta(days=args.days)
+    return {ca: str(write_crl(pki, ca, password=_password(args), validity=validity)) for ca in args.ca or ca_roles()}
 
 
 def _print(result: dict, as_json: bool, text: str) -> None:
@@ -159,6 +193,12 @@ def main(argv: list[str]) -> int:
         elif args.command == "verify":
             result = _verify(args)
             _print(result, args.json, "OK: " + " -> ".join(result["path"]))
+        elif args.command == "revoke":
+            result = _revoke(args)
+            _print(result, args.json, f"revoked {result['revoked']} (serial {result['serial']}): {result['crl']}")
+        elif args.command == "crl":
+            result = _crl(args)
+            _print(result, args.json, "\n".join(f"{ca}: {path}" for ca, path in result.items()))
         else:
             responses = write_secc_ocsp_responses(Pki.load(args.directory), password=_password(args))
             result = {role: str(Pki.load(args.directory).ocsp_response(role)) for role in responses}

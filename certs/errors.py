@@ -30,6 +30,9 @@ RESPONSE_CODES: dict[str, str] = {
     "ERR_CERT_PROFILE": _VALIDATION,
     "ERR_CERT_MALFORMED": _VALIDATION,
     "ERR_OCSP_INVALID": _VALIDATION,
+    "ERR_CRL_INVALID": _VALIDATION,  # a CRL that does not parse or whose signature does not verify
+    "ERR_REVOCATION_STALE": _VALIDATION,  # only out-of-date CRL/OCSP information (policy hard)
+    "ERR_REVOCATION_UNKNOWN": _VALIDATION,  # no CRL/OCSP information at all (policy hard)
     "ERR_KEY_UNWRAP": "FAILED",
     "ERR_KEY_UNSUPPORTED": "FAILED",
     "ERR_PKI_KEY_MISMATCH": "FAILED",

@@ -10,6 +10,7 @@ Layout of a PKI directory (all names are role names from `certs.profiles.ROLES`)
     private/oem_prov_x448.key  Ed448 profile only: the OEM provisioning X448 key-agreement key (§7.1: an Ed448
                              provisioning certificate carries an alternate X448 key for ECDH)
     ocsp/<role>.der          OCSP responses for the SECC chain (secc, cpo_sub_ca2, cpo_sub_ca1), ≤ 7 days
+    crl/<ca>.der|.pem        one CRL per CA role (empty at creation, nextUpdate 7 days; `certs.revocation`)
 
 Re-running on an existing directory re-issues the certificates with the keys already there; new keys are only
 generated with `force=True`.
@@ -118,6 +119,14 @@ class Pki:
 
     def ocsp_response(self, role: str) -> Path:
         return self.directory / "ocsp" / f"{_known(role)}.der"
+
+    @property
+    def crl_dir(self) -> Path:
+        return self.directory / "crl"
+
+    def crl(self, ca: str, *, pem: bool = False) -> Path:
+        """The CRL CA role `ca` issues: crl/<ca>.der (or .pem)."""
+        return self.crl_dir / f"{_known(ca)}.{'pem' if pem else 'der'}"
 
     @property
     def x448_key(self) -> Path | None:
@@ -267,6 +276,7 @@ def _obtain_key(path: Path, config: PkiConfig, make, fits) -> object:
 def create_pki(directory: str | os.PathLike, config: PkiConfig | None = None) -> Pki:
     """Create (or re-issue) the complete -20 PKI in `directory`; returns its paths."""
     from .ocsp import write_secc_ocsp_responses  # ocsp needs Pki; import here to keep modules one-way
+    from .revocation import ca_roles, write_crl
 
     config = config or PkiConfig()
     directory = Path(directory)
@@ -304,5 +314,10 @@ def create_pki(directory: str | os.PathLike, config: PkiConfig | None = None) ->
         {"profile": config.profile.value, "algorithm": config.algorithm.value, "identifiers": identifiers,
          "key_password_protected": bool(config.key_password), "certificates": manifest}, indent=2) + "\n")
     write_secc_ocsp_responses(pki, password=config.key_password)
+    for ca in ca_roles():
+        if config.force:  # new keys: the old CRLs no longer verify
+            pki.crl(ca).unlink(missing_ok=True)
+        if not pki.crl(ca).exists():  # kept keys: an existing CRL (and its entries) stays valid
+            write_crl(pki, ca, password=config.key_password)
     return pki
 
