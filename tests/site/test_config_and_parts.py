@@ -93,3 +93,13 @@ def test_every_seal_reason_maps_to_ocpp_enumeration_values(code):
     trigger, stopped = stop_reasons(code)
     assert trigger in {t.value for t in TriggerReasonEnumType}
     assert stopped in {r.value for r in ReasonEnumType}
+
+
+def test_simulated_meter_time_keeps_its_sampling_to_its_share_of_the_time():
+    from iso15118.site import SimulatedMeterTime
+    meter_time = SimulatedMeterTime(60.0, tick_s=0.05, max_share=0.25)
+    assert meter_time.pause_after(0.001) == 0.05  # a few meters: every tick
+    for step_s in (0.02, 0.1, 0.4):  # many meters: the step and its pause, at most a quarter stepping
+        pause = meter_time.pause_after(step_s)
+        assert pause >= 0.05
+        assert step_s / (step_s + pause) <= 0.25 + 1e-9
