@@ -1,19 +1,21 @@
 """Site gateway under load: N simulated EVSEs (SECC over TLS 1.3 + emulated meter + OCPP connection each) in one
-gateway process, with N EV emulators running -20 sessions against them at the same time.
+gateway process, with N EV emulators running -20 sessions against them at the same time, and a local CSMS.
 
     python3 bench/gateway_bench.py                 # N = 1 (baseline), 50, 100
     python3 bench/gateway_bench.py --evses 10 50 --rounds 3 --auth eim
 
-Each N runs in a fresh child process (clean memory figures). The EV emulators, the local CSMS and the meters'
-simulated time share that process and its CPU with the gateway, so the figures are an upper bound on the
-gateway's own cost. Reported per N: sessions completed, throughput (sessions/s), the EV-side response time of
+Each N runs in a fresh child process (clean memory figures). The meters' simulated time shares that process and
+its CPU with the gateway; the local CSMS runs in a process of its own (--csms-in-process: in the gateway's, as
+before), the EV emulators in the gateway process unless --ev-workers gives them processes of their own. Reported per N: sessions completed, throughput (sessions/s), the EV-side response time of
 every request (p50/p99/max: request sent → response decoded, i.e. SECC processing + TLS + loop queuing), CPU
-time and share, peak RSS, sealed metering sessions and OCPP Ended events received; ratios against N = 1.
+time and share, peak RSS, sealed metering sessions and transactions the CSMS saw end; ratios against N = 1;
+then how the failed sessions ended, on each side (--profile: a cProfile of the gateway's event loop).
 """
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import resource
 import statistics
@@ -77,12 +79,52 @@ async def _ev_workers(targets: list[tuple[int, int]], workers: int,
     return outcomes, times, wall
 
 
+def _ended_transactions(record) -> int:
+    """Transactions whose Ended event reached the CSMS (deduplicated by seqNo)."""
+    return sum(any(e["eventType"] == "Ended" for e in events.values()) for events in record.transactions.values())
+
+
+async def _serve_csms() -> None:
+    """--csms-worker: the local CSMS in a process of its own; prints its URL, then, once stdin closes, the number
+    of transactions it saw end."""
+    from metering.ocpp import LocalCsms
+
+    async with LocalCsms(heartbeat_interval=3600) as csms:
+        print(json.dumps({"url": csms.url}), flush=True)
+        await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
+        print(json.dumps({"ended": _ended_transactions(csms.record)}), flush=True)
+
+
+@contextlib.asynccontextmanager
+async def _csms(in_process: bool):
+    """Yields (url, ended) where `await ended()` counts the transactions the CSMS saw end."""
+    if in_process:
+        from metering.ocpp import LocalCsms
+        async with LocalCsms(heartbeat_interval=3600) as csms:
+            async def ended() -> int:
+                return _ended_transactions(csms.record)
+            yield csms.url, ended
+        return
+    proc = await asyncio.create_subprocess_exec(sys.executable, __file__, "--csms-worker", stdin=asyncio.subprocess.PIPE,
+                                                stdout=asyncio.subprocess.PIPE, cwd=Path(__file__).resolve().parents[1])
+    url = json.loads(await proc.stdout.readline())["url"]
+
+    async def ended() -> int:
+        proc.stdin.close()
+        return json.loads(await proc.stdout.readline())["ended"]
+    try:
+        yield url, ended
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+        await proc.wait()
+
+
 async def _child(evses: int, rounds: int, auth: str, charge_loops: int, checkpoint_s: float,
-                 arrival_window_s: float, ev_workers: int) -> dict:
+                 arrival_window_s: float, ev_workers: int, csms_in_process: bool) -> dict:
     from certs import PkiConfig, create_pki
     from iso15118.site import ConnectorConfig, SiteConfig, SiteGateway
     from iso15118.session.events import SessionEnded
-    from metering.ocpp import LocalCsms
 
     work = Path(tempfile.mkdtemp(prefix="gateway-bench-"))
     create_pki(work / "pki", PkiConfig())
@@ -93,11 +135,11 @@ async def _child(evses: int, rounds: int, auth: str, charge_loops: int, checkpoi
         if isinstance(event, SessionEnded) and event.outcome != "completed":
             secc_endings[f"{event.outcome}/{event.code}: {event.reason[:70]}"] += 1
 
-    async with LocalCsms(heartbeat_interval=3600) as csms:
+    async with _csms(csms_in_process) as (csms_url, csms_ended):
         config = SiteConfig(connectors=tuple(ConnectorConfig(i, sdp_port=None, services=("dc",))
                                              for i in range(1, evses + 1)),
                             data_dir=str(work / "data"), pki_dir=pki_dir, meter_time_scale=60.0,
-                            tx_updated_interval_s=0.0, ocpp={"csms_url": csms.url},
+                            tx_updated_interval_s=0.0, ocpp={"csms_url": csms_url},
                             meter_checkpoint_interval_s=checkpoint_s)
         async with SiteGateway(config, on_event=on_event) as site:
             targets = [(i - 1, site.evses[i].port) for i in range(1, evses + 1)]
@@ -113,7 +155,7 @@ async def _child(evses: int, rounds: int, auth: str, charge_loops: int, checkpoi
             await asyncio.sleep(0.3)
             await site.drain(timeout=120)
             sealed = sum(len(meter.journal.records(kind="session_seal")) for meter in site.meters.values())
-        ended = sum(e["eventType"] == "Ended" for e in csms.record.transaction_events)
+        ended = await csms_ended()
     cpu = (usage1.ru_utime - usage0.ru_utime) + (usage1.ru_stime - usage0.ru_stime)
     times.sort()
     return {"evses": evses, "sessions": len(outcomes), "completed": outcomes.count("completed"), "wall_s": wall,
@@ -152,6 +194,10 @@ def main(argv: list[str]) -> int:
                         help="the EVs' first sessions start spread evenly over this many seconds")
     parser.add_argument("--ev-workers", type=int, default=0,
                         help="run the EV emulators in this many processes of their own (0: in the gateway process)")
+    parser.add_argument("--csms-in-process", action="store_true",
+                        help="run the local CSMS in the gateway process (default: a process of its own, as a real "
+                             "CSMS is elsewhere)")
+    parser.add_argument("--csms-worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--profile", metavar="PREFIX",
                         help="cProfile the gateway process's event-loop thread into PREFIX-<N>.pstats")
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
@@ -165,6 +211,9 @@ def main(argv: list[str]) -> int:
                                                  args.arrival_window, args.pki))
         print(json.dumps({"outcomes": outcomes, "times": times, "wall": wall}))
         return 0
+    if args.csms_worker:
+        asyncio.run(_serve_csms())
+        return 0
     if args.child:
         profiler = None
         if args.profile:
@@ -172,7 +221,7 @@ def main(argv: list[str]) -> int:
             profiler = cProfile.Profile()
             profiler.enable()
         result = asyncio.run(_child(args.child, args.rounds, args.auth, args.charge_loops, args.checkpoint,
-                                    args.arrival_window, args.ev_workers))
+                                    args.arrival_window, args.ev_workers, args.csms_in_process))
         if profiler is not None:
             profiler.disable()
             profiler.dump_stats(f"{args.profile}-{args.child}.pstats")
@@ -184,6 +233,7 @@ def main(argv: list[str]) -> int:
                                "--auth", args.auth, "--charge-loops", str(args.charge_loops),
                                "--checkpoint", str(args.checkpoint), "--arrival-window", str(args.arrival_window),
                                "--ev-workers", str(args.ev_workers),
+                               *(["--csms-in-process"] if args.csms_in_process else []),
                                *(["--profile", str(Path(args.profile).resolve())] if args.profile else [])],
                               capture_output=True, text=True, cwd=Path(__file__).resolve().parents[1])
         if proc.returncode != 0:
@@ -193,7 +243,9 @@ def main(argv: list[str]) -> int:
         print(f"N={n} done in {rows[-1]['wall_s']:.1f} s", file=sys.stderr)
     print(f"gateway bench: DC, {args.auth.upper()}, TLS 1.3 (P-521), {args.charge_loops} charge loops at 0.1 s, "
           f"{args.rounds} sessions per EVSE (first ones spread over {args.arrival_window:g} s), meter checkpoint "
-          f"every {args.checkpoint:g} s; CSMS and meters in the gateway process, EVs "
+          f"every {args.checkpoint:g} s; meters"
+          + (" and CSMS" if args.csms_in_process else "") + " in the gateway process"
+          + ("" if args.csms_in_process else ", CSMS in a process of its own") + "; EVs "
           + (f"in {args.ev_workers} worker processes (CPU/RSS: gateway only)" if args.ev_workers
              else "in the gateway process too (CPU/RSS include them)"))
     print(_table(rows))
