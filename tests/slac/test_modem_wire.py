@@ -84,9 +84,10 @@ async def test_evse_and_pev_commands_match_through_two_modem_processes():
     assert pev["peer_mac"] == evse.endpoint.mac and evse_result["peer_mac"] == ev.endpoint.mac
     assert pev["nid"] == evse_result["nid"] and abs(pev["attenuation_db"] - 6) <= 1
     assert codes == [0, 0]  # SIGTERM and SIGINT are clean stops
-    # The EVSE's modem made one profile per M-sound of the EV (the EV host's MAC as PEV_MAC), 6 dB on average.
+    # The EVSE's modem made one profile per M-sound of the EV (the EV host's MAC as PEV_MAC), 6 dB on average
+    # (a multiple of the sounds per attempt: a loaded machine may need a second attempt).
     profiles = evse_modem.named("AttenProfile")
-    assert len(profiles) == FAST.c_ev_match_mnbc and {p["pev_mac"] for p in profiles} == {ev.endpoint.mac}
+    assert len(profiles) % FAST.c_ev_match_mnbc == 0 and {p["pev_mac"] for p in profiles} == {ev.endpoint.mac}
     assert abs(sum(p["attenuation_db"] for p in profiles) / len(profiles) - 6) <= 1
     assert not ev_modem.named("AttenProfile")  # nobody sounded towards the EV
     # After CM_SLAC_MATCH both modems hold the session key: one AVLN, each sees the other host's station.
@@ -123,7 +124,7 @@ async def test_pev_picks_the_evse_whose_modem_reports_the_lower_attenuation():
     assert abs(pev.attenuation_db - 5) <= 1
     assert isinstance(near_result, Matched) and not isinstance(far_result, Matched)
     # Both EVSE modems heard all sounds; only the chosen one shares the EV's AVLN.
-    assert len(modems[1].named("AttenProfile")) == len(modems[2].named("AttenProfile")) == FAST.c_ev_match_mnbc
+    assert len(modems[1].named("AttenProfile")) == len(modems[2].named("AttenProfile")) >= FAST.c_ev_match_mnbc
     assert stats.link_up and stats.nid == pev.nid.hex()
     assert [s.host_mac for s in stats.stations] == [near.endpoint.mac]
     assert stats.version.startswith("MAC-QCA7000")
