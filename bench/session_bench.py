@@ -214,7 +214,7 @@ def _baseline_worker(port: int, pki_dir: str, nice: int, conn) -> None:
 
 
 async def _ev_sessions(port: int, pki_dir: str, indices: list[int], loops: int, ramp: float = 0.05
-                       ) -> tuple[list[float], list[str]]:
+                       ) -> tuple[list[float], list[float], list[str]]:
     from iso15118.evcc import EvConfig, Evcc
     from iso15118.evcc.client import run_session
     from iso15118.session.tls_contexts import ev_context
@@ -258,7 +258,7 @@ def _run_evs(port: int, pki_dir: str, n: int, loops: int, workers: int, ramp: fl
         parent, child = multiprocessing.Pipe()
         proc = multiprocessing.Process(target=_ev_worker,
                                        args=(port, pki_dir, list(range(w, n, workers)), loops, start_at, ramp, nice,
-                                             child))
+                                             child), daemon=True)
         proc.start()
         pipes.append(parent)
         procs.append(proc)
@@ -290,11 +290,14 @@ def _box_busy() -> tuple[float, float]:
 
 def run(n: int, loops: int, pki_dir: str, workers: int, ramp: float, profile: bool = False, nice: int = 0) -> dict:
     parent, child = multiprocessing.Pipe()
-    proc = multiprocessing.Process(target=_serve, args=(pki_dir, n, child, profile, nice))
+    # daemon: each child is a session of its own (_raise_priority), out of reach of the terminal's Ctrl-C, so
+    # the bench must end them itself when it stops early
+    proc = multiprocessing.Process(target=_serve, args=(pki_dir, n, child, profile, nice), daemon=True)
     proc.start()
     port, echo_port = parent.recv()
     baseline_end, baseline_child = multiprocessing.Pipe()
-    baseline_proc = multiprocessing.Process(target=_baseline_worker, args=(echo_port, pki_dir, nice, baseline_child))
+    baseline_proc = multiprocessing.Process(target=_baseline_worker, args=(echo_port, pki_dir, nice, baseline_child),
+                                            daemon=True)
     baseline_proc.start()
     baseline = baseline_end.recv()
     baseline_proc.join()
