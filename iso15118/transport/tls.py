@@ -14,6 +14,12 @@ What the contexts enforce, per context (so a strict and a compat context coexist
   check the peer chain with `certs.verify_chain` after OpenSSL's own validation (whose signature checks are not
   repeated): SECC role for the server chain, vehicle role for the client chain [V2G20-2339] (a provisioning
   certificate lacks clientAuth and is refused), failure aborts the handshake [V2G20-2443].
+* Revocation of the peer chain [V2G20-2432]–[V2G20-2437]: `revocation` ("off" | "soft" | "hard", see
+  `certs.revocation`) with local `crl_sources` / `ocsp_sources` (files or directories, re-read when they
+  change; the handshake never does network I/O). A revoked certificate, a forged or unreadable CRL, and
+  under "hard" missing or out-of-date information abort the handshake with `tls_peer_rejected`
+  (ERR_CERT_REVOKED, ERR_CRL_INVALID, ERR_REVOCATION_UNKNOWN/STALE); "soft" accepts a chain it knows nothing
+  about and logs `tls_peer_revocation_unknown`.
 * OCSP: the SECC staples `ocsp_response` (re-read when the file changes) [V2G20-2388]; the EV always sends
   status_request [V2G20-2372] and verifies a staple (signer, freshness ≤ 7 days, GOOD) with
   `certs.verify_ocsp_response`; `require_ocsp_staple` makes a missing staple fatal.
@@ -47,7 +53,8 @@ from pathlib import Path
 
 from cryptography import x509
 
-from certs import CertificateError, Profile, verify_chain, verify_ocsp_response
+from certs import (CertificateError, Profile, RevocationPolicy, RevocationSources, check_revocation, verify_chain,
+                   verify_ocsp_response)
 from iso15118.transport import _openssl
 from v2gbase.config import load_dataclass
 from iso15118.transport._log import log_event
@@ -90,6 +97,9 @@ class TlsConfig:
     ocsp_response: Path | None = None  # server: DER OCSPResponse to staple
     require_ocsp_staple: bool = False  # client: a missing staple aborts the handshake
     keylog_file: Path | None = None
+    revocation: str | RevocationPolicy = RevocationPolicy.OFF  # for the peer chain: "off" / "soft" / "hard"
+    crl_sources: Sequence[Path] = ()  # CRL files or directories of them (a PKI's crl/)
+    ocsp_sources: Sequence[Path] = ()  # cached OCSP responses (DER) for the peer's certificates
 
     def __post_init__(self) -> None:
         self.certificate_chain = Path(self.certificate_chain)
@@ -98,6 +108,9 @@ class TlsConfig:
         self.profile = Profile(self.profile)
         self.ocsp_response = Path(self.ocsp_response) if self.ocsp_response else None
         self.keylog_file = Path(self.keylog_file) if self.keylog_file else None
+        self.revocation = RevocationPolicy(self.revocation)
+        self.crl_sources = tuple(Path(p) for p in self.crl_sources)
+        self.ocsp_sources = tuple(Path(p) for p in self.ocsp_sources)
         if not self.trusted_roots:
             raise ValueError("TlsConfig.trusted_roots: at least one root is needed for mutual authentication")
 
@@ -117,17 +130,26 @@ class V2GContext(ssl.SSLContext):
         self._stapled = der
 
 
-def _chain_checker(roles: Sequence[str], profile: Profile, side: str):
+def _chain_checker(roles: Sequence[str], config: TlsConfig, side: str):
+    sources = RevocationSources(config.crl_sources, config.ocsp_sources)
+
     def check(chain_der: list[bytes]) -> bool:
         chain = [x509.load_der_x509_certificate(der) for der in chain_der]
         try:
             # `chain` is the path OpenSSL's X509_verify_cert has just built to a root of this context's store
             # and verified every signature of (same callback, same handshake): only the -20 rules remain.
-            verify_chain(chain[0], chain[1:-1], chain[-1:], role=roles, profile=profile, signatures_verified=True)
-            return True
+            verify_chain(chain[0], chain[1:-1], chain[-1:], role=roles, profile=config.profile,
+                         signatures_verified=True)
+            # local files only: this runs inside the handshake, on the event loop
+            unknown = [status.to_dict() for status in check_revocation(chain, sources, policy=config.revocation)
+                       if status.status != "good"]
         except CertificateError as exc:
             log_event(_logger, logging.WARNING, "tls_peer_rejected", side=side, **exc.to_dict())
             return False
+        if unknown:
+            log_event(_logger, logging.INFO, "tls_peer_revocation_unknown", side=side, code=unknown[0]["code"],
+                      policy=config.revocation.value, certificates=unknown)
+        return True
     return check
 
 
@@ -170,7 +192,7 @@ def server_context(config: TlsConfig) -> V2GContext:
     roots = [str(p) for p in config.trusted_roots]
     _openssl.set_certificate_authorities(context, roots, server=True)
     context._callbacks.append(_openssl.install_chain_check(
-        context, _chain_checker(context.v2g_profile.client_roles, config.profile, "secc")))
+        context, _chain_checker(context.v2g_profile.client_roles, config, "secc")))
     cache: dict[str, object] = {}
 
     def staple() -> bytes | None:
@@ -197,7 +219,7 @@ def client_context(config: TlsConfig) -> V2GContext:
     context.check_hostname = False
     _openssl.set_certificate_authorities(context, [str(p) for p in config.trusted_roots], server=False)
     context._callbacks.append(_openssl.install_chain_check(
-        context, _chain_checker(context.v2g_profile.server_roles, config.profile, "evcc")))
+        context, _chain_checker(context.v2g_profile.server_roles, config, "evcc")))
 
     def check_staple(staple: bytes | None, chain_der: list[bytes]) -> bool:
         if staple is None:
