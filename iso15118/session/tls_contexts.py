@@ -1,6 +1,8 @@
 """TLS 1.3 contexts for the session daemons, from a PKI directory made by `v2g pki create` (certs.create_pki).
 
-SECC: its SECC chain, trusting the OEM and V2G roots for the vehicle certificate, stapling its OCSP response.
+SECC: its SECC chain, trusting the OEM and V2G roots for the vehicle certificate, stapling its OCSP response,
+checking the vehicle chain against the directory's CRLs (crl/, re-read when they change) with `revocation`
+"soft" by default (a revoked certificate is refused, a chain without CRLs accepted and logged) [V2G20-2432].
 EV: its vehicle chain, trusting the V2G root (plus any `--trust` PEM files).
 `keylog`: append the TLS secrets in SSLKEYLOGFILE format, so Wireshark can decrypt a capture.
 """
@@ -17,7 +19,7 @@ def key_password() -> bytes | None:
 
 
 def secc_context(pki_dir: str | Path, profile: str = "iso20", extra_roots: tuple[str, ...] = (),
-                 keylog: str | None = None):
+                 keylog: str | None = None, revocation: str = "soft"):
     from certs import Pki
     from iso15118.transport.tls import TlsConfig, server_context
 
@@ -26,7 +28,8 @@ def secc_context(pki_dir: str | Path, profile: str = "iso20", extra_roots: tuple
     return server_context(TlsConfig(
         certificate_chain=pki.chain("secc"), private_key=pki.key("secc"),
         trusted_roots=[pki.cert("oem_root"), pki.cert("v2g_root"), *map(Path, extra_roots)],
-        profile=profile, ocsp_response=ocsp if ocsp.exists() else None, keylog_file=keylog))
+        profile=profile, ocsp_response=ocsp if ocsp.exists() else None, keylog_file=keylog,
+        revocation=revocation, crl_sources=[pki.crl_dir]))
 
 
 def ev_context(pki_dir: str | Path, trust: tuple[str, ...] = (), profile: str = "iso20",
