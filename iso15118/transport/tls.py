@@ -147,7 +147,7 @@ def _chain_checker(roles: Sequence[str], config: TlsConfig, side: str):
             log_event(_logger, logging.WARNING, "tls_peer_rejected", side=side, **exc.to_dict())
             return False
         if unknown:
-            log_event(_logger, logging.INFO, "tls_peer_revocation_unknown", side=side, code=unknown[0]["code"],
+            log_event(_logger, logging.WARNING, "tls_peer_revocation_unknown", side=side, code=unknown[0]["code"],
                       policy=config.revocation.value, certificates=unknown)
         return True
     return check
