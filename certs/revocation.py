@@ -259,8 +259,11 @@ def _crl_status(cert, issuer, sources, crls, now) -> tuple[str, Path | None]:
         if not sources.signature_valid(crl, issuer):
             raise CertificateError("ERR_CRL_INVALID", f"{path}: CRL signature does not verify with the issuer's key",
                                    certificate=name, rule="crl-signature")
-        usage = issuer.extensions.get_extension_for_class(x509.KeyUsage).value
-        if not usage.crl_sign:
+        try:
+            crl_sign = issuer.extensions.get_extension_for_class(x509.KeyUsage).value.crl_sign
+        except x509.ExtensionNotFound:  # -20 CAs carry keyUsage (verify_chain insists on it)
+            crl_sign = False
+        if not crl_sign:
             raise CertificateError("ERR_CRL_INVALID", f"{path}: issuer lacks cRLSign", certificate=name,
                                    rule="crl-issuer-key-usage")
         unknown = [e.oid.dotted_string for e in crl.extensions
@@ -270,8 +273,9 @@ def _crl_status(cert, issuer, sources, crls, now) -> tuple[str, Path | None]:
                                    certificate=name, rule="crl-critical-extension")
         entry = crl.get_revoked_certificate_by_serial_number(cert.serial_number)
         if entry is not None:
-            raise CertificateError("ERR_CERT_REVOKED", f"listed in {path} since {entry.revocation_date_utc.isoformat()}",
-                                   certificate=name, rule="crl")
+            since = entry.revocation_date_utc.isoformat()
+            raise CertificateError("ERR_CERT_REVOKED", f"listed in {path} since {since}", certificate=name,
+                                   rule="crl")
         next_update = crl.next_update_utc
         fresh = crl.last_update_utc <= now + CLOCK_SKEW and next_update is not None and now <= next_update
         if fresh:

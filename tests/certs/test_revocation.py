@@ -120,7 +120,7 @@ def test_an_out_of_date_crl_is_no_information_but_its_revocations_still_count(fr
 
 
 @pytest.mark.parametrize("policy", ["soft", "hard"])
-def test_a_crl_signed_by_another_key_under_the_issuers_name_is_refused(fresh_pki, other_pki, policy, tmp_path):
+def test_a_crl_signed_by_another_key_under_the_issuers_name_is_refused(fresh_pki, other_pki, policy):
     # other_pki has the same CA names with other keys: its OEM Sub-CA 2 CRL looks right but is forged here
     shutil.copy(other_pki.crl("oem_sub_ca2"), fresh_pki.crl("oem_sub_ca2"))
     fresh_pki.crl("oem_sub_ca2", pem=True).unlink()
@@ -229,7 +229,7 @@ def v2g_pki(*args):
                            *map(str, args)], capture_output=True, text=True, timeout=60)
 
 
-def test_cli_revoke_by_role_or_file_and_refresh(fresh_pki, tmp_path):
+def test_cli_revoke_by_role_or_file_and_refresh(fresh_pki):
     vehicle = fresh_pki.load_certificate("vehicle")
     done = v2g_pki("revoke", fresh_pki.directory, "vehicle", "--reason", "superseded", "--json")
     assert done.returncode == 0, done.stderr

@@ -85,7 +85,7 @@ async def test_a_crl_signed_by_the_wrong_key_is_refused_not_ignored(own_pki, oth
         own_pki.crl("oem_sub_ca2", pem=True).unlink()
         own_pki.crl("oem_sub_ca2").write_bytes(other_pki.crl("oem_sub_ca2").read_bytes())
         forged, _ = await run_client(port, own_pki)
-        own_pki.crl("oem_sub_ca2").write_bytes(genuine + b"")  # the genuine CRL back: accepted again
+        own_pki.crl("oem_sub_ca2").write_bytes(genuine)  # the genuine CRL back: accepted again
         restored, output = await run_client(port, own_pki)
     assert not forged and restored, output
     [rejected] = events(why, "tls_peer_rejected")
