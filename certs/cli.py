@@ -30,7 +30,7 @@ def _parser() -> argparse.ArgumentParser:
     create = sub.add_parser("create", help="create (or re-issue) a complete -20 PKI in DIR",
                             description="Create the V2G/CPO, MO, OEM and CPS chains with -20 profiles. Layout: "
                             "certs/<role>.pem|.der, chains/<leaf>.pem, private/<role>.key (0600), ocsp/<role>.der, "
-                            "pki.json. Existing keys are reused (certificates re-issued) unless --force.")
+                            "crl/<ca>.der|.pem (empty CRLs, 7 days), pki.json. Existing keys are reused (certificates re-issued) unless --force.")
     create.add_argument("directory", type=Path)
     create.add_argument("--config", type=Path, help="JSON file with PkiConfig fields (options below override it)")
     create.add_argument("--algorithm", choices=[a.value for a in Algorithm if a is not Algorithm.SECP256R1])
@@ -108,7 +108,8 @@ def _create(args) -> dict:
                                     "key": str(pki.key(role)),
                                     **({"chain": str(pki.chain(role))} if role in LEAVES else {})}
                              for role in ROLES},
-            "ocsp": {role: str(pki.ocsp_response(role)) for role in ("secc", "cpo_sub_ca2", "cpo_sub_ca1")}}
+            "ocsp": {role: str(pki.ocsp_response(role)) for role in ("secc", "cpo_sub_ca2", "cpo_sub_ca1")},
+            "crl": {ca: str(pki.crl(ca)) for ca in ca_roles()}}
 
 
 def _describe(cert: x509.Certificate) -> dict:

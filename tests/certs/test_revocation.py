@@ -247,6 +247,18 @@ def test_cli_revoke_by_role_or_file_and_refresh(fresh_pki):
     assert dt.timedelta(days=2) - (crl.next_update_utc - crl.last_update_utc) < dt.timedelta(seconds=1)
 
 
+def test_cli_create_lists_a_crl_per_ca_that_openssl_verifies(tmp_path):
+    created = v2g_pki("create", tmp_path / "pki", "--json")
+    assert created.returncode == 0, created.stderr
+    crls = json.loads(created.stdout)["crl"]
+    assert set(crls) == {"v2g_root", "cpo_sub_ca1", "cpo_sub_ca2", "mo_root", "mo_sub_ca1", "mo_sub_ca2",
+                         "oem_root", "oem_sub_ca1", "oem_sub_ca2", "cps_sub_ca1", "cps_sub_ca2"}
+    for ca, path in crls.items():
+        checked = openssl("crl", "-in", path, "-inform", "DER", "-CAfile", tmp_path / "pki" / "certs" / f"{ca}.pem",
+                          "-noout")
+        assert "verify OK" in checked.stderr, (ca, checked.stderr)
+
+
 def test_cli_refuses_to_revoke_a_root_or_an_unknown_file(fresh_pki, tmp_path):
     root = v2g_pki("revoke", fresh_pki.directory, "oem_root", "--json")
     assert root.returncode == 2 and json.loads(root.stdout)["code"] == "ERR_PKI_CONFIG"
