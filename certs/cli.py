@@ -30,7 +30,8 @@ def _parser() -> argparse.ArgumentParser:
     create = sub.add_parser("create", help="create (or re-issue) a complete -20 PKI in DIR",
                             description="Create the V2G/CPO, MO, OEM and CPS chains with -20 profiles. Layout: "
                             "certs/<role>.pem|.der, chains/<leaf>.pem, private/<role>.key (0600), ocsp/<role>.der, "
-                            "crl/<ca>.der|.pem (empty CRLs, 7 days), pki.json. Existing keys are reused (certificates re-issued) unless --force.")
+                            "crl/<ca>.der|.pem (empty CRLs, 7 days), pki.json. Existing keys are reused (certificates "
+                            "re-issued) unless --force.")
     create.add_argument("directory", type=Path)
     create.add_argument("--config", type=Path, help="JSON file with PkiConfig fields (options below override it)")
     create.add_argument("--algorithm", choices=[a.value for a in Algorithm if a is not Algorithm.SECP256R1])
