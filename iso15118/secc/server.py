@@ -1,4 +1,13 @@
-"""asyncio SECC: SDP responder + TCP or TLS listener; one sans-I/O `Secc` per connection, many per process."""
+"""asyncio SECC: SDP responder + TCP or TLS listener; one sans-I/O `Secc` per connection, many per process.
+
+TLS handshakes start one at a time, `tls_start_interval` apart. asyncio runs every callback that is ready in
+one loop turn before it looks at timers again, and a -20 handshake step costs the SECC milliseconds of CPU
+(P-521 key exchange and signature, then the vehicle chain): 50 EVs connecting at once made the loop stall for
+~0.3 s with their ClientHellos, and sessions already in their charge loop missed the 0.5 s timers. Paced, a
+loop turn holds at most a step or two of handshakes; an EV waits a few ms per EV ahead of it (well inside the
+20 s communication setup time). A peer that connects and stays silent delays the others by one interval only:
+nothing is held while a handshake waits on the network.
+"""
 from __future__ import annotations
 
 import asyncio
@@ -18,6 +27,21 @@ from iso15118.transport.v2gtp_asyncio import V2gtpStream
 from .station import Station
 
 _log = logging.getLogger("iso15118.secc")
+# About the SECC's CPU time for one -20 handshake (bench/transport_bench.py: ~6 ms on a 2-core machine):
+# handshakes then never pile up in one loop turn, and 100 EVs arriving together are all through in ~1 s.
+TLS_START_INTERVAL = 0.01
+
+
+class _AwaitingTls(asyncio.Protocol):
+    """An accepted TCP connection whose TLS handshake has not started yet. It reads nothing (reading paused
+    before the transport's first read), so the ClientHello stays in the socket for `loop.start_tls`."""
+
+    def __init__(self, server: "SeccServer") -> None:
+        self._server = server
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        transport.pause_reading()
+        self._server._spawn(self._server._handshake_then_serve(transport))
 
 
 class SeccServer:
@@ -26,7 +50,8 @@ class SeccServer:
     def __init__(self, station: Station, *, interface: str = LOOPBACK_INTERFACE, port: int = 0,
                  ssl_context: ssl.SSLContext | None = None, sdp_port: int | None = None,
                  max_sessions: int | None = None, trace=None,
-                 on_event: Callable[[Event], None] | None = None) -> None:
+                 on_event: Callable[[Event], None] | None = None,
+                 tls_start_interval: float = TLS_START_INTERVAL) -> None:
         self.station = station
         self.interface = interface
         self.requested_port = port
@@ -42,6 +67,9 @@ class SeccServer:
         self._server: asyncio.Server | None = None
         self._sdp = None
         self._tasks: set[asyncio.Task] = set()
+        self.tls_start_interval = tls_start_interval
+        self._tls_turn = asyncio.Lock()
+        self._next_tls_start = 0.0
 
     @property
     def host(self) -> str:
@@ -66,15 +94,47 @@ class SeccServer:
         SDP announces is V2G_DST_TCP_DATA, which lies in that range ([V2G20-078], Table 10). Port 0 would get one
         from the kernel's ephemeral range (Linux: 32768-60999), and EVCCs that check the range (Josev) give up."""
         if self.requested_port:
-            return await asyncio.start_server(self._on_connection, self.host, self.requested_port,
-                                              ssl=self.ssl_context)
+            return await self._listen_on(self.requested_port)
         for port in random.sample(DYNAMIC_PORTS, 32):
             try:
-                return await asyncio.start_server(self._on_connection, self.host, port, ssl=self.ssl_context)
+                return await self._listen_on(port)
             except OSError as exc:
                 if exc.errno != errno.EADDRINUSE:
                     raise
         raise OSError(errno.EADDRINUSE, f"no free TCP port in {DYNAMIC_PORTS.start}-{DYNAMIC_PORTS.stop - 1}")
+
+    async def _listen_on(self, port: int) -> asyncio.Server:
+        if self.ssl_context is None:
+            return await asyncio.start_server(self._on_connection, self.host, port)
+        return await asyncio.get_running_loop().create_server(lambda: _AwaitingTls(self), self.host, port)
+
+    def _spawn(self, coroutine) -> None:
+        task = asyncio.get_running_loop().create_task(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _handshake_then_serve(self, transport: asyncio.Transport) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            async with self._tls_turn:
+                delay = self._next_tls_start - loop.time()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                self._next_tls_start = loop.time() + self.tls_start_interval
+            if transport.is_closing():
+                return  # the EV gave up while waiting for its turn
+            reader = asyncio.StreamReader()
+            protocol = asyncio.StreamReaderProtocol(reader)
+            tls_transport = await loop.start_tls(transport, protocol, self.ssl_context, server_side=True)
+        except OSError as exc:  # refused (the TLS layer logged the alert and the reason) or reset by the peer
+            log_event(_log, "secc_tls_handshake_failed", code="TLS_HANDSHAKE_FAILED", detail=repr(exc))
+            transport.close()
+            return
+        except asyncio.CancelledError:
+            transport.close()
+            raise
+        protocol.connection_made(tls_transport)
+        await self._on_connection(reader, asyncio.StreamWriter(tls_transport, protocol, reader, loop))
 
     async def _on_connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         ssl_object = writer.get_extra_info("ssl_object")
