@@ -29,6 +29,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--pki", help="PKI directory made by 'v2g pki create'")
     p.add_argument("--tls-profile", default="iso20", choices=("iso20", "compat"))
     p.add_argument("--trust", nargs="*", default=[], help="extra PEM roots accepted for vehicle certificates")
+    p.add_argument("--revocation", default="soft", choices=("off", "soft", "hard"),
+                   help="vehicle chain revocation against the PKI's crl/ folder [V2G20-2432]: soft refuses a "
+                        "revoked certificate and accepts when no fresh CRL is there (logged); hard refuses that too")
     p.add_argument("--services", help="comma list of dc,ac,dc_bpt,ac_bpt")
     p.add_argument("--certificate-installation", action="store_true",
                    help="offer CertificateInstallation (emulated CPS/eMSP from the --pki directory)")
@@ -73,7 +76,8 @@ async def serve(config: SeccConfig, args) -> dict:
         if not config.pki_dir:
             raise ConfigError("--tls needs --pki DIR (or pki_dir in the config); use --no-tls for plain TCP")
         from iso15118.session.tls_contexts import secc_context
-        ssl_context = secc_context(config.pki_dir, args.tls_profile, tuple(args.trust), args.keylog)
+        ssl_context = secc_context(config.pki_dir, args.tls_profile, tuple(args.trust), args.keylog,
+                                   args.revocation)
     trace_file = open(args.trace, "a") if args.trace else None
     outcomes: list[dict] = []
 

@@ -39,3 +39,28 @@ def test_a_vehicle_revoked_with_v2g_pki_revoke_is_refused_by_a_running_secc(tmp_
     rejections = [json.loads(line) for line in log.splitlines() if '"tls_peer_rejected"' in line]
     assert [(r["code"], r["certificate"]) for r in rejections] == [
         ("ERR_CERT_REVOKED", vehicle.subject.rfc4514_string())]
+
+
+@pytest.mark.parametrize("policy, remove_crls, completes, code", [
+    ("off", False, True, None),  # a revoked vehicle passes only because the operator switched the check off
+    ("hard", True, False, "ERR_REVOCATION_UNKNOWN"),  # no CRL at all: soft would accept, hard refuses
+])
+def test_v2g_secc_revocation_option_sets_the_policy(tmp_path, policy, remove_crls, completes, code):
+    pki = tmp_path / "pki"
+    assert v2g("pki", "create", pki).returncode == 0
+    assert v2g("pki", "revoke", pki, "vehicle").returncode == 0
+    if remove_crls:
+        for crl in (pki / "crl").iterdir():
+            crl.unlink()
+    secc = subprocess.Popen(V2G + ["secc", "-i", "lo", "--sdp-port", "0", "--tls", "--pki", str(pki),
+                                   "--revocation", policy], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        port = json.loads(secc.stdout.readline())["port"]
+        run = v2g("ev", "-i", "lo", "--tls", "--pki", pki, "--host", "::1", "--port", port, "--service", "ac",
+                  "--charge-loops", "2", "--json")
+    finally:
+        secc.terminate()
+        _, log = secc.communicate(timeout=30)
+    assert (json.loads(run.stdout)["outcome"] == "completed") is completes, run.stderr
+    rejections = [json.loads(line)["code"] for line in log.splitlines() if '"tls_peer_rejected"' in line]
+    assert rejections == ([code] if code else [])
