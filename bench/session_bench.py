@@ -4,7 +4,8 @@ sessions against one SECC process (N = 1, 10, 50, 100) with p50/p99 and the SECC
 The SECC runs in its own process (asyncio server, TLS 1.3 with the -20 profile, P-521, simulated charger); the
 EVs run in --ev-workers other processes (each an asyncio loop with its share of the EVs). EVs arrive --ramp
 seconds apart (default 0.05: 100 EVs plug in over 5 s, as cars arrive at a depot, not in one TLS-handshake
-storm) and run 20 charge loops 0.2 s apart. Two numbers per message:
+storm) and run 20 charge loops 0.2 s apart; --burst K lets the last K arrive at once while the others charge
+(the SECC starts TLS handshakes 10 ms apart so that such a storm does not stall the running sessions). Two numbers per message:
   SECC ms  time inside the SECC from a decoded frame to its encoded response (decode + handler + encode),
   RTT ms   round trip seen by the EV (TLS, TCP, both processes' scheduling).
 Baseline, measured in the same run: a V2GTP echo round trip over the same kind of TLS 1.3 connection.
@@ -25,7 +26,7 @@ on a charger and a test-lab EV. --nice 0 shows the contended case; wait% tells h
 Prints a table; asserts nothing. Targets (issue 6): p99 < 5 ms per message at N = 1; N = 100 with p99 < 50 ms.
 
     python3 bench/session_bench.py [--sessions 1,10,50,100] [--loops 20] [--ev-workers 3] [--ramp 0.05]
-                                 [--nice -10] [--profile N]
+                                 [--burst 0] [--nice -10] [--profile N]
 
 --profile N: run the SECC of the N-session round under cProfile and print its top functions (cumulative and
 own time) after the table; profiling slows the SECC, so that round's times are not comparable.
@@ -213,51 +214,60 @@ def _baseline_worker(port: int, pki_dir: str, nice: int, conn) -> None:
     conn.send(asyncio.run(_baseline_rtts(port, pki_dir)))
 
 
-async def _ev_sessions(port: int, pki_dir: str, indices: list[int], loops: int, ramp: float = 0.05
+def _arrivals(n: int, ramp: float, burst: int) -> list[float]:
+    """When EV i plugs in, after the common start: `ramp` apart; the last `burst` EVs all together, 0.5 s after
+    the others have arrived (most of which are then in their charge loops)."""
+    spread = n - burst
+    return [i * ramp if i < spread else max(0, spread - 1) * ramp + 0.5 for i in range(n)]
+
+
+async def _ev_sessions(port: int, pki_dir: str, arrivals: dict[int, float], loops: int
                        ) -> tuple[list[float], list[float], list[str]]:
     from iso15118.evcc import EvConfig, Evcc
     from iso15118.evcc.client import run_session
     from iso15118.session.tls_contexts import ev_context
     services = ["dc", "ac", "dc_bpt", "ac_bpt"]
     evs = [Evcc(EvConfig(service=services[i % 4], charge_loops=loops, discharge_loops=loops // 2,
-                         loop_period=0.2)) for i in indices]
+                         loop_period=0.2)) for i in arrivals]
     context = ev_context(pki_dir)
 
     async def plug_in(i: int, ev: Evcc) -> dict:
-        await asyncio.sleep(i * ramp)  # EVs arrive spread out, not in one TLS-handshake storm
+        await asyncio.sleep(arrivals[i])
         return await run_session(ev, "::1", port, ssl_context=context)
     lags: list[float] = []
     probe = asyncio.create_task(_probe_lag(lags))
-    summaries = await asyncio.gather(*(plug_in(i, ev) for i, ev in zip(indices, evs)))
+    summaries = await asyncio.gather(*(plug_in(i, ev) for i, ev in zip(arrivals, evs)))
     probe.cancel()
     return lags, [t for ev in evs for t in ev.response_times], [
         s["outcome"] if s["outcome"] == "completed" else f'{s["outcome"]}:{s["code"]} ({s["reason"]})'
         for s in summaries]
 
 
-def _ev_worker(port: int, pki_dir: str, indices: list[int], loops: int, start_at: float, ramp: float, nice: int,
+def _ev_worker(port: int, pki_dir: str, arrivals: dict[int, float], loops: int, start_at: float, nice: int,
                conn) -> None:
-    """EV worker process: its share of the EVs (EV i arrives at i * ramp after the common start)."""
+    """EV worker process: its share of the EVs (EV i plugs in at arrivals[i] after the common start)."""
     _raise_priority(nice)
     from iso15118.evcc.inprocess import warm_up
     warm_up()
     tally = _WarningTally.install()
     time.sleep(max(0.0, start_at - time.time()))
     cpu_at_start, wait_at_start = time.process_time(), _runqueue_wait()
-    results = asyncio.run(_ev_sessions(port, pki_dir, indices, loops, ramp))
+    results = asyncio.run(_ev_sessions(port, pki_dir, arrivals, loops))
     conn.send((*results, tally.counts, time.process_time() - cpu_at_start, _runqueue_wait() - wait_at_start))
 
 
-def _run_evs(port: int, pki_dir: str, n: int, loops: int, workers: int, ramp: float, nice: int
+def _run_evs(port: int, pki_dir: str, arrivals: list[float], loops: int, workers: int, nice: int
              ) -> tuple[list[float], list[float], list[str], collections.Counter, float, float]:
     """Spread EV i over worker i % workers; all workers start together once warmed up."""
+    n = len(arrivals)
     workers = max(1, min(workers, n))
     start_at = time.time() + 3.0  # time for the workers to import and warm up
     pipes, procs = [], []
     for w in range(workers):
         parent, child = multiprocessing.Pipe()
         proc = multiprocessing.Process(target=_ev_worker,
-                                       args=(port, pki_dir, list(range(w, n, workers)), loops, start_at, ramp, nice,
+                                       args=(port, pki_dir, {i: arrivals[i] for i in range(w, n, workers)}, loops,
+                                             start_at, nice,
                                              child), daemon=True)
         proc.start()
         pipes.append(parent)
@@ -288,7 +298,8 @@ def _box_busy() -> tuple[float, float]:
     return (sum(ticks[:8]) - idle) / hz, sum(ticks[:8]) / hz
 
 
-def run(n: int, loops: int, pki_dir: str, workers: int, ramp: float, profile: bool = False, nice: int = 0) -> dict:
+def run(n: int, loops: int, pki_dir: str, workers: int, arrivals: list[float], profile: bool = False,
+        nice: int = 0) -> dict:
     parent, child = multiprocessing.Pipe()
     # daemon: each child is a session of its own (_raise_priority), out of reach of the terminal's Ctrl-C, so
     # the bench must end them itself when it stops early
@@ -301,10 +312,10 @@ def run(n: int, loops: int, pki_dir: str, workers: int, ramp: float, profile: bo
     baseline_proc.start()
     baseline = baseline_end.recv()
     baseline_proc.join()
-    asyncio.run(_ev_sessions(port, pki_dir, [0], loops, ramp))  # warm-up: first use of every message type, not counted
+    asyncio.run(_ev_sessions(port, pki_dir, {0: 0.0}, loops))  # warm-up: first use of every message type, not counted
     parent.send("measure")
     started, (busy_at_start, _) = time.perf_counter(), _box_busy()
-    ev_lags, rtts, outcomes, ev_warnings, ev_cpu, ev_wait = _run_evs(port, pki_dir, n, loops, workers, ramp, nice)
+    ev_lags, rtts, outcomes, ev_warnings, ev_cpu, ev_wait = _run_evs(port, pki_dir, arrivals, loops, workers, nice)
     wall = time.perf_counter() - started
     box_busy = _box_busy()[0] - busy_at_start
     parent.send("evs done")
@@ -348,20 +359,24 @@ def main() -> None:
     parser.add_argument("--loops", type=int, default=20)
     parser.add_argument("--ev-workers", type=int, default=3, help="EV processes (the SECC has its own)")
     parser.add_argument("--ramp", type=float, default=0.05, help="seconds between EV arrivals (TLS handshakes)")
+    parser.add_argument("--burst", type=int, default=0, metavar="K",
+                        help="the last K EVs of a round arrive all at once while the others are charging")
     parser.add_argument("--nice", type=int, default=-10 if os.geteuid() == 0 else 0,
                         help="scheduling niceness of the SECC and EV worker processes; "
                              "default -10 as root: see the module docstring")
     parser.add_argument("--profile", type=int, default=None, metavar="N", help="cProfile the SECC at N sessions")
     args = parser.parse_args()
     print(f"load average before: {' '.join(f'{v:.2f}' for v in os.getloadavg())}, {os.cpu_count()} CPUs, "
-          f"{args.ev_workers} EV worker processes + 1 SECC process, EVs arrive {args.ramp} s apart, nice {args.nice}", flush=True)
+          f"{args.ev_workers} EV worker processes + 1 SECC process, EVs arrive {args.ramp} s apart"
+          f"{f' (the last {args.burst} at once)' if args.burst else ''}, nice {args.nice}", flush=True)
     profiles, diagnoses = [], []
     from certs import PkiConfig, create_pki
     with tempfile.TemporaryDirectory() as tmp:
         pki_dir = str(create_pki(tmp, PkiConfig()).directory)
         print(" ".join(f"{title:>{width}}" for title, width, _ in _COLUMNS))
         for n in (int(v) for v in args.sessions.split(",")):
-            r = run(n, args.loops, pki_dir, args.ev_workers, args.ramp, profile=n == args.profile, nice=args.nice)
+            r = run(n, args.loops, pki_dir, args.ev_workers, _arrivals(n, args.ramp, min(args.burst, n)),
+                    profile=n == args.profile, nice=args.nice)
             if r["profile"]:
                 profiles.append((n, r["profile"]))
             if r["details"]:
