@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import ssl
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable
@@ -128,6 +129,9 @@ class Evse:
     # ---- lifecycle -------------------------------------------------------------------------------------------
     async def start(self) -> "Evse":
         self._worker = asyncio.create_task(self._run_work())
+        # Start the journal thread now: Thread.start() waits for the new thread, which on a busy gateway can hold
+        # the event loop for tens of ms in the middle of other connectors' sessions.
+        await self._journaled(threading.current_thread)
         if self.board is not None or self.plc is not None:
             from supervision import SessionSupervisor, SupervisionConfig
             self.supervisor = SessionSupervisor(

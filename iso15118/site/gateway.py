@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Callable
 
@@ -42,6 +43,7 @@ class SiteGateway:
         self.meter_time = SimulatedMeterTime(config.meter_time_scale, on_poll=on_meter_poll) \
             if config.meter_time_scale > 0 else None
         self._journal: Journal | None = None
+        self._ocpp_queue_worker: ThreadPoolExecutor | None = None
         self._tasks: list[asyncio.Task] = []
         self._closed = asyncio.Event()
         self._closing = False
@@ -67,13 +69,16 @@ class SiteGateway:
             supervision = SupervisionConfig.from_dict(config.supervision)
         if config.ocpp:
             self._journal = Journal(str(data / "ocpp-queue.sqlite"))
+            # One thread for every station's queue work: the shared journal serializes their commits anyway.
+            self._ocpp_queue_worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ocpp-queue")
         for connector in config.connectors:
             meter = self._meter(connector, data)
             self.meters[connector.id] = meter
             ocpp = None
             if self._journal is not None:
                 ocpp_config = OcppConfig.from_dict({**config.ocpp, "station_id": config.station_id(connector)})
-                ocpp = OcppClient(ocpp_config, self._journal, connectors=[(connector.id, 1)])
+                ocpp = OcppClient(ocpp_config, self._journal, connectors=[(connector.id, 1)],
+                                  queue_worker=self._ocpp_queue_worker)
                 await ocpp.__aenter__()
                 self.ocpp[connector.id] = ocpp
             options = {"board": self._board(connector), "plc": self._plc(connector),
@@ -157,6 +162,8 @@ class SiteGateway:
             await client.close()
         for meter in self.meters.values():
             meter.close()
+        if self._ocpp_queue_worker is not None:
+            self._ocpp_queue_worker.shutdown(wait=True)
         if self._journal is not None:
             self._journal.close()
         self._closed.set()

@@ -6,8 +6,8 @@ must not stall the event loop that serves the sessions and watches the pilot.
 
 That thread is pure Python (~0.5-1 ms per meter and step: 21 register reads through the chip's SPI frames), so it
 holds the GIL the event loop needs: with 100 meters a step takes ~100 ms, and stepping every 50 ms would keep
-the loop waiting for the GIL at every socket call. The pause after a step therefore grows with the step, so the
-sampling takes at most `max_share` of the time (a few meters: every `tick_s`; 100 meters: every ~0.3-0.5 s, still
+the loop waiting for the GIL at every socket call. So the step yields the GIL after every meter, and the pause
+after a step grows with the step, so the sampling takes at most `max_share` of the time (a few meters: every `tick_s`; 100 meters: every ~0.3-0.5 s, still
 seconds of meter time apart, and the analytic chip integrates the energy of any interval exactly).
 """
 from __future__ import annotations
@@ -47,6 +47,9 @@ class SimulatedMeterTime:
             snapshot = meter.poll()
             if self.on_poll is not None:
                 self.on_poll(meter, snapshot)
+            # Hand the GIL over after each meter: otherwise the event loop, back from each socket or TLS call,
+            # waits up to the interpreter's switch interval (5 ms) for it.
+            time.sleep(0)
 
     def pause_after(self, step_s: float) -> float:
         """The pause after a step that took `step_s`: a tick, or long enough to keep the sampling's share."""

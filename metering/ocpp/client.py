@@ -9,8 +9,8 @@ sent, acknowledged on CALLRESULT, retried or discarded on CALLERROR/timeout (E13
 Every send (retries included) gets a fresh message id from the `ocpp` package (uuid4, OCPP-J §4.2).
 
 The queue's SQLite work (an fsync per commit, and reads that wait for another station's commit on a shared
-journal) runs on one worker thread per client, never on the event loop: operations run in the order they
-were submitted and each is awaited, so a message is durable before it is sent, its acknowledgement is
+journal) runs on one worker thread (the client's own, or one shared by the stations of a journal), never on the
+event loop: operations run in the order they were submitted and each is awaited, so a message is durable before it is sent, its acknowledgement is
 durable before the next head is read, and seqNos keep their commit order.
 """
 from __future__ import annotations
@@ -115,8 +115,11 @@ class OcppClient:
     def __init__(self, config: OcppConfig, journal: Journal | None = None, *,
                  connectors: Iterable[tuple[int, int]] = ((1, 1),), clock: Callable[[], float] = time.time,
                  ssl_context: ssl.SSLContext | None = None,
-                 on_remote_stop: Callable[[str], bool | Awaitable[bool]] | None = None) -> None:
+                 on_remote_stop: Callable[[str], bool | Awaitable[bool]] | None = None,
+                 queue_worker: ThreadPoolExecutor | None = None) -> None:
         """`ssl_context` overrides the one built from the config (a gateway shares one among its stations).
+        `queue_worker`: a single-thread executor for the queue work, shared by stations that share `journal`
+        (their commits serialize on it anyway; one thread instead of one per station); default: its own.
         `on_remote_stop(transaction_id)` decides a RequestStopTransaction; on True the application stops the
         session and ends the transaction with `tx.end(seal, "Remote", "RemoteStop")`."""
         self.config = config
@@ -126,7 +129,9 @@ class OcppClient:
         self.journal = journal or Journal(config.journal_path)
         self._owns_journal = journal is None
         self.queue = OfflineQueue(self.journal, config)
-        self._queue_worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"ocpp-{config.station_id}-queue")
+        self._owns_queue_worker = queue_worker is None
+        self._queue_worker = queue_worker or ThreadPoolExecutor(max_workers=1,
+                                                                thread_name_prefix=f"ocpp-{config.station_id}-queue")
         self._clock = clock
         self._statuses: dict[tuple[int, int], str] = {key: "Available" for key in connectors}
         self._changed_offline: set[tuple[int, int]] = set()
@@ -155,7 +160,8 @@ class OcppClient:
         await self.queue_io(self.queue.close)
         if self._owns_journal:
             await self.queue_io(self.journal.close)
-        self._queue_worker.shutdown(wait=True)
+        if self._owns_queue_worker:
+            self._queue_worker.shutdown(wait=True)
 
     async def queue_io(self, operation: Callable[..., _T], *args: object) -> _T:
         """Run a queue (journal) operation on this client's queue worker, after those submitted before it."""
