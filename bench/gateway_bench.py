@@ -8,7 +8,9 @@ Each N runs in a fresh child process (clean memory figures). The meters' simulat
 its CPU with the gateway; the local CSMS runs in a process of its own (--csms-in-process: in the gateway's, as
 before), the EV emulators in the gateway process unless --ev-workers gives them processes of their own. Reported per N: sessions completed, throughput (sessions/s), the EV-side response time of
 every request (p50/p99/max: request sent → response decoded, i.e. SECC processing + TLS + loop queuing), CPU
-time and share, peak RSS, sealed metering sessions and transactions the CSMS saw end; ratios against N = 1;
+time and share, peak RSS, sealed metering sessions and transactions the CSMS saw end, the busiest EV worker's
+CPU share, how late each event loop (gateway; busiest EV worker) woke a 10 ms sleeper, p99/max (the side
+whose loop lags past a timeout is the one late); ratios against N = 1;
 then how the failed sessions ended, on each side (--profile: a cProfile of the gateway's event loop).
 """
 from __future__ import annotations
@@ -27,12 +29,43 @@ from collections import Counter
 from pathlib import Path
 
 
+class _LoopLag:
+    """How late the event loop wakes a 10 ms sleeper: what any callback waiting for the loop then waits too (a
+    busy or blocked loop, or a thread holding the GIL)."""
+
+    def __init__(self) -> None:
+        self.lags: list[float] = []
+        self._task: asyncio.Task | None = None
+
+    async def __aenter__(self) -> "_LoopLag":
+        self._task = asyncio.create_task(self._watch())
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self._task.cancel()
+        await asyncio.gather(self._task, return_exceptions=True)
+
+    async def _watch(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            before = loop.time()
+            await asyncio.sleep(0.01)
+            self.lags.append(loop.time() - before - 0.01)
+
+    def summary(self) -> tuple[float, float]:
+        """(p99, max) in ms."""
+        lags = sorted(self.lags) or [0.0]
+        return lags[min(len(lags) - 1, int(0.99 * len(lags)))] * 1000, lags[-1] * 1000
+
+
 async def _drive_evs(targets: list[tuple[int, int]], total: int, rounds: int, auth: str, charge_loops: int,
-                     arrival_window_s: float, pki_dir: str) -> tuple[list[str], list[float], float]:
+                     arrival_window_s: float, pki_dir: str) -> tuple[list[str], list[float], float, tuple]:
     """Run `rounds` sessions per (index, port) target, EV i starting at i/total of the arrival window; returns
-    the outcomes, every response time and the wall time of the sessions (imports and set-up excluded)."""
+    the outcomes, every response time, the wall time of the sessions (imports and set-up excluded) and the EV
+    loop's lag (p99, max ms)."""
     from certs import Pki
     from iso15118.evcc import EvConfig, Evcc
+    from iso15118.evcc import warm_up
     from iso15118.evcc.client import run_session
     from iso15118.security.session_hooks import ContractSigner
     from iso15118.session.tls_contexts import ev_context
@@ -53,14 +86,17 @@ async def _drive_evs(targets: list[tuple[int, int]], total: int, rounds: int, au
                             else f"{summary['outcome']}/{summary['code']}: {summary['reason'][:70]}")
             times.extend(evcc.response_times)
 
+    warm_up()  # the codec's one-time set-up, before the clock starts (else the first EV stalls all the others)
     started = time.monotonic()
-    await asyncio.gather(*(ev_driver(index, port) for index, port in targets))
-    return outcomes, times, time.monotonic() - started
+    async with _LoopLag() as lag:
+        await asyncio.gather(*(ev_driver(index, port) for index, port in targets))
+    return outcomes, times, time.monotonic() - started, lag.summary()
 
 
 async def _ev_workers(targets: list[tuple[int, int]], workers: int,
-                      args: list[str]) -> tuple[list[str], list[float], float]:
-    """The EV emulators in `workers` processes of their own (the gateway process then carries only the gateway)."""
+                      args: list[str]) -> tuple[list[str], list[float], float, float, tuple]:
+    """The EV emulators in `workers` processes of their own (the gateway process then carries only the gateway);
+    also returns the busiest worker's CPU share and the worst worker loop lag."""
     procs = []
     for w in range(workers):
         share = targets[w::workers]
@@ -69,14 +105,17 @@ async def _ev_workers(targets: list[tuple[int, int]], workers: int,
             cwd=Path(__file__).resolve().parents[1]))
     outcomes: list[str] = []
     times: list[float] = []
-    wall = 0.0
+    wall = busiest = 0.0
+    lag = (0.0, 0.0)
     for proc in procs:
         out, _ = await proc.communicate()
         result = json.loads(out.decode().strip().splitlines()[-1])
         outcomes += result["outcomes"]
         times += result["times"]
         wall = max(wall, result["wall"])
-    return outcomes, times, wall
+        busiest = max(busiest, result["cpu"] / result["wall"])
+        lag = max(lag, tuple(result["lag"]))
+    return outcomes, times, wall, busiest, lag
 
 
 def _ended_transactions(record) -> int:
@@ -144,13 +183,15 @@ async def _child(evses: int, rounds: int, auth: str, charge_loops: int, checkpoi
         async with SiteGateway(config, on_event=on_event) as site:
             targets = [(i - 1, site.evses[i].port) for i in range(1, evses + 1)]
             usage0 = resource.getrusage(resource.RUSAGE_SELF)
-            if ev_workers:
-                outcomes, times, wall = await _ev_workers(targets, ev_workers, [
-                    "--total", str(evses), "--rounds", str(rounds), "--auth", auth, "--charge-loops",
-                    str(charge_loops), "--arrival-window", str(arrival_window_s), "--pki", pki_dir])
-            else:
-                outcomes, times, wall = await _drive_evs(targets, evses, rounds, auth, charge_loops, arrival_window_s,
-                                                   pki_dir)
+            async with _LoopLag() as gateway_lag:
+                if ev_workers:
+                    outcomes, times, wall, ev_cpu_share, ev_lag = await _ev_workers(targets, ev_workers, [
+                        "--total", str(evses), "--rounds", str(rounds), "--auth", auth, "--charge-loops",
+                        str(charge_loops), "--arrival-window", str(arrival_window_s), "--pki", pki_dir])
+                else:
+                    ev_cpu_share = ev_lag = None
+                    outcomes, times, wall, _ = await _drive_evs(targets, evses, rounds, auth, charge_loops,
+                                                                arrival_window_s, pki_dir)
             usage1 = resource.getrusage(resource.RUSAGE_SELF)
             await asyncio.sleep(0.3)
             await site.drain(timeout=120)
@@ -164,21 +205,28 @@ async def _child(evses: int, rounds: int, auth: str, charge_loops: int, checkpoi
             "p99_ms": times[min(len(times) - 1, int(0.99 * len(times)))] * 1000, "max_ms": times[-1] * 1000,
             "cpu_s": cpu, "cpu_share": cpu / wall, "rss_mb": usage1.ru_maxrss / 1024, "sealed": sealed,
             "ended": ended, "ev_failures": dict(Counter(o for o in outcomes if o != "completed")),
-            "secc_failures": dict(secc_endings)}
+            "secc_failures": dict(secc_endings), "ev_cpu_share": ev_cpu_share,
+            "lag_ms": gateway_lag.summary(), "ev_lag_ms": ev_lag}
+
+
+def _pair(values) -> str:
+    return "-" if values is None else f"{values[0]:.0f}/{values[1]:.0f}"
 
 
 def _table(rows: list[dict]) -> str:
     base = rows[0]
     head = (f"{'EVSEs':>5} {'sessions':>8} {'ok':>4} {'wall s':>7} {'sess/s':>7} {'x base':>6} {'msgs':>6} "
             f"{'p50 ms':>7} {'p99 ms':>7} {'max ms':>7} {'CPU s':>6} {'CPU %':>6} {'RSS MB':>7} {'sealed':>6} "
-            f"{'Ended':>5}")
+            f"{'Ended':>5} {'EV CPU %':>8} {'lag p99/max ms':>14} {'EV lag p99/max':>14}")
     lines = [head, "-" * len(head)]
     for r in rows:
         ratio = r["throughput"] / base["throughput"] if base["throughput"] else 0.0
         lines.append(f"{r['evses']:>5} {r['sessions']:>8} {r['completed']:>4} {r['wall_s']:>7.2f} "
                      f"{r['throughput']:>7.2f} {ratio:>6.1f} {r['messages']:>6} "
                      f"{r['p50_ms']:>7.2f} {r['p99_ms']:>7.2f} {r['max_ms']:>7.1f} {r['cpu_s']:>6.2f} "
-                     f"{100 * r['cpu_share']:>6.0f} {r['rss_mb']:>7.1f} {r['sealed']:>6} {r['ended']:>5}")
+                     f"{100 * r['cpu_share']:>6.0f} {r['rss_mb']:>7.1f} {r['sealed']:>6} {r['ended']:>5} "
+                     + (f"{100 * r['ev_cpu_share']:>8.0f}" if r["ev_cpu_share"] is not None else f"{'-':>8}")
+                     + f" {_pair(r['lag_ms']):>14} {_pair(r['ev_lag_ms']):>14}")
     return "\n".join(lines)
 
 
@@ -207,9 +255,11 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     if args.ev_worker:
         targets = [tuple(t) for t in json.loads(args.ev_worker)]
-        outcomes, times, wall = asyncio.run(_drive_evs(targets, args.total, args.rounds, args.auth, args.charge_loops,
-                                                 args.arrival_window, args.pki))
-        print(json.dumps({"outcomes": outcomes, "times": times, "wall": wall}))
+        outcomes, times, wall, lag = asyncio.run(_drive_evs(targets, args.total, args.rounds, args.auth,
+                                                            args.charge_loops, args.arrival_window, args.pki))
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        print(json.dumps({"outcomes": outcomes, "times": times, "wall": wall, "lag": lag,
+                          "cpu": usage.ru_utime + usage.ru_stime}))
         return 0
     if args.csms_worker:
         asyncio.run(_serve_csms())
