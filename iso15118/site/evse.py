@@ -20,12 +20,13 @@ what was open when it starts (reason "restart") and `start()` ends those transac
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import ssl
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Awaitable, Callable
 
 from iso15118.secc import Secc, SeccState, Station
 from iso15118.secc.charger import SimulatedCharger
@@ -44,6 +45,37 @@ from .endings import NORMAL, RESTART, stop_reasons
 from .power import InterlockedCharger
 
 _log = logging.getLogger("iso15118.site")
+
+
+class BegunFirst:
+    """The SECC's `MeterSource`, used once the metering session the EVSE is beginning on its journal thread is
+    journaled. The SECC first needs it at the first MeterInfo (a charge loop), several messages after service
+    selection, or at an early seal; only if the begin is still being written then does the call wait for it."""
+
+    def __init__(self, source) -> None:
+        self._source = source
+        self.pending: dict[bytes, Future] = {}  # SessionID -> the begin on the journal thread
+
+    def settle(self, session_id: bytes) -> None:
+        begin = self.pending.pop(session_id, None)
+        if begin is not None:
+            begin.exception()  # waits if still running; a failure is the OCPP step's to log, and the source
+            # then begins the session itself
+
+    def meter_info(self, session_id: bytes, now: float, bidirectional: bool, current_type: str) -> dict:
+        self.settle(session_id)
+        return self._source.meter_info(session_id, now, bidirectional, current_type)
+
+    def receipt(self, session_id: bytes, now: float) -> dict | None:
+        return self._source.receipt(session_id, now)
+
+    def store_confirmation(self, session_id: bytes, signed_metering_data: dict, raw: bytes, verified: bool) -> None:
+        self.settle(session_id)
+        self._source.store_confirmation(session_id, signed_metering_data, raw, verified)
+
+    def seal(self, session_id: bytes, reason: str, now: float) -> dict:
+        self.settle(session_id)
+        return self._source.seal(session_id, reason, now)
 
 
 class _EvseStation(Station):
@@ -106,7 +138,9 @@ class Evse:
         self.power = InterlockedCharger(SimulatedCharger(secc_config.charger))
         # The gateway's meters are sampled by their own thread (or the simulated meter time): a charge loop
         # never polls the chip nor waits for the checkpoint fsync a poll may write.
-        self.connector = metered_connector(self.power, meter, poll=False)
+        connector = metered_connector(self.power, meter, poll=False)
+        self._meter_source = BegunFirst(connector.meter)
+        self.connector = dataclasses.replace(connector, meter=self._meter_source)
         hooks = dict(station_hooks or {})
         if ocpp is not None and hooks.get("contract_verifier") is not None:
             hooks["contract_authorizer"] = OcppContractAuthorizer(ocpp)  # PnC: the CSMS authorizes the contract
@@ -232,16 +266,22 @@ class Evse:
 
     def _on_service_selected(self, event: ServiceSelected) -> None:
         record = self.sessions[event.session_id]
-        if self.meter.journal.session_state(record.meter_session) is not None:
-            return  # a resumed session continues its metering session and transaction
         # Begin here, after authorization and before the first MeterInfo, so the OCMF records carry the
-        # authorized identity and the selected service's supply (RT).
+        # authorized identity and the selected service's supply (RT); on the journal thread (a signed reading and
+        # an fsync), the SECC's meter waiting for it where it needs it.
         # The reversed-CT diagnostic (negative power while charging) only holds where no BPT service is offered.
         charging = None if any(s.endswith("_bpt") for s in self.secc_config.services) else True
-        begin = self.meter.begin_session(record.meter_session, user=ocmf_user(record.method, record.identity),
-                                         charging=charging,
-                                         current_type="DC" if event.service.startswith("dc") else "AC")
-        self._submit(self._start_transaction(record, begin))
+        begin = self._journal_io.submit(self._begin_metering, record.meter_session,
+                                        ocmf_user(record.method, record.identity), charging,
+                                        "DC" if event.service.startswith("dc") else "AC")
+        self._meter_source.pending[record.session_id] = begin
+        self._submit(self._start_transaction(record, asyncio.wrap_future(begin)))
+
+    def _begin_metering(self, meter_session: str, user: OcmfUser, charging: bool | None,
+                        current_type: str) -> SignedReading | None:
+        if self.meter.journal.session_state(meter_session) is not None:
+            return None  # a resumed session continues its metering session and transaction
+        return self.meter.begin_session(meter_session, user=user, charging=charging, current_type=current_type)
 
     # ---- supervision fault -------------------------------------------------------------------------------------
     async def abort(self, code: str, detail: str) -> None:
@@ -256,6 +296,8 @@ class Evse:
         # No await until the machine has ended: no request may be answered once the fault is known.
         self.power.trip()
         self.connector.charger.open_contactors(now)  # also with no session: the meter's load follows the contactor
+        if record is not None:
+            self._meter_source.settle(record.session_id)
         state = self.meter.journal.session_state(record.meter_session) if record is not None else "sealed"
         if state != "sealed":  # else the session ended first (e.g. unplugged after SessionStop): nothing to abort
             record.fault = code
@@ -301,8 +343,9 @@ class Evse:
         except PilotBoardError as exc:  # the board refuses to close on a faulted pilot: that is its job
             log_event(_log, "contactor_refused", logging.WARNING, code=exc.code, closed=closed, error=str(exc))
 
-    async def _start_transaction(self, record: SessionRecord, begin: SignedReading) -> None:
-        if self.ocpp is None or record.ended:
+    async def _start_transaction(self, record: SessionRecord, begun: Awaitable[SignedReading | None]) -> None:
+        begin = await begun
+        if self.ocpp is None or record.ended or begin is None:
             return
         token = id_token(record.identity, "eMAID" if record.method == "PnC" else "Local")
         record.transaction = await self.ocpp.start_transaction(
