@@ -45,6 +45,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", metavar="SESSION_ID", help="resume the paused session with this SessionID (hex)")
     p.add_argument("--fault", action="append", default=[], metavar="SPEC",
                    help="inject a fault: late:<Req>:<s>, wrong-sequence:<Req>, drop-tcp:<Req>, bad-signature:<Req>")
+    p.add_argument("--reject-bad-receipts", action="store_true",
+                   help="a Receipt that does not match the offered prices and its MeterInfo is not signed and "
+                        "stops the session (it is always reported in the summary's receipts)")
     p.add_argument("--expect", choices=("completed", "paused", "failed", "timeout", "aborted"),
                    help="outcome that counts as success (default: completed, or paused with --pause)")
     p.add_argument("--trace", help="write the decoded message trace (JSON lines) to this file")
@@ -61,6 +64,8 @@ def _config(args) -> EvConfig:
     changes = {k: v for k, v in fields.items() if v is not None}
     if args.pause:
         changes["stop_with"] = "Pause"
+    if args.reject_bad_receipts:
+        changes["reject_bad_receipts"] = True
     if args.trust:
         changes["trust"] = tuple(args.trust)
     if args.fault:
@@ -137,5 +142,10 @@ def main(argv: list[str]) -> int:
         print(f"{summary['outcome']}: {summary.get('reason', '')} "
               f"(session {summary.get('session_id')}, {summary.get('charge_loops', 0)} loops, "
               f"energy {summary.get('energy_wh')})")
+        receipts = summary.get("receipts") or []
+        if receipts:
+            last = receipts[-1]
+            print(f"receipts: {len(receipts)}, {sum(not r['ok'] for r in receipts)} not matching the prices; "
+                  f"last total {last.get('total')} {last.get('currency')}")
     expected = args.expect or ("paused" if config.stop_with == "Pause" else "completed")
     return 0 if summary["outcome"] == expected else 1

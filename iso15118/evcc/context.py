@@ -32,7 +32,8 @@ class EvContext:
     precharge_rounds: int = 0
     welding_rounds: int = 0
     last_meter_info: dict[str, Any] | None = None
-    receipts: int = 0
+    price_schedule: dict[str, Any] | None = None  # the AbsolutePriceSchedule offered in ScheduleExchangeRes
+    receipts: list[dict[str, Any]] = field(default_factory=list)  # each Receipt as checked (receipts.py)
     renegotiations: int = 0
     service_renegotiation_supported: bool | None = None  # from the first ServiceDiscoveryRes
     service_renegotiations: int = 0

@@ -10,6 +10,7 @@ from iso15118.session.config import CONTROL_MODES, SERVICE_IDS
 from iso15118.session.messages import NS_AC, NS_DC, Message, from_rational
 
 from . import energy
+from .receipts import ERR_RECEIPT_MISMATCH, checked_receipt, offered_price_schedule
 
 SAFE_VOLTAGE = 60.0  # below this the DC output counts as discharged after welding detection
 MAX_PRECHARGE_ROUNDS = 40
@@ -181,9 +182,15 @@ def on_schedule_exchange(ev, res: Message, now: float) -> Step:
         if not tuples:
             return _stop(ev, reason="no schedule offered")
         ev.ctx.schedule_tuple_id = tuples[0]["ScheduleTupleID"]
+    record_price_schedule(ev, res)
     if ev.ctx.is_dc:
         return Step("DC_CableCheckReq", {})  # CP already in C/D [V2G20-1418]
     return _power_delivery_start(ev)
+
+
+def record_price_schedule(ev, res: Message) -> None:
+    """Keep the AbsolutePriceSchedule offered with the selected schedule: the Receipts are checked against it."""
+    ev.ctx.price_schedule = offered_price_schedule(res, ev.ctx.dynamic, ev.ctx.schedule_tuple_id)
 
 
 def on_cable_check(ev, res: Message, now: float) -> Step:
@@ -243,14 +250,13 @@ def on_charge_loop(ev, res: Message, now: float) -> Step:
     _check_evse_limits(ev, res, power)
     if "MeterInfo" in res.body:
         ctx.last_meter_info = res["MeterInfo"]
-    if "Receipt" in res.body:
-        ctx.receipts += 1
+    receipt_ok = _check_receipt(ev, res)
     status = res.get("EVSEStatus") or {}
     if ev.config.renegotiate_after_loops and ctx.loops == ev.config.renegotiate_after_loops:
         ev.start_renegotiation()
     elif status.get("EVSENotification") == "ScheduleRenegotiation" and ev.config.follow_renegotiation_requests:
         ev.start_renegotiation()  # SECC-triggered: start within NotificationMaxDelay [V2G20-1052]
-    if status.get("EVSENotification") == "MeteringConfirmation" and ev.config.metering_confirmation:
+    if status.get("EVSENotification") == "MeteringConfirmation" and ev.config.metering_confirmation and receipt_ok:
         ev.queue_metering_confirmation(res.get("MeterInfo") or ctx.last_meter_info, res.get("Receipt"), now)
     standby = _standby_step(ev)
     if standby is not None:
@@ -262,6 +268,22 @@ def on_charge_loop(ev, res: Message, now: float) -> Step:
         ctx.account(0.0, now)
         return Step("PowerDeliveryReq", {"EVProcessing": "Finished", "ChargeProgress": "Stop"})
     return _loop(ev, ev.config.loop_period)
+
+
+def _check_receipt(ev, res: Message) -> bool:
+    """Check the response's Receipt against the offered prices and its MeterInfo; False when it does not check
+    out and the EV rejects such receipts (it then neither signs it nor goes on charging)."""
+    if "Receipt" not in res.body:
+        return True
+    ctx = ev.ctx
+    entry = checked_receipt(ctx.earlier_loops + ctx.loops, ctx.price_schedule, res.get("MeterInfo"), res["Receipt"])
+    ctx.receipts.append(entry)
+    if entry["ok"] or not ev.config.reject_bad_receipts:
+        return True
+    if ev.stop_kind is None:
+        ev.stop_kind = "Terminate"
+        ev.stop_reason = f"{ERR_RECEIPT_MISMATCH}: {entry['problems'][0]}"
+    return False
 
 
 def _check_evse_limits(ev, res: Message, power: float) -> None:

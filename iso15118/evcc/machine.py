@@ -213,6 +213,7 @@ class Evcc:
             "meter_wh": {"import": meter.get("ChargedEnergyReadingWh"),
                          "export": meter.get("BPT_DischargedEnergyReadingWh")},
             "receipts": ctx.receipts,
+            "receipts_ok": all(entry["ok"] for entry in ctx.receipts),
             "metering_confirmations": ctx.metering_confirmations,
             "renegotiations": ctx.renegotiations,
             "service_renegotiations": ctx.service_renegotiations,

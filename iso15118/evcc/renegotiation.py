@@ -6,7 +6,7 @@ from __future__ import annotations
 from iso15118.session.messages import Message
 
 from . import energy
-from .handlers import schedule_request
+from .handlers import record_price_schedule, schedule_request
 
 
 def first_request(ev) -> tuple[str, dict]:
@@ -24,6 +24,7 @@ def _after_schedule(ev, res: Message) -> tuple[str, dict] | None:
         return "ScheduleExchangeReq", schedule_request(ev)
     if not ev.ctx.dynamic:
         ev.ctx.schedule_tuple_id = res["Scheduled_SEResControlMode"]["ScheduleTuple"][0]["ScheduleTupleID"]
+    record_price_schedule(ev, res)
     return "PowerDeliveryReq", {"EVProcessing": "Finished", "ChargeProgress": "ScheduleRenegotiation",
                                 "EVPowerProfile": energy.power_profile(ev.ctx, int(ev.wall_clock()))}
 

@@ -1,4 +1,5 @@
-"""Where the SECC gets MeterInfo and Receipts, and where it leaves confirmations and the sealed reading.
+"""Where the SECC gets MeterInfo, and where it leaves confirmations and the sealed reading (Receipts are priced
+from that MeterInfo under the session's price schedule: iso15118.session.tariff).
 
 `MeterSource` is the seam to the metering package (the `metering.Meter` facade: signed readings, journal,
 sessions sealed exactly once). `ChargerMeter` reads the charger's own energy counter when no meter is fitted;
@@ -19,9 +20,6 @@ class MeterSource(Protocol):
         [V2G20-1313] makes them "optional for BPT, not applicable for other energy transfer services"
         (Josev's EVCC refuses them). `current_type` ("AC"/"DC") is the session's supply, for a meter that
         records it (OCMF RT)."""
-
-    def receipt(self, session_id: bytes, now: float) -> dict[str, Any] | None:
-        """ReceiptType tree, or None when no tariff applies."""
 
     def store_confirmation(self, session_id: bytes, signed_metering_data: dict[str, Any], raw: bytes,
                            verified: bool) -> None:
@@ -57,9 +55,6 @@ class ChargerMeter:
             info["BPT_DischargedEnergyReadingWh"] = int(exported)
         info["MeterTimestamp"] = int(self.wall_clock())
         return info
-
-    def receipt(self, session_id: bytes, now: float) -> dict[str, Any] | None:
-        return None
 
     def store_confirmation(self, session_id: bytes, signed_metering_data: dict[str, Any], raw: bytes,
                            verified: bool) -> None:

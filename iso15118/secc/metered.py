@@ -51,9 +51,6 @@ class MeteringMeterSource:
             self.meter.poll()
         return meter_info_tree(self.meter.meter_info(sid, bidirectional=bidirectional))
 
-    def receipt(self, session_id: bytes, now: float) -> dict[str, Any] | None:
-        return None  # no tariff configured: nothing to account
-
     def store_confirmation(self, session_id: bytes, signed_metering_data: dict[str, Any], raw: bytes,
                            verified: bool) -> None:
         self.meter.journal.add_receipt(self._open(session_id), raw, verified,

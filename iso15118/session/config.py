@@ -7,6 +7,8 @@ from typing import Any, TypeVar
 
 from v2gbase import config as base_config
 
+from .tariff import PRICE_ALGORITHMS, decimal_of, exact_rational
+
 SERVICE_IDS = {"ac": 1, "dc": 2, "ac_bpt": 5, "dc_bpt": 6}  # facts §4.1 (ServiceV20)
 SERVICE_NAMES = {v: k for k, v in SERVICE_IDS.items()}
 CONTROL_MODES = {"scheduled": 1, "dynamic": 2}
@@ -48,6 +50,101 @@ class SimulatedChargerConfig:
     welding_decay: float = 0.25  # output voltage is multiplied by this per WeldingDetectionReq
 
 
+_UINT32 = 4_294_967_295
+
+
+def _check_rational(where: str, value) -> None:
+    try:
+        exact_rational(value)
+    except ValueError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
+
+
+def _check_range(where: str, value, low: int, high: int = _UINT32) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ConfigError(f"{where}: expected an integer {low}..{high}, got {value!r}")
+
+
+@dataclass(frozen=True)
+class TaxRule:
+    """A TaxRule of the AbsolutePriceSchedule; `percent` is the TaxRate (19 = 19 %)."""
+
+    id: int = 1  # TaxRuleID, numericIDType
+    name: str = ""
+    percent: float = 0.0
+    included_in_price: bool = False  # the fees already include this tax (gross prices)
+    applies_to_energy: bool = True
+    applies_to_parking: bool = False
+    applies_to_overstay: bool = False
+
+    def __post_init__(self) -> None:
+        _check_range("tax rule id", self.id, 1)
+        if len(self.name) > 80:  # nameType
+            raise ConfigError(f"tax rule {self.id}: name longer than 80 characters")
+        _check_rational(f"tax rule {self.id} percent", self.percent)
+        if not 0 <= decimal_of(self.percent) <= 100:
+            raise ConfigError(f"tax rule {self.id}: percent must be 0..100")
+
+
+@dataclass(frozen=True)
+class OverstayRule:
+    """An OverstayRule: `fee` per commenced `period_s` from `start_s` after the tariff's overstay threshold."""
+
+    fee: float = 0.0
+    period_s: int = 60
+    start_s: int = 0
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        _check_rational("overstay fee", self.fee)
+        _check_range("overstay period_s", self.period_s, 1)
+        _check_range("overstay start_s", self.start_s, 0)
+        if len(self.description) > 160:  # descriptionType
+            raise ConfigError("overstay rule description longer than 160 characters")
+
+
+@dataclass(frozen=True)
+class Tariff:
+    """What the SECC charges, offered as an AbsolutePriceSchedule and accounted in Receipts
+    (iso15118.session.tariff documents how amounts are computed and rounded). Prices are exact decimals with at
+    most 4 significant digits (RationalNumber: int16 x 10^n), e.g. 0.39 or 0.3949."""
+
+    currency: str = "EUR"  # currencyType, <= 3 characters (ISO 4217 code)
+    decimals: int = 2  # the currency's minor unit (ISO 4217): Receipt amounts are rounded to 10^-decimals
+    language: str = "eng"  # languageType, <= 3 characters
+    price_algorithm: str = PRICE_ALGORITHMS[0]
+    price_schedule_id: int = 1
+    description: str = ""
+    energy_price: float = 0.0  # per kWh charged (imported by the EV)
+    export_credit: float | None = None  # per kWh discharged by the EV (BPT), credited
+    parking_fee: float | None = None  # occupancy fee per commenced parking_fee_period_s
+    parking_fee_period_s: int = 60  # 60: per minute, 3600: per hour
+    overstay_after_s: int = 0  # OverstayTimeThreshold: overstay fees run from this long after the TimeAnchor
+    overstay_rules: tuple[OverstayRule, ...] = ()
+    tax_rules: tuple[TaxRule, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not 1 <= len(self.currency) <= 3 or len(self.language) > 3:
+            raise ConfigError("tariff: currency must have 1..3 characters, language at most 3")
+        _check_range("tariff decimals", self.decimals, 0, 4)
+        if self.price_algorithm not in PRICE_ALGORITHMS:
+            raise ConfigError(f"tariff: price_algorithm must be one of {', '.join(PRICE_ALGORITHMS)}")
+        _check_range("tariff price_schedule_id", self.price_schedule_id, 1)
+        if len(self.description) > 160:
+            raise ConfigError("tariff: description longer than 160 characters")
+        for name in ("energy_price", "export_credit", "parking_fee"):
+            if getattr(self, name) is not None:
+                _check_rational(f"tariff {name}", getattr(self, name))
+        _check_range("tariff parking_fee_period_s", self.parking_fee_period_s, 1)
+        _check_range("tariff overstay_after_s", self.overstay_after_s, 0)
+        if len(self.overstay_rules) > 5:  # OverstayRuleListType
+            raise ConfigError("tariff: at most 5 overstay rules")
+        if len(self.tax_rules) > 10:  # TaxRuleListType
+            raise ConfigError("tariff: at most 10 tax rules")
+        if len({rule.id for rule in self.tax_rules}) != len(self.tax_rules):
+            raise ConfigError("tariff: tax rule ids must be unique")
+
+
 @dataclass(frozen=True)
 class SeccConfig:
     evse_id: str = "DE*V2G*E0001"
@@ -64,9 +161,12 @@ class SeccConfig:
     standby_allowed: bool = True  # PowerDelivery(Standby) [V2G20-2193]; False -> WARNING_StandbyNotAllowed
     metering_confirmation: bool = True  # ask the EV for a MeteringConfirmation once per session
     metering_confirmation_after_loops: int = 3
-    receipts: bool = True
-    # A flat one-level PriceLevelSchedule in each ChargingSchedule. Optional in the XSD; Josev 0.31.2's EVCC
-    # refuses a ScheduleExchangeRes without a price schedule.
+    receipts: bool = True  # with a tariff: a Receipt with every MeterInfo of the charge loop
+    # What the SECC charges: offered as an AbsolutePriceSchedule in ScheduleExchangeRes (in place of the flat
+    # PriceLevelSchedule) and accounted in Receipts. None: no tariff, no Receipt.
+    tariff: Tariff | None = None
+    # Without a tariff: a flat one-level PriceLevelSchedule in each ChargingSchedule. Optional in the XSD;
+    # Josev 0.31.2's EVCC refuses a ScheduleExchangeRes without a price schedule.
     flat_price_level_schedule: bool = True
     dynamic_setpoints: tuple[tuple[float, float], ...] = ((2.0, 40_000.0), (1e9, -20_000.0))  # (until s, W)
     dc: DcLimits = field(default_factory=DcLimits)
@@ -107,6 +207,9 @@ class EvConfig:
     discharge_loops: int = 10  # BPT only: after charging, this many loops exporting energy
     meter_info_requested: bool = True
     metering_confirmation: bool = True
+    # A Receipt that does not match the offered prices and its MeterInfo is always reported in the summary;
+    # True: the EV also refuses to sign it into a MeteringConfirmation and stops the session (ERR_RECEIPT_MISMATCH).
+    reject_bad_receipts: bool = False
     stop_with: str = "Terminate"  # or "Pause"
     standby_loops: int = 0  # > 0: halfway through charging, PowerDelivery(Standby) for this many loops
     renegotiate_after_loops: int = 0  # > 0: schedule renegotiation on side stream 0x8101 after this many loops

@@ -5,6 +5,7 @@ from iso15118.session.events import MeteringConfirmed
 from iso15118.session.messages import Message
 from iso15118.session.response_codes import ResponseCode as RC
 from iso15118.session.sequence import Reply
+from iso15118.session.tariff import receipt
 
 NOTIFICATION_MAX_DELAY = 10  # s the EV has to react to an EVSENotification
 RENEGOTIATION_ANNOUNCEMENTS = 2  # the first ScheduleRenegotiation notification and one retry [V2G20-2235]
@@ -57,10 +58,10 @@ def loop_common(session, req: Message, now: float) -> tuple[dict, str]:
                                 current_type="DC" if ctx.is_dc else "AC")
         ctx.extra["last_meter_info"] = info
         body["MeterInfo"] = info
-        if config.receipts:
-            receipt = meter.receipt(ctx.session_id, now)
-            if receipt is not None:
-                body["Receipt"] = receipt
+        prices = ctx.extra.get("price_schedule")
+        if config.receipts and prices is not None and config.tariff is not None:
+            # Priced from this very MeterInfo, which the EV signs with it in MeteringConfirmation [V2G20-1919].
+            body["Receipt"] = receipt(prices, info, int(session.wall_clock()), config.tariff.decimals)
     return body, code
 
 

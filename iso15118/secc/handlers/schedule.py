@@ -4,6 +4,7 @@ from __future__ import annotations
 from iso15118.session.messages import Message, rational
 from iso15118.session.response_codes import ResponseCode as RC
 from iso15118.session.sequence import Reply
+from iso15118.session.tariff import absolute_price_schedule
 
 SCHEDULE_TUPLE_ID = 1
 _DAY = 86_400
@@ -26,9 +27,23 @@ def _power_schedule(anchor: int, power: float) -> dict:
             "PowerScheduleEntries": {"PowerScheduleEntry": [{"Duration": _DAY, "Power": rational(power)}]}}
 
 
-def _charging_schedule(session, anchor: int, power: float) -> dict:
+def _price_schedule(session, anchor: int, discharge: float) -> dict | None:
+    """The tariff's AbsolutePriceSchedule, kept in the session for its Receipts. Its TimeAnchor is the first
+    offer's: occupancy runs from there, through renegotiations and pauses of the same service session."""
+    tariff = session.config.tariff
+    if tariff is None:
+        return None
+    extra = session.ctx.extra
+    schedule = absolute_price_schedule(tariff, extra.setdefault("tariff_anchor", anchor), discharge)
+    extra["price_schedule"] = schedule
+    return schedule
+
+
+def _charging_schedule(session, anchor: int, power: float, prices: dict | None) -> dict:
     schedule: dict = {"PowerSchedule": _power_schedule(anchor, power)}
-    if session.config.flat_price_level_schedule:
+    if prices is not None:
+        schedule["AbsolutePriceSchedule"] = prices
+    elif session.config.flat_price_level_schedule:
         schedule["PriceLevelSchedule"] = {
             "TimeAnchor": anchor, "PriceScheduleID": 1, "NumberOfPriceLevels": 1,
             "PriceLevelScheduleEntries": {"PriceLevelScheduleEntry": [{"Duration": _DAY, "PriceLevel": 0}]}}
@@ -44,15 +59,17 @@ def schedule_exchange(session, req: Message, now: float) -> Reply:
     ongoing = ctx.schedule_rounds < config.schedule_ongoing_rounds
     ctx.schedule_rounds += 1
     processing = "Ongoing" if ongoing else "Finished"
-    if ctx.control_mode == "dynamic":
-        return Reply({"EVSEProcessing": processing, "Dynamic_SEResControlMode": {}}, stay=ongoing)
     anchor = int(session.wall_clock())
     charge, discharge = _limits(session)
+    prices = None if ongoing else _price_schedule(session, anchor, discharge)
+    if ctx.control_mode == "dynamic":
+        mode = {} if prices is None else {"AbsolutePriceSchedule": prices}
+        return Reply({"EVSEProcessing": processing, "Dynamic_SEResControlMode": mode}, stay=ongoing)
     schedule_tuple = {"ScheduleTupleID": SCHEDULE_TUPLE_ID,
-                      "ChargingSchedule": _charging_schedule(session, anchor, charge)}
+                      "ChargingSchedule": _charging_schedule(session, anchor, charge, prices)}
     if ctx.is_bpt:
-        # Discharge power is negative in -20 schedules.
-        schedule_tuple["DischargingSchedule"] = _charging_schedule(session, anchor, -discharge)
+        # Discharge power is negative in -20 schedules; the price schedule is the same (its export rule).
+        schedule_tuple["DischargingSchedule"] = _charging_schedule(session, anchor, -discharge, prices)
     ctx.schedule_tuple_id = SCHEDULE_TUPLE_ID
     return Reply({"EVSEProcessing": processing,
                   "Scheduled_SEResControlMode": {"ScheduleTuple": [schedule_tuple]}}, stay=ongoing)
