@@ -10,7 +10,8 @@ before), the EV emulators in the gateway process unless --ev-workers gives them 
 every request (p50/p99/max: request sent → response decoded, i.e. SECC processing + TLS + loop queuing), CPU
 time and share, peak RSS, sealed metering sessions and transactions the CSMS saw end, the busiest EV worker's
 CPU share, how late each event loop (gateway; busiest EV worker) woke a 10 ms sleeper, p99/max (the side
-whose loop lags past a timeout is the one late); ratios against N = 1;
+whose loop lags past a timeout is the one late), how busy the whole machine was (all cores, every process:
+other work on the box shows here); ratios against N = 1;
 then how the failed sessions ended, on each side (--profile: a cProfile of the gateway's event loop).
 """
 from __future__ import annotations
@@ -19,6 +20,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import os
 import resource
 import statistics
 import subprocess
@@ -27,6 +29,15 @@ import tempfile
 import time
 from collections import Counter
 from pathlib import Path
+
+
+def _box_cpu() -> tuple[float, float]:
+    """(busy, total) CPU seconds of the whole machine so far, from /proc/stat (every process, every core)."""
+    with open("/proc/stat") as stat:
+        fields = [float(v) for v in stat.readline().split()[1:]]
+    ticks = os.sysconf("SC_CLK_TCK")
+    idle = fields[3] + fields[4]  # idle + iowait
+    return (sum(fields[:8]) - idle) / ticks, sum(fields[:8]) / ticks
 
 
 class _LoopLag:
@@ -183,6 +194,7 @@ async def _child(evses: int, rounds: int, auth: str, charge_loops: int, checkpoi
         async with SiteGateway(config, on_event=on_event) as site:
             targets = [(i - 1, site.evses[i].port) for i in range(1, evses + 1)]
             usage0 = resource.getrusage(resource.RUSAGE_SELF)
+            box0 = _box_cpu()
             async with _LoopLag() as gateway_lag:
                 if ev_workers:
                     outcomes, times, wall, ev_cpu_share, ev_lag = await _ev_workers(targets, ev_workers, [
@@ -193,6 +205,7 @@ async def _child(evses: int, rounds: int, auth: str, charge_loops: int, checkpoi
                     outcomes, times, wall, _ = await _drive_evs(targets, evses, rounds, auth, charge_loops,
                                                                 arrival_window_s, pki_dir)
             usage1 = resource.getrusage(resource.RUSAGE_SELF)
+            box1 = _box_cpu()
             await asyncio.sleep(0.3)
             await site.drain(timeout=120)
             sealed = sum(len(meter.journal.records(kind="session_seal")) for meter in site.meters.values())
@@ -206,7 +219,8 @@ async def _child(evses: int, rounds: int, auth: str, charge_loops: int, checkpoi
             "cpu_s": cpu, "cpu_share": cpu / wall, "rss_mb": usage1.ru_maxrss / 1024, "sealed": sealed,
             "ended": ended, "ev_failures": dict(Counter(o for o in outcomes if o != "completed")),
             "secc_failures": dict(secc_endings), "ev_cpu_share": ev_cpu_share,
-            "lag_ms": gateway_lag.summary(), "ev_lag_ms": ev_lag}
+            "lag_ms": gateway_lag.summary(), "ev_lag_ms": ev_lag,
+            "box_busy": (box1[0] - box0[0]) / max(1e-9, box1[1] - box0[1])}
 
 
 def _pair(values) -> str:
@@ -217,7 +231,7 @@ def _table(rows: list[dict]) -> str:
     base = rows[0]
     head = (f"{'EVSEs':>5} {'sessions':>8} {'ok':>4} {'wall s':>7} {'sess/s':>7} {'x base':>6} {'msgs':>6} "
             f"{'p50 ms':>7} {'p99 ms':>7} {'max ms':>7} {'CPU s':>6} {'CPU %':>6} {'RSS MB':>7} {'sealed':>6} "
-            f"{'Ended':>5} {'EV CPU %':>8} {'lag p99/max ms':>14} {'EV lag p99/max':>14}")
+            f"{'Ended':>5} {'EV CPU %':>8} {'lag p99/max ms':>14} {'EV lag p99/max':>14} {'box %':>5}")
     lines = [head, "-" * len(head)]
     for r in rows:
         ratio = r["throughput"] / base["throughput"] if base["throughput"] else 0.0
@@ -226,7 +240,7 @@ def _table(rows: list[dict]) -> str:
                      f"{r['p50_ms']:>7.2f} {r['p99_ms']:>7.2f} {r['max_ms']:>7.1f} {r['cpu_s']:>6.2f} "
                      f"{100 * r['cpu_share']:>6.0f} {r['rss_mb']:>7.1f} {r['sealed']:>6} {r['ended']:>5} "
                      + (f"{100 * r['ev_cpu_share']:>8.0f}" if r["ev_cpu_share"] is not None else f"{'-':>8}")
-                     + f" {_pair(r['lag_ms']):>14} {_pair(r['ev_lag_ms']):>14}")
+                     + f" {_pair(r['lag_ms']):>14} {_pair(r['ev_lag_ms']):>14} {100 * r['box_busy']:>5.0f}")
     return "\n".join(lines)
 
 
