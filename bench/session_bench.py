@@ -5,7 +5,8 @@ The SECC runs in its own process (asyncio server, TLS 1.3 with the -20 profile, 
 EVs run in --ev-workers other processes (each an asyncio loop with its share of the EVs). EVs arrive --ramp
 seconds apart (default 0.05: 100 EVs plug in over 5 s, as cars arrive at a depot, not in one TLS-handshake
 storm) and run 20 charge loops 0.2 s apart; --burst K lets the last K arrive at once while the others charge
-(the SECC starts TLS handshakes 10 ms apart so that such a storm does not stall the running sessions). Two numbers per message:
+(the SECC starts TLS handshakes 10 ms apart so that such a storm does not stall the running sessions).
+Two numbers per message:
   SECC ms  time inside the SECC from a decoded frame to its encoded response (decode + handler + encode),
   RTT ms   round trip seen by the EV (TLS, TCP, both processes' scheduling).
 Baseline, measured in the same run: a V2GTP echo round trip over the same kind of TLS 1.3 connection.
@@ -307,12 +308,13 @@ def run(n: int, loops: int, pki_dir: str, workers: int, arrivals: list[float], p
     proc.start()
     port, echo_port = parent.recv()
     baseline_end, baseline_child = multiprocessing.Pipe()
-    baseline_proc = multiprocessing.Process(target=_baseline_worker, args=(echo_port, pki_dir, nice, baseline_child),
-                                            daemon=True)
+    baseline_proc = multiprocessing.Process(target=_baseline_worker,
+                                            args=(echo_port, pki_dir, nice, baseline_child), daemon=True)
     baseline_proc.start()
     baseline = baseline_end.recv()
     baseline_proc.join()
-    asyncio.run(_ev_sessions(port, pki_dir, {0: 0.0}, loops))  # warm-up: first use of every message type, not counted
+    # warm-up: first use of every message type, not counted
+    asyncio.run(_ev_sessions(port, pki_dir, {0: 0.0}, loops))
     parent.send("measure")
     started, (busy_at_start, _) = time.perf_counter(), _box_busy()
     ev_lags, rtts, outcomes, ev_warnings, ev_cpu, ev_wait = _run_evs(port, pki_dir, arrivals, loops, workers, nice)
@@ -331,7 +333,9 @@ def run(n: int, loops: int, pki_dir: str, workers: int, arrivals: list[float], p
             "rtt_p50": _percentile(rtts, 0.5) * 1e3, "rtt_p99": _percentile(rtts, 0.99) * 1e3,
             "base_p50": statistics.median(baseline) * 1e3, "rss_mb": max_rss_kb / 1024, "profile": profile_text,
             "cpu_pct": 100 * secc_cpu / wall, "ev_cpu_pct": 100 * ev_cpu / wall,
-            "wait_pct": 100 * secc_wait / wall, "others_pct": 100 * (box_busy - secc_cpu - ev_cpu) / wall, "ev_wait_pct": 100 * ev_wait / wall, "secc_lag_p99": _percentile(secc_lags, 0.99) * 1e3,
+            "wait_pct": 100 * secc_wait / wall, "ev_wait_pct": 100 * ev_wait / wall,
+            "others_pct": 100 * (box_busy - secc_cpu - ev_cpu) / wall,
+            "secc_lag_p99": _percentile(secc_lags, 0.99) * 1e3,
             "secc_lag_max": max(secc_lags, default=0.0) * 1e3, "ev_lag_max": max(ev_lags, default=0.0) * 1e3}
 
 

@@ -6,8 +6,8 @@ one loop turn before it looks at timers again, and a -20 handshake step costs th
 0.3-0.5 s with their ClientHellos, and sessions already in their charge loop missed the 0.5 s timers
 (bench/session_bench.py --burst 50: 91 and 94 of 100 sessions completed; paced: 100/100, stall < 0.1 s).
 Paced, a loop turn holds at most a step or two of handshakes; an EV waits a few ms per EV ahead of it (well
-inside the 20 s communication setup time). A peer that connects and stays silent delays the others by one interval only:
-nothing is held while a handshake waits on the network.
+inside the 20 s communication setup time). A peer that connects and stays silent delays the others by one
+interval only: nothing is held while a handshake waits on the network.
 """
 from __future__ import annotations
 

@@ -40,9 +40,9 @@ async def test_handshakes_of_evs_connecting_at_once_start_one_interval_apart(pki
 async def test_a_silent_tcp_peer_does_not_hold_up_the_next_evs_handshake(pki):
     async with SeccServer(Station(SeccConfig()), ssl_context=secc_context(pki.directory)) as server:
         _, silent = await asyncio.open_connection("::1", server.port)  # TCP only: never sends a ClientHello
-        summary = await asyncio.wait_for(
-            run_session(Evcc(EvConfig(loop_period=0.02)), "::1", server.port, ssl_context=ev_context(pki.directory)),
-            15.0)
+        session = run_session(Evcc(EvConfig(loop_period=0.02)), "::1", server.port,
+                              ssl_context=ev_context(pki.directory))
+        summary = await asyncio.wait_for(session, 15.0)
         silent.close()
     assert summary["outcome"] == "completed", summary
 
