@@ -155,6 +155,7 @@ async def run_demo(options: DemoOptions) -> dict:
     from iso15118.evcc import EvConfig, Evcc
     from iso15118.evcc.client import discover
     from iso15118.security.session_hooks import ContractSigner
+    from iso15118.session.config import SeccConfig, Tariff, TaxRule
     from iso15118.session.pump import MachinePump
     from iso15118.session.tls_contexts import ev_context
     from iso15118.site import ConnectorConfig, SiteConfig, SiteGateway
@@ -193,6 +194,9 @@ async def run_demo(options: DemoOptions) -> dict:
         site_config = SiteConfig(
             connectors=(ConnectorConfig(1, evse_id=EVSE_ID, sdp_port=0, services=(options.service,)),),
             data_dir=str(out / "data"), pki_dir=str(out / "pki"), meter_time_scale=options.time_scale,
+            # A tariff, so that the charge loop carries Receipts the EV checks and signs.
+            secc=SeccConfig(tariff=Tariff(energy_price=0.49, export_credit=0.15,
+                                          tax_rules=(TaxRule(id=1, name="VAT", percent=19, included_in_price=True),))),
             tx_updated_interval_s=0.5, ocpp=_ocpp_settings(csms.url),
             # The emulated board reports every 5 ms, but on a loaded host the event loop (TLS, EXI, signatures)
             # can stall for far longer than the 50 ms default, a figure for a dedicated board reader.
@@ -355,6 +359,14 @@ def _collect(options, site, evcc, ev_summary, csms, pki, samples, session, notes
     }
 
 
+def _receipt_row(receipts: list[dict]) -> str:
+    if not receipts:
+        return "-"
+    last, bad = receipts[-1], sum(not r["ok"] for r in receipts)
+    return f"{last.get('total')} {last.get('currency')} ({len(receipts)} receipts, " \
+           + ("all matched the prices)" if not bad else f"{bad} did NOT match the prices)")
+
+
 def _ended_signed_end(ended: dict | None) -> str | None:
     """The OCMF record in the Ended event's Transaction.End sampled value, as the CSMS received it."""
     if ended is None:
@@ -382,6 +394,7 @@ def _table(result: dict) -> str:
         ("OCMF records verified", f"{v['ocmf_verified']}/{v['ocmf_records']} ({v['ocmf_verifier']})"),
         ("MeterSignature verified", yes(v["meter_signature"])),
         ("MeteringConfirmation verified", f"{v['metering_confirmation']}/{result['receipts']['journaled']}"),
+        ("Receipt (last, EV-checked)", _receipt_row(result["ev"].get("receipts") or [])),
         ("CSMS received", ", ".join(f"{k} x{csms['events'].count(k)}" for k in ("Started", "Updated", "Ended"))
          + (f"; {csms['offline']} sent offline=true" if csms["offline"] else "")),
         ("Ended carries final signed reading", yes(c["ended_carries_final_signed_reading"])
