@@ -103,3 +103,27 @@ def test_simulated_meter_time_keeps_its_sampling_to_its_share_of_the_time():
         pause = meter_time.pause_after(step_s)
         assert pause >= 0.05
         assert step_s / (step_s + pause) <= 0.25 + 1e-9
+
+
+def test_simulated_meter_time_polls_many_meters_in_turns_and_advances_every_clock(tmp_path):
+    from iso15118.site import SimulatedMeterTime
+    from metering import SimulatedClock
+
+    class CountingMeter:
+        def __init__(self):
+            self.polls = 0
+
+        def poll(self):
+            self.polls += 1
+
+    meter_time = SimulatedMeterTime(60.0, meters_per_step=4)
+    meters = [CountingMeter() for _ in range(10)]
+    clocks = [SimulatedClock(wall_start=0.0) for _ in meters]
+    for meter, clock in zip(meters, clocks):
+        meter_time.add(meter, clock)
+    for _ in range(5):  # 20 polls: each of the 10 meters twice, never more than 4 per step
+        before = [m.polls for m in meters]
+        meter_time.step()
+        assert sum(m.polls for m in meters) - sum(before) == 4
+    assert [m.polls for m in meters] == [2] * 10
+    assert len({clock.monotonic() for clock in clocks}) == 1 and clocks[0].monotonic() > 0
