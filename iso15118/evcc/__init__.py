@@ -6,7 +6,9 @@ In process (virtual clock, no sockets; what the tests and a demo use):
     from iso15118.secc import SeccConfig, Station
     result = run_in_process(SeccConfig(services=("dc_bpt",)), EvConfig(service="dc_bpt", mode="dynamic"))
     result.summary        # {"outcome": "completed", "protocol", "service", "charge_loops",
-                          #  "energy_wh": {"import", "export"}, "meter_wh", "receipts", "messages", ...}
+                          #  "energy_wh": {"import", "export"}, "meter_wh", "messages", ...,
+                          #  "receipts": [{"loop", "currency", "energy", "occupancy", "taxes", "total", "ok",
+                          #                "problems"}, ...], "receipts_ok"}   (checked: evcc.receipts)
     result.secc_events    # SessionStarted, Authorized, PowerRequest, SessionSealed, SessionEnded, ...
     Pass a `Station` instead of a SeccConfig to share paused sessions (resume) or plug in a meter / PnC hooks:
     Station(config, connector_factory=lambda cfg: metered_connector(SimulatedCharger(cfg.charger), meter),

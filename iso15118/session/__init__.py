@@ -7,16 +7,17 @@
 - `messages`: the decoded message tree (`Message`), payload type / schema per message
 - `codec`: Message <-> EXI through the exi package's generated classes
 - `sequence`: Rule / Reply, the building blocks of the per-machine sequence tables
-- `config`: SeccConfig, EvConfig (+ limits, battery, simulated charger), `load_config(cls, path)`
+- `config`: SeccConfig, EvConfig (+ limits, battery, simulated charger, Tariff), `load_config(cls, path)`
+- `tariff`: Tariff -> AbsolutePriceSchedule, Receipts priced from a MeterInfo (rounding rules in its docstring)
 """
 from .actions import Action, Close, Send, StartTimer, StopTimer
-from .config import EvConfig, SeccConfig, load_config
+from .config import EvConfig, OverstayRule, SeccConfig, Tariff, TaxRule, load_config
 from .events import (Authorized, Event, MeteringConfirmed, PowerDelivered, PowerRequest, ProtocolNegotiated,
                      ServiceSelected, SessionEnded, SessionPaused, SessionSealed, SessionStarted)
 from .messages import Message
 from .response_codes import PeerProtocolError, ResponseCode, SessionError
 
 __all__ = ["Action", "Authorized", "Close", "Event", "EvConfig", "Message", "MeteringConfirmed",
-           "PeerProtocolError", "PowerDelivered", "PowerRequest", "ProtocolNegotiated", "ResponseCode",
-           "SeccConfig", "Send", "ServiceSelected", "SessionEnded", "SessionError", "SessionPaused",
-           "SessionSealed", "SessionStarted", "StartTimer", "StopTimer", "load_config"]
+           "OverstayRule", "PeerProtocolError", "PowerDelivered", "PowerRequest", "ProtocolNegotiated",
+           "ResponseCode", "SeccConfig", "Send", "ServiceSelected", "SessionEnded", "SessionError", "SessionPaused",
+           "SessionSealed", "SessionStarted", "StartTimer", "StopTimer", "Tariff", "TaxRule", "load_config"]

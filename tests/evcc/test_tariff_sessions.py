@@ -3,7 +3,7 @@ offered, the Receipts in the charge loop priced from the MeterInfo beside them (
 from the tariff and the metered Wh), signed into MeteringConfirmation, and checked by the EV."""
 from dataclasses import replace
 from fractions import Fraction
-from math import ceil, floor
+from math import floor
 
 import pytest
 from lxml import etree
@@ -172,3 +172,19 @@ def test_price_schedule_receipt_and_signed_metering_data_are_schema_valid_and_ro
     loop = next(m for m in sent("secc", "DC_ChargeLoopRes") if "Receipt" in m.body)
     for message in (sent("secc", "ScheduleExchangeRes")[0], loop, sent("ev", "MeteringConfirmationReq")[0]):
         _validate(message, tmp_root)
+
+
+def test_ongoing_and_renegotiated_exchanges_offer_the_same_prices_from_the_first_anchor():
+    seen = []
+    config = SeccConfig(tariff=TARIFF, schedule_ongoing_rounds=2)
+    result = run_in_process(config, EvConfig(service="dc_bpt", charge_loops=20, discharge_loops=5,
+                                             renegotiate_after_loops=5),
+                            trace=lambda side, d, pt, m, now: seen.append(m) if side == "secc" and d == "tx"
+                            and m.name == "ScheduleExchangeRes" else None)
+    s = result.summary
+    assert s["outcome"] == "completed" and s["renegotiations"] == 1
+    offered = [m["Scheduled_SEResControlMode"]["ScheduleTuple"][0]["ChargingSchedule"]["AbsolutePriceSchedule"]
+               for m in seen]
+    # 2 Ongoing + Finished (the Ongoing rounds are counted per session), then the renegotiation's Finished
+    assert len(offered) == 3 + 1 and all(o == offered[0] for o in offered)
+    assert s["receipts"] and s["receipts_ok"]

@@ -61,7 +61,7 @@ def schedule_exchange(session, req: Message, now: float) -> Reply:
     processing = "Ongoing" if ongoing else "Finished"
     anchor = int(session.wall_clock())
     charge, discharge = _limits(session)
-    prices = None if ongoing else _price_schedule(session, anchor, discharge)
+    prices = _price_schedule(session, anchor, discharge)
     if ctx.control_mode == "dynamic":
         mode = {} if prices is None else {"AbsolutePriceSchedule": prices}
         return Reply({"EVSEProcessing": processing, "Dynamic_SEResControlMode": mode}, stay=ongoing)
