@@ -32,6 +32,7 @@ from slac.frames import (
     parse_frame,
 )
 from slac.pev import PevState
+from tests.slac.plc_net import WIDE_WINDOW
 
 EV, EVSE, OTHER = "02:00:00:00:00:01", "02:00:00:00:00:02", "02:00:00:00:00:09"
 FAST = SlacConfig.shortened()
@@ -132,8 +133,8 @@ async def test_in_memory_match_without_privileges(set_key_result):
 
 @pytest.mark.faults
 async def test_vendor_noise_frames_during_sounding_do_not_disturb_the_match():
-    pev, evse, _ = await _memory_match(PowerlineConfig(seed=2, noise=True), FAST)
-    assert isinstance(pev, Matched) and pev.num_sounds == FAST.c_ev_match_mnbc
+    pev, evse, _ = await _memory_match(PowerlineConfig(seed=2, noise=True), WIDE_WINDOW)
+    assert isinstance(pev, Matched) and pev.num_sounds == WIDE_WINDOW.c_ev_match_mnbc
 
 
 async def test_attenuation_between_thresholds_is_confirmed_with_cm_validate():

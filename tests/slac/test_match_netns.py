@@ -12,7 +12,7 @@ import pytest
 
 from slac import MatchFailed, Matched, PowerlineConfig, SlacConfig, nid_from_nmk, run_evse, run_pev
 from tests.netns import in_netns
-from tests.slac.plc_net import plc_net, tcp_transfer
+from tests.slac.plc_net import WIDE_WINDOW, plc_net, tcp_transfer
 
 pytestmark = pytest.mark.netns
 FAST = SlacConfig.shortened()
@@ -34,11 +34,11 @@ async def _match(net, plc_config, attenuations=None, config=FAST):
 
 async def test_pev_matches_evse_through_two_virtual_modems():
     with plc_net(evses=1) as net:
-        pev, (evse,), plc = await _match(net, PowerlineConfig(seed=1))
+        pev, (evse,), plc = await _match(net, PowerlineConfig(seed=1), config=WIDE_WINDOW)
         assert isinstance(pev, Matched) and isinstance(evse, Matched)
         assert pev.peer_mac == net.evses[0].endpoint.mac and evse.peer_mac == net.ev.endpoint.mac
         assert pev.nmk == evse.nmk and pev.nid == evse.nid == nid_from_nmk(evse.nmk)
-        assert pev.run_id == evse.run_id and pev.num_sounds == FAST.c_ev_match_mnbc
+        assert pev.run_id == evse.run_id and pev.num_sounds == WIDE_WINDOW.c_ev_match_mnbc
         # both virtual modems now hold the session key: one AVLN
         ports = list(plc.core.ports.values())
         assert ports[0].nmk == ports[1].nmk == pev.nmk
