@@ -4,14 +4,17 @@ A handler is `handler(ev, response, now) -> Step`; which requests it may choose 
 """
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field, replace
 
 from iso15118.session.config import CONTROL_MODES, SERVICE_IDS
+from iso15118.session.log import log_event
 from iso15118.session.messages import NS_AC, NS_DC, Message, from_rational
 
 from . import energy
 from .receipts import ERR_RECEIPT_MISMATCH, checked_receipt, offered_price_schedule
 
+_log = logging.getLogger("iso15118.evcc")
 SAFE_VOLTAGE = 60.0  # below this the DC output counts as discharged after welding detection
 MAX_PRECHARGE_ROUNDS = 40
 MAX_WELDING_ROUNDS = 20
@@ -26,6 +29,7 @@ class Step:
     delay: float = 0.0
     outcome: str | None = None  # set when the session ends after this response
     reason: str = ""
+    code: str | None = None  # the failure's code when the EV itself decided it (else the response's)
     header_signature: dict | None = field(default=None, compare=False)  # xmldsig Signature for the Header
 
 
@@ -278,10 +282,14 @@ def _check_receipt(ev, res: Message) -> bool:
     ctx = ev.ctx
     entry = checked_receipt(ctx.earlier_loops + ctx.loops, ctx.price_schedule, res.get("MeterInfo"), res["Receipt"])
     ctx.receipts.append(entry)
-    if entry["ok"] or not ev.config.reject_bad_receipts:
+    if entry["ok"]:
+        return True
+    log_event(_log, "receipt_mismatch", logging.WARNING, code=ERR_RECEIPT_MISMATCH, loop=entry["loop"],
+              problems=entry["problems"])
+    if not ev.config.reject_bad_receipts:
         return True
     if ev.stop_kind is None:
-        ev.stop_kind = "Terminate"
+        ev.stop_kind, ev.stop_code = "Terminate", ERR_RECEIPT_MISMATCH
         ev.stop_reason = f"{ERR_RECEIPT_MISMATCH}: {entry['problems'][0]}"
     return False
 
@@ -340,5 +348,5 @@ def on_session_stop(ev, res: Message, now: float) -> Step:
         ctx.standby_started_at_loop, ctx.standby_done = None, False
         return Step("ServiceDiscoveryReq", {})
     if ev.stop_reason:
-        return Step(None, {}, outcome="failed", reason=ev.stop_reason)
+        return Step(None, {}, outcome="failed", reason=ev.stop_reason, code=ev.stop_code)
     return Step(None, {}, outcome="paused" if kind == "Pause" else "completed", reason=f"SessionStop {kind}")

@@ -60,6 +60,7 @@ class Evcc:
         self.last_step: Step | None = None
         self.last_payload = b""
         self.stop_reason = ""
+        self.stop_code: str | None = None  # code of a stop the EV decided itself (e.g. ERR_RECEIPT_MISMATCH)
         self.stop_kind: str | None = None  # "Terminate" | "Pause" when the EVSE asked for the end
         self.outcome: str | None = None
         self.code: str | None = None
@@ -124,7 +125,8 @@ class Evcc:
         if response.name.endswith("ChargeLoopRes"):
             actions.append(PowerDelivered(self.ctx.battery.voltage, 0.0, self.ctx.last_power, self.ctx.battery.soc))
         if step.outcome is not None:
-            return actions + self._end(now, step.outcome, None if step.outcome != "failed" else code, step.reason)
+            failure = step.code or code if step.outcome == "failed" else None
+            return actions + self._end(now, step.outcome, failure, step.reason)
         if step.request not in rule.next_requests:
             return actions + self._end(now, "failed", "EV_SEQUENCE_BUG", f"{step.request} after {response.name}")
         if step.request == "SessionStopReq" and step.reason:

@@ -1,6 +1,7 @@
 """Whole sessions (our EV against our SECC, in process) with and without a tariff: the AbsolutePriceSchedule
 offered, the Receipts in the charge loop priced from the MeterInfo beside them (expected amounts worked out here
 from the tariff and the metered Wh), signed into MeteringConfirmation, and checked by the EV."""
+import json
 from dataclasses import replace
 from fractions import Fraction
 from math import floor
@@ -127,7 +128,8 @@ def _tamper(loop_number: int):
     return intercept
 
 
-def test_a_tampered_receipt_is_flagged_with_its_reason_and_the_others_check_out():
+def test_a_tampered_receipt_is_flagged_with_its_reason_and_the_others_check_out(caplog):
+    caplog.set_level("WARNING", logger="iso15118.evcc")
     result = run_in_process(SeccConfig(tariff=TARIFF), EvConfig(service="dc", charge_loops=10),
                             intercept=_tamper(6))
     s = result.summary
@@ -135,6 +137,8 @@ def test_a_tampered_receipt_is_flagged_with_its_reason_and_the_others_check_out(
     bad = [r for r in s["receipts"] if not r["ok"]]
     assert [r["loop"] for r in bad] == [6]
     assert "EnergyCosts.Amount" in bad[0]["problems"][0]  # one cent more than the MeterInfo's price
+    logged = [json.loads(r.message) for r in caplog.records if "receipt_mismatch" in r.message]
+    assert [(e["code"], e["loop"]) for e in logged] == [("ERR_RECEIPT_MISMATCH", 6)]
 
 
 def test_an_ev_rejecting_bad_receipts_neither_signs_it_nor_goes_on_charging():
@@ -144,7 +148,7 @@ def test_an_ev_rejecting_bad_receipts_neither_signs_it_nor_goes_on_charging():
                                                                 reject_bad_receipts=True),
                             intercept=_tamper(3), trace=lambda side, d, pt, m, now: seen.append((side, d, m.name)))
     s = result.summary
-    assert s["outcome"] == "failed" and s["reason"].startswith("ERR_RECEIPT_MISMATCH")
+    assert (s["outcome"], s["code"]) == ("failed", "ERR_RECEIPT_MISMATCH") and "EnergyCosts" in s["reason"]
     assert ("ev", "tx", "MeteringConfirmationReq") not in seen
     assert s["charge_loops"] == 3
 
