@@ -36,11 +36,16 @@ async def test_frame_that_arrived_before_a_late_timer_is_handled_first():
     pump = MachinePump(machine, V2gtpStream(*await accepted))
     loop = asyncio.get_running_loop()
     task = asyncio.create_task(pump.run([StartTimer("t", loop.time() + 0.05)]))
-    await asyncio.sleep(0.01)
-    writer.write(FRAME)  # sent 40 ms before the deadline
+    for _ in range(5):  # loop turns, not time: the pump arms its timer and its reader waits on the socket
+        await asyncio.sleep(0)
+    # The frame is sent while the loop has not run the timer yet (however slowly this machine got here), then
+    # the loop is busy past the deadline: frame and timer are both due in the turn when it comes back.
+    writer.write(FRAME)
     await writer.drain()
-    time.sleep(0.1)  # the loop is busy past the deadline; frame and timer are both due when it comes back
-    await asyncio.sleep(0.05)
+    time.sleep(0.1)
+    async with asyncio.timeout(5):
+        while not machine.calls:
+            await asyncio.sleep(0.005)
     assert machine.calls[0] == ("frame", PayloadType.MAINSTREAM)
     writer.close()
     await asyncio.wait_for(task, 2)
