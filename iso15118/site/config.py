@@ -3,6 +3,7 @@
     [site]                      # SiteConfig fields
     data_dir = "site-data"      # per-meter journals and keys, the shared OCPP queue journal
     pki_dir = "pki"             # made by `v2g pki create`; the SECC TLS context is built once and shared
+    revocation = "soft"         # vehicle certificate revocation policy: off | soft | hard
     meter_time_scale = 0        # 0: meters sample in real time; N > 0: simulated meter time, N x real time
 
     [secc]                      # SeccConfig defaults for every connector (services, limits, ...)
@@ -48,6 +49,10 @@ class SiteConfig:
     pki_dir: str | None = None
     tls: bool = True
     tls_profile: str = "iso20"
+    # Vehicle certificate revocation policy of the SECC TLS context (the PKI's crl/ directory): "off" (no check),
+    # "soft" (a revoked chain is refused, a chain with no revocation information passes), "hard" (no fresh CRL
+    # for every certificate of the chain refuses it: ERR_REVOCATION_UNKNOWN / ERR_REVOCATION_STALE).
+    revocation: str = "soft"
     station_prefix: str = "CS"
     meter_time_scale: float = 0.0
     # Real seconds between durable register checkpoints (one fsync each) per meter; signed readings always carry
@@ -71,6 +76,8 @@ class SiteConfig:
                 raise ConfigError(f"connector {connector.id}: unknown services {unknown}")
         if self.tls and not self.pki_dir:
             raise ConfigError("tls needs pki_dir (a PKI made by 'v2g pki create')")
+        if self.revocation not in ("off", "soft", "hard"):
+            raise ConfigError(f"revocation must be off, soft or hard, got {self.revocation!r}")
         if self.meter_time_scale < 0:
             raise ConfigError("meter_time_scale must be >= 0")
 

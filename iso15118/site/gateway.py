@@ -61,7 +61,7 @@ class SiteGateway:
         ssl_context = None
         if config.tls:
             from iso15118.session.tls_contexts import secc_context
-            ssl_context = secc_context(config.pki_dir, config.tls_profile)
+            ssl_context = secc_context(config.pki_dir, config.tls_profile, revocation=config.revocation)
         hooks = plug_and_charge_hooks(config.pki_dir)
         supervision = None
         if config.supervision or any(c.cp_serial_port or c.plc_interface for c in config.connectors):
