@@ -48,7 +48,9 @@ async def _matched_powerline():
     return plc, evse.port
 
 
-FAST = LinkMonitorConfig(hold_time=0.2, poll_interval=0.03, response_timeout=0.05)
+# Shortened, but a 100-300 ms stall of a loaded machine (a query's answer late, no poll for a while) is not a
+# lost link: the hold time outlasts it.
+FAST = LinkMonitorConfig(hold_time=0.4, poll_interval=0.03, response_timeout=0.2)
 
 
 async def test_matched_link_reports_snr_and_stays_up():
@@ -59,7 +61,7 @@ async def test_matched_link_reports_snr_and_stays_up():
         # 30 dB configured; the tone map can only say the densest modulation that fits: 28 dB
         assert stats.snr.mean_db == max(s for s in MODULATION_SNR_DB if s <= 30)
         with pytest.raises(TimeoutError):
-            await asyncio.wait_for(watch_link(plc.open_memory_link(port), FAST), 0.5)
+            await asyncio.wait_for(watch_link(plc.open_memory_link(port), FAST), 2 * FAST.hold_time + 0.2)
     finally:
         plc.close()
 
@@ -75,7 +77,7 @@ async def test_degraded_cut_or_silent_link_raises_plc_link_lost(fault):
         {"degrade": lambda: plc.core.set_snr(port, 12.0), "cut": lambda: plc.core.cut(port),
          "silence": lambda: plc.core.silence(port)}[fault]()
         with pytest.raises(PlcLinkLost) as err:
-            await asyncio.wait_for(watcher, 2)
+            await asyncio.wait_for(watcher, 5)
         assert err.value.code == "PLC_LINK_LOST"
     finally:
         plc.close()
