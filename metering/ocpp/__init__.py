@@ -22,8 +22,12 @@ with the reading's OCMF record as signedMeterValue (encodingMethod "OCMF", publi
 per PublicKeyWithSignedMeterValue). Transaction methods return once the event is committed to the queue;
 delivery is asynchronous, in order, one call in flight, with `offline=true` for events queued while
 offline (or still queued when the connection dropped), retried/discarded per E13 (see `queue`).
-CSMS requests answered: GetTransactionStatus, TriggerMessage (StatusNotification, Heartbeat),
-RequestStopTransaction (via `on_remote_stop`); others get NotImplemented.
+CSMS requests answered: GetVariables, SetVariables, GetBaseReport (Configuration/FullInventory, then paged
+NotifyReport) over the device model (`device_model`: the OcppConfig fields named as OCPP 2.0.1 variables;
+values a CSMS sets are stored in the journal (`ocpp_variables`), survive a restart, win over the file, and take
+effect at once: retries, heartbeat, aligned and periodic timers reschedule), GetTransactionStatus,
+TriggerMessage (StatusNotification, Heartbeat), RequestStopTransaction (via `on_remote_stop`); others
+(Reset, ChangeAvailability, ...) get NotImplemented.
 Stations of one gateway may share the journal (the queue is scoped by station id) and one `ssl_context`.
 `LocalCsms` (csms.py) is the reusable test/demo CSMS; `python -m metering.ocpp csms` runs it standalone.
 Configuration: `OcppConfig` (OCPP variable names).

@@ -22,15 +22,23 @@ def next_boundary(wall: float, interval: int) -> float:
 
 
 async def sample_aligned(tx: Transaction, read: Callable[[], SignedMeterReading | Awaitable[SignedMeterReading]],
-                         interval: int, clock: Callable[[], float] = time.time,
-                         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
+                         interval: int | Callable[[], int], clock: Callable[[], float] = time.time,
+                         sleep: Callable[[float | None], Awaitable[bool | None]] = asyncio.sleep) -> None:
     """At every boundary, take a signed reading and queue it as an aligned Updated; runs until cancelled
-    (cancel it when the transaction ends). interval 0 = aligned data off."""
-    if interval <= 0:
-        return
+    (cancel it when the transaction ends). interval 0 = aligned data off. A callable `interval` is read before
+    each wait; then `sleep(seconds)` returns True when the value may have changed (the boundary is recomputed)
+    and `sleep(None)` waits for a change while the interval is 0."""
+    current = interval if callable(interval) else (lambda: interval)
     while True:
-        boundary = next_boundary(clock(), interval)
-        await sleep(max(0.0, boundary - clock()))
+        step = current()
+        if step <= 0:
+            if not callable(interval):
+                return
+            await sleep(None)
+            continue
+        boundary = next_boundary(clock(), step)
+        if await sleep(max(0.0, boundary - clock())):
+            continue
         reading = read()
         if inspect.isawaitable(reading):
             reading = await reading

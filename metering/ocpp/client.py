@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import dataclasses
 import inspect
 import logging
 import random
@@ -34,16 +35,17 @@ from ocpp.v201 import ChargePoint, call, call_result
 from ocpp.v201.enums import Action
 
 from metering.journal import Journal
-from metering.ocpp import messages
+from metering.ocpp import device_model, messages
 from metering.ocpp.aligned import sample_aligned
 from metering.ocpp.config import OcppConfig
 from metering.ocpp.errors import OcppCallFailed, OcppOffline, TransactionClosed
 from metering.ocpp.messages import SignedMeterReading
 from metering.ocpp.queue import OfflineQueue, QueuedMessage
-from metering.ocpp.transaction import Transaction, reading_dict
+from metering.ocpp.transaction import Transaction, key_only, reading_dict
 from v2gbase.jsonlog import log_json
 
 SUBPROTOCOL = "ocpp2.0.1"
+REPORT_ITEMS_PER_MESSAGE = 8  # ReportData entries per NotifyReport (DeviceDataCtrlr.ItemsPerMessage, our choice)
 _T = TypeVar("_T")
 _logger = logging.getLogger("metering.ocpp")
 
@@ -68,13 +70,33 @@ def client_ssl_context(config: OcppConfig) -> ssl.SSLContext | None:
 
 
 class _StationEndpoint(ChargePoint):
-    """The `ocpp` package's endpoint on the station side: answers GetTransactionStatus (E14), TriggerMessage
+    """The `ocpp` package's endpoint on the station side: answers GetVariables (B06), SetVariables (B05) and
+    GetBaseReport (B07, then NotifyReport) from the device model, GetTransactionStatus (E14), TriggerMessage
     (F06) for StatusNotification and Heartbeat, and RequestStopTransaction (F03) through the application's
     `on_remote_stop`; other CSMS requests get the package's NotImplemented CALLERROR."""
 
     def __init__(self, station_id: str, connection: object, client: OcppClient) -> None:
         super().__init__(station_id, connection, response_timeout=client.config.message_timeout)
         self._client = client
+
+    @on(Action.get_variables)
+    def on_get_variables(self, get_variable_data: list[dict], **_: object):
+        return call_result.GetVariables(
+            get_variable_result=device_model.get_variables(self._client.config, get_variable_data))
+
+    @on(Action.set_variables)
+    async def on_set_variables(self, set_variable_data: list[dict], **_: object):
+        return call_result.SetVariables(set_variable_result=await self._client.set_variables(set_variable_data))
+
+    @on(Action.get_base_report)
+    def on_get_base_report(self, request_id: int, report_base: str, **_: object):
+        return call_result.GetBaseReport(status="Accepted" if report_base in device_model.REPORT_BASES
+                                         else "NotSupported")
+
+    @after(Action.get_base_report)
+    def after_get_base_report(self, request_id: int, report_base: str, **_: object) -> None:
+        if report_base in device_model.REPORT_BASES:
+            self._client._spawn(self._client._send_report(request_id, report_base))
 
     @on(Action.get_transaction_status)
     async def on_get_transaction_status(self, transaction_id: str | None = None, **_: object):
@@ -122,13 +144,16 @@ class OcppClient:
         (their commits serialize on it anyway; one thread instead of one per station); default: its own.
         `on_remote_stop(transaction_id)` decides a RequestStopTransaction; on True the application stops the
         session and ends the transaction with `tx.end(seal, "Remote", "RemoteStop")`."""
-        self.config = config
         self.on_remote_stop = on_remote_stop
         self._spawned: set[asyncio.Task[None]] = set()
         self._ssl_context = ssl_context
         self.journal = journal or Journal(config.journal_path)
         self._owns_journal = journal is None
         self.queue = OfflineQueue(self.journal, config)
+        # Values a CSMS set earlier (SetVariables) win over the file's.
+        self.config = device_model.with_stored(config, self.queue.stored_variables())
+        self.queue.config = self.config
+        self._reconfigured = asyncio.Event()
         self._owns_queue_worker = queue_worker is None
         self._queue_worker = queue_worker or ThreadPoolExecutor(max_workers=1,
                                                                 thread_name_prefix=f"ocpp-{config.station_id}-queue")
@@ -141,7 +166,6 @@ class OcppClient:
         self._queue_changed = asyncio.Event()
         self._booted = False
         self._offline_since: float | None = None
-        self.heartbeat_interval = config.heartbeat_interval
         self.connections = 0
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -167,6 +191,49 @@ class OcppClient:
         """Run a queue (journal) operation on this client's queue worker, after those submitted before it."""
         return await asyncio.get_running_loop().run_in_executor(self._queue_worker, operation, *args)
 
+    # ---- device model ------------------------------------------------------------------------------------
+    @property
+    def heartbeat_interval(self) -> int:
+        return self.config.heartbeat_interval
+
+    async def set_variables(self, requests: list[dict]) -> list[dict]:
+        """SetVariables (B05): the accepted values are stored durably, then take effect at once."""
+        results, config, stored = device_model.set_variables(self.config, requests)
+        if stored:
+            await self.queue_io(self.queue.store_variables, stored)
+            self._reconfigure(config)
+            _log("variables_set", variables=sorted(stored))
+        return results
+
+    def _reconfigure(self, config: OcppConfig) -> None:
+        self.config = self.queue.config = config
+        self._reconfigured.set()  # wakes whoever sleeps on an old value (heartbeat, aligned, periodic values)
+        self._reconfigured = asyncio.Event()
+        self._queue_changed.set()  # a retry waits MessageAttemptInterval × attempts of the new value
+
+    async def sleep_unless_reconfigured(self, seconds: float | None) -> bool:
+        """Sleep `seconds` (None: until a change); True if a device-model value changed first, so the caller
+        recomputes its deadline with the new values."""
+        changed = self._reconfigured
+        try:
+            async with asyncio.timeout(seconds):
+                await changed.wait()
+        except TimeoutError:
+            return False
+        return True
+
+    async def _send_report(self, request_id: int, report_base: str) -> None:
+        """NotifyReport pages (B07.FR.?): seqNo from 0, tbc on every page but the last."""
+        entries = device_model.report_data(self.config, report_base)
+        pages = [entries[i:i + REPORT_ITEMS_PER_MESSAGE] for i in range(0, len(entries), REPORT_ITEMS_PER_MESSAGE)]
+        try:
+            for seq_no, page in enumerate(pages):
+                await self._send_direct(call.NotifyReport(
+                    request_id=request_id, generated_at=messages.timestamp(self._clock()), seq_no=seq_no,
+                    tbc=seq_no < len(pages) - 1, report_data=page))
+        except _ConnectionLost:
+            _log("report_dropped_offline", logging.INFO, request_id=request_id)
+
     # ---- state ---------------------------------------------------------------------------------------------
     @property
     def online(self) -> bool:
@@ -183,24 +250,27 @@ class OcppClient:
                 await asyncio.sleep(0.01)
 
     # ---- transactions --------------------------------------------------------------------------------------------
-    async def start_transaction(self, begin: SignedMeterReading, public_key_der: bytes, *, evse_id: int = 1,
+    async def start_transaction(self, begin: SignedMeterReading | None, public_key_der: bytes, *, evse_id: int = 1,
                                 connector_id: int = 1, id_token: dict | None = None, trigger_reason: str = "Authorized",
                                 charging_state: str | None = "Charging",
                                 transaction_id: str | None = None) -> Transaction:
-        """Open a transaction and queue Started with the signed begin value (`metering.SignedReading` fits)."""
+        """Open a transaction and queue Started with the signed begin value (`metering.SignedReading` fits), or
+        without one (begin None: the metering session begins later, `tx.signed_begin`)."""
         transaction_id = transaction_id or str(uuid.uuid4())  # unique across reboots (§E)
-        stored = reading_dict(begin, public_key_der)
+        stored = key_only(public_key_der) if begin is None else reading_dict(begin, public_key_der)
         await self.queue_io(self.queue.open_transaction, transaction_id, evse_id, connector_id, stored)
         tx = Transaction(self, transaction_id, evse_id, connector_id, stored)
-        started = await tx.started_payload(trigger_reason, id_token, charging_state)
+        started = await tx.started_payload(trigger_reason, id_token, charging_state, self._clock())
         await self._enqueue_transaction_event(transaction_id, started)
         return tx
 
     async def sample_aligned(self, tx: Transaction,
                              read: Callable[[], SignedMeterReading | Awaitable[SignedMeterReading]]) -> None:
-        """Queue an aligned value every `aligned_data_interval` s from midnight until cancelled (e.g.
-        `read=lambda: meter.reading(session_id)`); run it as a task beside the transaction."""
-        await sample_aligned(tx, read, self.config.aligned_data_interval, self._clock)
+        """Queue an aligned value every AlignedDataCtrlr.Interval s from midnight until cancelled (e.g.
+        `read=lambda: meter.reading(session_id)`); run it as a task beside the transaction. A new interval
+        (SetVariables) reschedules the next value at once."""
+        await sample_aligned(tx, read, lambda: self.config.aligned_data_interval, self._clock,
+                             self.sleep_unless_reconfigured)
 
     def open_transactions(self) -> list[Transaction]:
         """Transactions left open by an earlier run (restart): end them, e.g. with the meter's recovery seal."""
@@ -324,12 +394,12 @@ class OcppClient:
     async def _connection_loop(self) -> None:
         url = f"{self.config.csms_url.rstrip('/')}/{self.config.station_id}"
         context = self._ssl_context or client_ssl_context(self.config)
-        headers = {}
-        if self.config.basic_auth_password:
-            credentials = f"{self.config.station_id}:{self.config.basic_auth_password}".encode()
-            headers["Authorization"] = "Basic " + base64.b64encode(credentials).decode("ascii")
         failures = 0
         while True:
+            headers = {}
+            if self.config.basic_auth_password:  # read per attempt: SetVariables may have changed it
+                credentials = f"{self.config.station_id}:{self.config.basic_auth_password}".encode()
+                headers["Authorization"] = "Basic " + base64.b64encode(credentials).decode("ascii")
             try:
                 websocket = await websockets.connect(url, subprotocols=[SUBPROTOCOL], ssl=context,
                                                      additional_headers=headers,
@@ -396,7 +466,8 @@ class OcppClient:
                 continue
             if result.status == "Accepted":
                 self._booted = True
-                self.heartbeat_interval = result.interval or self.heartbeat_interval
+                if result.interval:  # B01: the interval of the response is the HeartbeatInterval
+                    self._reconfigure(dataclasses.replace(self.config, heartbeat_interval=result.interval))
                 self._changed_offline = set(self._statuses)  # B01: every connector after boot
             else:
                 await asyncio.sleep(result.interval or self.heartbeat_interval)
@@ -411,9 +482,13 @@ class OcppClient:
             await self._send_direct(call.StatusNotification(**self._status_payload(key)))
 
     async def _heartbeat_loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        last = loop.time()
         while True:
-            await asyncio.sleep(self.heartbeat_interval)
+            if await self.sleep_unless_reconfigured(last + self.config.heartbeat_interval - loop.time()):
+                continue  # a new HeartbeatInterval counts from the last heartbeat
             await self._send_direct(call.Heartbeat())
+            last = loop.time()
 
     async def _send_loop(self) -> None:
         while True:

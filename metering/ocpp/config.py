@@ -14,14 +14,23 @@ from metering.ocpp.errors import OcppConfigInvalid
 from v2gbase.config import checked_scalar, read_table
 
 
-def _var(default: object, name: str) -> object:
-    return field(default=default, metadata={"ocpp": name})
+# TxCtrlr.TxStartPoint members the site gateway honours, in the order a session reaches them.
+TX_START_POINTS = ("EVConnected", "Authorized", "DataSigned", "PowerPathClosed")
+PUBLIC_KEY_POLICIES = ("Never", "OncePerTransaction", "EveryMeterValue")
+
+
+def _var(default: object, name: str, data_type: str = "integer", mutability: str = "ReadWrite", *,
+         minimum: int | None = None, unit: str | None = None, values: tuple[str, ...] = ()) -> object:
+    """A field that is an OCPP 2.0.1 device-model variable "Component.Variable[.Instance]" (Part 2 appendix),
+    with its data type, mutability and limits as the device model reports and checks them."""
+    return field(default=default, metadata={"ocpp": name, "data_type": data_type, "mutability": mutability,
+                                            "minimum": minimum, "unit": unit, "values": values})
 
 
 @dataclass(frozen=True)
 class OcppConfig:
     csms_url: str = "ws://127.0.0.1:9000"  # the station id is appended as the last path segment
-    station_id: str = "CS001"
+    station_id: str = _var("CS001", "SecurityCtrlr.Identity", "string", "ReadOnly")  # also scopes the queue
     vendor_name: str = "v2g-stack"
     model: str = "EVSE"
     serial_number: str = ""
@@ -31,37 +40,60 @@ class OcppConfig:
     client_cert_file: str = ""
     client_key_file: str = ""
     # Security profiles 1 and 2: HTTP Basic authentication, user = station id (empty = not sent).
-    basic_auth_password: str = _var("", "SecurityCtrlr.BasicAuthPassword")
+    basic_auth_password: str = _var("", "SecurityCtrlr.BasicAuthPassword", "string", "WriteOnly")
     # The offline queue lives in the metering journal's SQLite file (metering.Journal outbox).
     journal_path: str = "meter-journal.sqlite"
     # OCPPCommCtrlr.OfflineThreshold: offline longer than this → StatusNotification for every connector on
     # reconnect, else only for those that changed (B04).
-    offline_threshold: int = _var(60, "OCPPCommCtrlr.OfflineThreshold")
+    offline_threshold: int = _var(60, "OCPPCommCtrlr.OfflineThreshold", minimum=0, unit="s")
     # E13: a TransactionEvent is resent after CALLERROR or timeout while fewer than this many sends failed,
     # waiting MessageAttemptInterval × sends so far, then discarded.
-    message_attempts_transaction_event: int = _var(3, "OCPPCommCtrlr.MessageAttempts.TransactionEvent")
+    message_attempts_transaction_event: int = _var(3, "OCPPCommCtrlr.MessageAttempts.TransactionEvent",
+                                                  minimum=1)
     message_attempt_interval_transaction_event: float = _var(
-        60.0, "OCPPCommCtrlr.MessageAttemptInterval.TransactionEvent")
+        60.0, "OCPPCommCtrlr.MessageAttemptInterval.TransactionEvent", minimum=0, unit="s")
     # true: StatusNotification and MeterValues go through the persistent queue too; false: transaction
     # messages only (the others are dropped while offline).
-    queue_all_messages: bool = _var(False, "OCPPCommCtrlr.QueueAllMessages")
+    queue_all_messages: bool = _var(False, "OCPPCommCtrlr.QueueAllMessages", "boolean")
     # Storage budget for queued TransactionEvents per station (0 = unlimited); beyond it Updated events are
     # thinned (E04.FR.07/08, E11.FR.04/05). Not an OCPP variable: the spec leaves the memory size open.
     max_queued_transaction_events: int = 0
-    message_timeout: float = _var(30.0, "OCPPCommCtrlr.MessageTimeout")
-    heartbeat_interval: int = _var(300, "OCPPCommCtrlr.HeartbeatInterval")  # until the CSMS sets one in Boot
-    retry_back_off_wait_minimum: float = _var(1.0, "OCPPCommCtrlr.RetryBackOffWaitMinimum")
-    retry_back_off_random_range: float = _var(2.0, "OCPPCommCtrlr.RetryBackOffRandomRange")
-    retry_back_off_repeat_times: int = _var(2, "OCPPCommCtrlr.RetryBackOffRepeatTimes")
+    message_timeout: float = _var(30.0, "OCPPCommCtrlr.MessageTimeout.Default", mutability="ReadOnly", unit="s")
+    heartbeat_interval: int = _var(300, "OCPPCommCtrlr.HeartbeatInterval", minimum=1,
+                                  unit="s")  # replaced by the interval in the BootNotification response
+    retry_back_off_wait_minimum: float = _var(1.0, "OCPPCommCtrlr.RetryBackOffWaitMinimum", minimum=0,
+                                                unit="s")
+    retry_back_off_random_range: float = _var(2.0, "OCPPCommCtrlr.RetryBackOffRandomRange", minimum=0,
+                                                unit="s")
+    retry_back_off_repeat_times: int = _var(2, "OCPPCommCtrlr.RetryBackOffRepeatTimes", minimum=0)
     # Clock-aligned meter data (AlignedDataCtrlr.Interval, seconds from midnight; 0 = off).
-    aligned_data_interval: int = _var(300, "AlignedDataCtrlr.Interval")
-    public_key_with_signed_meter_value: str = _var("EveryMeterValue", "OCPPCommCtrlr.PublicKeyWithSignedMeterValue")
+    aligned_data_interval: int = _var(300, "AlignedDataCtrlr.Interval", minimum=0, unit="s")
+    public_key_with_signed_meter_value: str = _var("EveryMeterValue", "OCPPCommCtrlr.PublicKeyWithSignedMeterValue",
+                                                   "OptionList", values=PUBLIC_KEY_POLICIES)
+    # Updated TransactionEvent with a fresh signed reading every this many seconds of transaction (0 = none);
+    # the site gateway sends them (its SiteConfig.tx_updated_interval_s is the default).
+    tx_updated_interval: float = _var(0.0, "SampledDataCtrlr.TxUpdatedInterval", minimum=0, unit="s")
+    # Where the site gateway opens the transaction (members of TX_START_POINTS, the first reached wins):
+    # EVConnected = the ISO 15118 session starts, Authorized, DataSigned = the metering session's signed begin
+    # (service selection), PowerPathClosed = the first power request.
+    tx_start_point: str = _var("EVConnected", "TxCtrlr.TxStartPoint", "MemberList", values=TX_START_POINTS)
 
     def __post_init__(self) -> None:
-        if self.public_key_with_signed_meter_value not in ("Never", "OncePerTransaction", "EveryMeterValue"):
-            raise OcppConfigInvalid(f"PublicKeyWithSignedMeterValue {self.public_key_with_signed_meter_value!r}")
-        if self.message_attempts_transaction_event < 1:
-            raise OcppConfigInvalid("MessageAttemptsTransactionEvent must be at least 1")
+        for f in dataclasses.fields(self):
+            if "ocpp" not in f.metadata:
+                continue
+            value, meta = getattr(self, f.name), f.metadata
+            if meta["minimum"] is not None and value < meta["minimum"]:
+                raise OcppConfigInvalid(f"{meta['ocpp']} must be at least {meta['minimum']}, got {value!r}")
+            if meta["data_type"] == "OptionList" and value not in meta["values"]:
+                raise OcppConfigInvalid(f"{meta['ocpp']} is one of {meta['values']}, got {value!r}")
+            if meta["data_type"] == "MemberList" and not set(self.tx_start_points()) <= set(meta["values"]):
+                raise OcppConfigInvalid(f"{meta['ocpp']} members are among {meta['values']}, got {value!r}")
+        if not self.tx_start_points():
+            raise OcppConfigInvalid("TxCtrlr.TxStartPoint needs at least one member")
+
+    def tx_start_points(self) -> tuple[str, ...]:
+        return tuple(m.strip() for m in self.tx_start_point.split(",") if m.strip())
 
     @staticmethod
     def ocpp_variables() -> dict[str, str]:

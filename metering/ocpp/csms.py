@@ -6,6 +6,8 @@ received (`transaction_events`, duplicates included) and once per (transactionId
 `transactions` (the backend's dedup key, OCPP 2.0.1 §E 1.3.2); signed meter values are decoded
 (`signed_values`: the OCMF record and the DER public key from the `oca:` string) for verification.
 Fault injection: `fail_next(action, n)` answers CALLERROR, `delay_next(action, n, seconds)` answers late.
+CSMS-initiated requests go through `call(station_id, payload)` (e.g. `call.GetVariables`, `call.SetVariables`,
+`call.GetBaseReport`); the NotifyReport pages that follow a GetBaseReport are kept in `reports`.
 """
 from __future__ import annotations
 
@@ -58,6 +60,7 @@ class CsmsRecord:
     authorizations: list[dict] = field(default_factory=list)
     statuses: list[dict] = field(default_factory=list)
     meter_values: list[dict] = field(default_factory=list)
+    reports: list[dict] = field(default_factory=list)  # every NotifyReport received, camelCase
     heartbeats: int = 0
     boots: int = 0
     client_certificates: list[str] = field(default_factory=list)  # subject of each TLS client certificate
@@ -137,6 +140,11 @@ class _CsmsEndpoint(ChargePoint):
     async def on_meter_values(self, **kwargs: object):
         self._csms.record.meter_values.append(kwargs)
         return call_result.MeterValues()
+
+    @on(Action.notify_report)
+    async def on_notify_report(self, **kwargs: object):
+        self._csms.record.reports.append(_camel(kwargs))
+        return call_result.NotifyReport()
 
     @on(Action.authorize)
     async def on_authorize(self, id_token: dict, **kwargs: object):

@@ -7,7 +7,8 @@ event, §E 1.3.2), assigned in the same commit that stores the message; other qu
 `ocpp/<station>/other`. What changes while a message waits (send attempts, next attempt time, the offline
 flag, the outcome) lives beside it in `ocpp_delivery`, keyed by the outbox row and scoped by station, so
 the stations of a gateway can share one journal. `ocpp_transactions` keeps the transactions a station
-opened (their signed begin value is needed again in Ended, possibly after a restart).
+opened (their signed begin value is needed again in Ended, possibly after a restart); `ocpp_variables` the
+device-model values a CSMS set (SetVariables), so they survive a restart.
 
 Retries (E13): after a CALLERROR or a timeout, a message is resent while fewer than
 MessageAttemptsTransactionEvent sends failed, after MessageAttemptIntervalTransactionEvent × sends so far;
@@ -38,6 +39,8 @@ CREATE TABLE IF NOT EXISTS ocpp_transactions (
     transaction_id TEXT PRIMARY KEY, station_id TEXT NOT NULL, evse_id INTEGER NOT NULL,
     connector_id INTEGER NOT NULL, begin_reading TEXT NOT NULL, public_key_sent INTEGER NOT NULL,
     ended INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS ocpp_variables (
+    station_id TEXT NOT NULL, variable TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (station_id, variable));
 """
 
 
@@ -182,10 +185,30 @@ class OfflineQueue:
         with self._lock:
             return self._db.execute(query, args).fetchone()[0]
 
+    # ---- device-model values set by the CSMS ---------------------------------------------------------------
+    def store_variables(self, values: dict[str, str]) -> None:
+        """Persist SetVariables values ("Component.Variable[.Instance]" → value), all in one commit."""
+        with self._lock:
+            with self._db:
+                self._db.execute("BEGIN")
+                self._db.executemany("INSERT OR REPLACE INTO ocpp_variables VALUES (?, ?, ?)",
+                                     [(self.station_id, key, value) for key, value in values.items()])
+
+    def stored_variables(self) -> dict[str, str]:
+        with self._lock:
+            rows = self._db.execute("SELECT variable, value FROM ocpp_variables WHERE station_id = ?",
+                                    (self.station_id,)).fetchall()
+        return dict(rows)
+
     # ---- transactions ------------------------------------------------------------------------------------------
     def open_transaction(self, transaction_id: str, evse_id: int, connector_id: int, begin_reading: dict) -> None:
         self._write("INSERT INTO ocpp_transactions VALUES (?, ?, ?, ?, ?, 0, 0)",
                     (transaction_id, self.station_id, evse_id, connector_id, json.dumps(begin_reading)))
+
+    def set_begin(self, transaction_id: str, begin_reading: dict) -> None:
+        """The signed begin value of a transaction opened before the metering session began."""
+        self._write("UPDATE ocpp_transactions SET begin_reading = ? WHERE transaction_id = ?",
+                    (json.dumps(begin_reading), transaction_id))
 
     def public_key_sent(self, transaction_id: str) -> None:
         self._write("UPDATE ocpp_transactions SET public_key_sent = 1 WHERE transaction_id = ?", (transaction_id,))
