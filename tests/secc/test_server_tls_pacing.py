@@ -24,7 +24,7 @@ async def test_handshakes_of_evs_connecting_at_once_start_one_interval_apart(pki
     client_hellos: list[float] = []
     # OpenSSL calls the server-name callback for every ClientHello it processes (with None: EVs send no SNI)
     context.sni_callback = lambda *_: client_hellos.append(loop.time())
-    interval = 0.25
+    interval = 0.3
     async with SeccServer(Station(SeccConfig()), ssl_context=context, tls_start_interval=interval) as server:
         ev = ev_context(pki.directory)
         connections = await asyncio.gather(*(asyncio.open_connection("::1", server.port, ssl=ev)
@@ -33,8 +33,10 @@ async def test_handshakes_of_evs_connecting_at_once_start_one_interval_apart(pki
             writer.close()
     assert len(client_hellos) == 4
     gaps = [later - earlier for earlier, later in zip(client_hellos, client_hellos[1:])]
-    # unpaced, the four ClientHellos are handled back to back within a few ms of CPU each
-    assert min(gaps) > interval - 0.1, gaps
+    # Unpaced, the four ClientHellos are handled back to back within a few ms of CPU each. A ClientHello is
+    # seen some loop turns after its handshake started, so a loaded machine's stall shortens the gap after
+    # it: allow 200 ms of that, still ~50x an unpaced gap.
+    assert min(gaps) > interval - 0.2, gaps
 
 
 async def test_a_silent_tcp_peer_does_not_hold_up_the_next_evs_handshake(pki):
