@@ -80,7 +80,7 @@ async def test_ipv6_tcp_crosses_the_powerline_only_after_the_match():
 async def test_pev_picks_the_lowest_attenuation_of_three_evses():
     attenuations = [9.0, 4.0, 7.0]
     with plc_net(evses=3) as net:
-        pev, evses, _ = await _match(net, PowerlineConfig(seed=3), attenuations)
+        pev, evses, _ = await _match(net, PowerlineConfig(seed=3), attenuations, WIDE_WINDOW)
         best = attenuations.index(min(attenuations))
         assert isinstance(pev, Matched)
         assert pev.peer_mac == net.evses[best].endpoint.mac
