@@ -58,7 +58,8 @@ class SiteConfig:
     # Real seconds between durable register checkpoints (one fsync each) per meter; signed readings always carry
     # their own. 1 s loses at most a second of register advance in a crash; a 100-EVSE gateway pays 100 fsync/s.
     meter_checkpoint_interval_s: float = 1.0
-    # Updated TransactionEvent with a fresh signed reading every this many seconds of session (0 = none).
+    # Updated TransactionEvent with a fresh signed reading every this many seconds of session (0 = none): the
+    # default of SampledDataCtrlr.TxUpdatedInterval ([ocpp] or a CSMS's SetVariables override it).
     tx_updated_interval_s: float = 120.0
     secc: SeccConfig = field(default_factory=SeccConfig)
     ocpp: dict[str, Any] = field(default_factory=dict)

@@ -19,6 +19,10 @@ SESSION_STOP_REASONS = {
 }
 
 
+# A session the CSMS refused to authorize (Authorize answered other than Accepted), whatever ended it after.
+REFUSED_AUTHORIZATION = ("Deauthorized", "DeAuthorized")
+
+
 def stop_reasons(code: str) -> tuple[str, str]:
     """(triggerReason, stoppedReason) for the Ended event of a session sealed for `code`."""
     if code in FAULT_STOP_REASONS:

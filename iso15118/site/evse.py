@@ -9,12 +9,19 @@ any reason is sealed exactly once and its OCPP transaction ends with the final s
 Per session (SECC events): SessionStarted arms supervision; a PnC contract the SECC verified is authorized by
 the CSMS (OCPP Authorize with the certificate hash data, `authorize.OcppContractAuthorizer`); ServiceSelected
 opens the metering session (OCMF TX B, identity of the contract or EIM token from Authorized, RT "DC" for dc/dc_bpt
-and "AC" for ac/ac_bpt) and the OCPP transaction (Started); every `tx_updated_interval_s` an
-Updated with a fresh signed reading; SessionSealed (normal stop, FAILED code, timeout, lost TCP/TLS) ends the
-transaction with the seal reading. A supervision fault (CP E/F, PWM loss, unplug, PLC link lost) runs
+and "AC" for ac/ac_bpt). The OCPP transaction opens (Started) at the first point of TxCtrlr.TxStartPoint the
+session reaches (`TX_START_TRIGGERS`): EVConnected at SessionStarted, Authorized (default), DataSigned (the
+signed begin at service selection), PowerPathClosed (the first power request). Points reached after Started are
+reported in Updated events: Authorized with the idToken, the signed begin with SignedDataReceived. Every
+SampledDataCtrlr.TxUpdatedInterval an Updated with a fresh signed reading; SessionSealed (normal stop, FAILED
+code, timeout, lost TCP/TLS) ends the transaction with the seal reading and the metering session's signed begin
+(for a session sealed before service selection, the empty session the seal opened). A session sealed before
+the start point has no transaction: its seal stays in the meter journal, logged as `seal_without_transaction`
+(code TX_START_POINT_NOT_REACHED). With the default that is a session never authorized (zero energy: power
+flows only after service selection); with EVConnected every sealed session has a transaction. A supervision fault (CP E/F, PWM loss, unplug, PLC link lost) runs
 `abort()`: trip the power stage, open the board's contactor, then `Secc.abort` seals the metering session
 with the fault code (final signed reading, contactor open) and ends the machine, whose connection closes
-without an answer (facts iso15118-20 §8.2-8.3), then OCPP Ended via `Transaction.end_for_fault`. After a crash, the meter seals
+without an answer (facts iso15118-20 §8.2-8.3), then OCPP Ended with the fault's reasons (`endings.stop_reasons`). After a crash, the meter seals
 what was open when it starts (reason "restart") and `start()` ends those transactions.
 """
 from __future__ import annotations
@@ -24,6 +31,7 @@ import dataclasses
 import logging
 import ssl
 import threading
+import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Awaitable, Callable
@@ -41,7 +49,7 @@ from metering.ocpp import OcppClient, Transaction, id_token
 
 from .authorize import OcppContractAuthorizer, RepeatedRequestVerifier
 from .config import ConnectorConfig
-from .endings import NORMAL, RESTART, stop_reasons
+from .endings import REFUSED_AUTHORIZATION, RESTART, stop_reasons
 from .power import InterlockedCharger
 
 _log = logging.getLogger("iso15118.site")
@@ -101,11 +109,23 @@ class SessionRecord:
     seal: SignedReading | None = None
     ended: bool = False
     power_on: bool = False
+    seal_reported: bool = False  # a SessionSealed for it was handled (else abort() ends the transaction)
+    reached: set[str] = field(default_factory=set)  # TxStartPoint points this session reached
+    begin: SignedReading | None = None  # the metering session's signed begin (service selection)
     updater: asyncio.Task | None = field(default=None, repr=False)
 
     @property
     def meter_session(self) -> str:
         return self.session_id.hex()
+
+
+# TxStartPoint point → (triggerReason, chargingState) of a Started opened there.
+TX_START_TRIGGERS = {
+    "EVConnected": ("EVDetected", "EVConnected"),
+    "Authorized": ("Authorized", "EVConnected"),
+    "DataSigned": ("SignedDataReceived", "EVConnected"),
+    "PowerPathClosed": ("ChargingStateChanged", "Charging"),
+}
 
 
 def ocmf_user(method: str, identity: str) -> OcmfUser:
@@ -119,11 +139,12 @@ class Evse:
     def __init__(self, config: ConnectorConfig, secc_config: SeccConfig, meter: Meter,
                  ocpp: OcppClient | None = None, *, ssl_context: ssl.SSLContext | None = None,
                  station_hooks: dict | None = None, board=None, plc=None, supervision_config=None,
-                 tx_updated_interval_s: float = 0.0, trace=None,
+                 trace=None,
                  on_event: Callable[[Event], None] | None = None,
                  on_fault: Callable[[str, str], None] | None = None) -> None:
         """`board`: a supervision.SerialControlPilot (pilot measurements + contactor); `plc`: a PLC source for
-        supervision.SessionSupervisor (e.g. slac.watch_link(...)); `on_event`/`on_fault` observe (demo)."""
+        supervision.SessionSupervisor (e.g. slac.watch_link(...)); `on_event`/`on_fault` observe (demo).
+        TxStartPoint and TxUpdatedInterval are read from the OCPP client's live device model."""
         self.config = config
         self.secc_config = secc_config
         self.meter = meter
@@ -132,7 +153,6 @@ class Evse:
         self.board = board
         self.plc = plc
         self.supervision_config = supervision_config
-        self.tx_updated_interval_s = tx_updated_interval_s
         self.observer = on_event
         self.fault_observer = on_fault
         self.power = InterlockedCharger(SimulatedCharger(secc_config.charger))
@@ -142,8 +162,10 @@ class Evse:
         self._meter_source = BegunFirst(connector.meter)
         self.connector = dataclasses.replace(connector, meter=self._meter_source)
         hooks = dict(station_hooks or {})
+        self._authorizer: OcppContractAuthorizer | None = None
         if ocpp is not None and hooks.get("contract_verifier") is not None:
-            hooks["contract_authorizer"] = OcppContractAuthorizer(ocpp)  # PnC: the CSMS authorizes the contract
+            # PnC: the CSMS authorizes the contract
+            hooks["contract_authorizer"] = self._authorizer = OcppContractAuthorizer(ocpp)
             hooks["contract_verifier"] = RepeatedRequestVerifier(hooks["contract_verifier"])  # repeats while Ongoing
         self.station = _EvseStation(self, secc_config, lambda _: self.connector, **hooks)
         self.server = SeccServer(self.station, interface=config.interface, port=config.port,
@@ -218,9 +240,14 @@ class Evse:
             seal = await self._journaled(self.meter.seal_session, tx.transaction_id, RESTART)
             reason = self._seal_reason(tx.transaction_id) or RESTART
             trigger, stopped = stop_reasons(reason)
-            await tx.end(seal, stopped_reason=stopped, trigger_reason=trigger)
+            begin = None if tx.has_begin else await self._journaled(self._metering_begin, tx.transaction_id)
+            await tx.end(seal, stopped_reason=stopped, trigger_reason=trigger, begin=begin)
             self.recovered.append(tx.transaction_id)
             log_event(_log, "transaction_recovered", transaction_id=tx.transaction_id, reason=reason)
+
+    def _metering_begin(self, meter_session: str) -> SignedReading:
+        """The signed begin of a metering session (also of the empty one an early seal opened)."""
+        return SignedReading.from_record(self.meter.journal.session_begin(meter_session))
 
     def _seal_reason(self, meter_session: str) -> str | None:
         seals = self.meter.journal.records(kind="session_seal", session_id=meter_session)
@@ -236,6 +263,7 @@ class Evse:
             if self.supervisor is not None:
                 self.supervisor.begin_session()
             self._submit(self._status("Occupied"))
+            self._submit(self._reach(record, "EVConnected", self._token(record)))
         elif isinstance(event, Authorized):
             self._on_authorized(event)
         elif isinstance(event, ServiceSelected):
@@ -246,9 +274,11 @@ class Evse:
                 record.power_on = True
                 if self.board is not None:
                     self._submit(self._contactor(True))
+                self._submit(self._reach(record, "PowerPathClosed", self._token(record)))
         elif isinstance(event, SessionSealed):
             record = self.sessions.get(event.session_id)
             if record is not None:
+                record.seal_reported = True
                 self._submit(self._end_transaction(record, event.reason))
         elif isinstance(event, SessionEnded):
             self._connections = [s for s in self._connections if s.state is not SeccState.ENDED]
@@ -263,6 +293,7 @@ class Evse:
     def _on_authorized(self, event: Authorized) -> None:
         record = self.sessions[event.session_id]
         record.identity, record.method = event.identity, event.method
+        self._submit(self._reach(record, "Authorized", self._token(record)))
 
     def _on_service_selected(self, event: ServiceSelected) -> None:
         record = self.sessions[event.session_id]
@@ -275,13 +306,18 @@ class Evse:
                                         ocmf_user(record.method, record.identity), charging,
                                         "DC" if event.service.startswith("dc") else "AC")
         self._meter_source.pending[record.session_id] = begin
-        self._submit(self._start_transaction(record, asyncio.wrap_future(begin)))
+        self._submit(self._reach(record, "DataSigned", self._token(record), asyncio.wrap_future(begin)))
 
     def _begin_metering(self, meter_session: str, user: OcmfUser, charging: bool | None,
                         current_type: str) -> SignedReading | None:
         if self.meter.journal.session_state(meter_session) is not None:
             return None  # a resumed session continues its metering session and transaction
         return self.meter.begin_session(meter_session, user=user, charging=charging, current_type=current_type)
+
+    def _refused(self, record: SessionRecord) -> bool:
+        """The CSMS refused the session's contract and it never got authorized."""
+        return (not record.identity and self._authorizer is not None
+                and self._authorizer.decision(record.session_id) is False)
 
     # ---- supervision fault -------------------------------------------------------------------------------------
     async def abort(self, code: str, detail: str) -> None:
@@ -309,6 +345,9 @@ class Evse:
                 # A fault before authorization (or with no machine left) still leaves a sealed, empty session.
                 self.meter.begin_session(record.meter_session)
             record.seal = self.meter.seal_session(record.meter_session, code)  # the seal taken above, if any
+            if not record.seal_reported:  # no machine sealed it (none left): end its transaction here
+                record.seal_reported = True
+                self._submit(self._end_transaction(record, code))
         self._connections = [s for s in self._connections if s.state is not SeccState.ENDED]
         if self.board is not None:
             await self._contactor(False)
@@ -343,20 +382,46 @@ class Evse:
         except PilotBoardError as exc:  # the board refuses to close on a faulted pilot: that is its job
             log_event(_log, "contactor_refused", logging.WARNING, code=exc.code, closed=closed, error=str(exc))
 
-    async def _start_transaction(self, record: SessionRecord, begun: Awaitable[SignedReading | None]) -> None:
-        begin = await begun
-        if self.ocpp is None or record.ended or begin is None:
+    @staticmethod
+    def _token(record: SessionRecord) -> dict | None:
+        """The idToken as of now (taken when the event happens: the step that reports it runs later)."""
+        if not record.identity:
+            return None
+        return id_token(record.identity, "eMAID" if record.method == "PnC" else "Local")
+
+    async def _reach(self, record: SessionRecord, point: str, token: dict | None,
+                     begun: Awaitable[SignedReading | None] | None = None) -> None:
+        """The session reached a TxStartPoint point: open the transaction if it is a configured start point and
+        none is open, else report what the point adds to the open one (idToken, signed begin)."""
+        if begun is not None:
+            record.begin = await begun
+            if record.begin is None:
+                return  # a resumed session continues its metering session and transaction
+        if self.ocpp is None or record.ended or point in record.reached:
             return
-        token = id_token(record.identity, "eMAID" if record.method == "PnC" else "Local")
-        record.transaction = await self.ocpp.start_transaction(
-            begin, self.meter.public_key_der(), evse_id=self.config.id, connector_id=1, id_token=token,
-            transaction_id=record.meter_session)
-        if self.tx_updated_interval_s > 0:
+        record.reached.add(point)
+        if record.transaction is None:
+            if point not in self.ocpp.config.tx_start_points():
+                return
+            trigger, charging_state = TX_START_TRIGGERS[point]
+            record.transaction = await self.ocpp.start_transaction(
+                record.begin, self.meter.public_key_der(), evse_id=self.config.id, connector_id=1, id_token=token,
+                trigger_reason=trigger, charging_state=charging_state, transaction_id=record.meter_session)
             record.updater = asyncio.create_task(self._periodic_updates(record))
+        elif point == "Authorized" and token is not None:
+            await record.transaction.authorized(token, time.time())
+        elif point == "DataSigned" and not record.transaction.has_begin:
+            await record.transaction.signed_begin(record.begin)
 
     async def _periodic_updates(self, record: SessionRecord) -> None:
+        """An Updated every SampledDataCtrlr.TxUpdatedInterval (0 = none); a new value counts from the last one."""
+        loop = asyncio.get_running_loop()
+        last = loop.time()
         while True:
-            await asyncio.sleep(self.tx_updated_interval_s)
+            interval = self.ocpp.config.tx_updated_interval
+            if await self.ocpp.sleep_unless_reconfigured(last + interval - loop.time() if interval > 0 else None):
+                continue
+            last = loop.time()
             self._submit(self._update(record))
 
     async def _update(self, record: SessionRecord) -> None:
@@ -378,10 +443,15 @@ class Evse:
         if record.seal is None:  # the machine's seal, taken once: this returns it
             record.seal = await self._journaled(self.meter.seal_session, record.meter_session, code)
         if record.transaction is None:
+            if self.ocpp is not None:
+                log_event(_log, "seal_without_transaction", logging.WARNING, code="TX_START_POINT_NOT_REACHED",
+                          session_id=record.meter_session, reason=code,
+                          start_point=self.ocpp.config.tx_start_point)
             return
-        if record.fault is not None:
-            await record.transaction.end_for_fault(record.seal, record.fault)
-        else:
-            trigger, stopped = stop_reasons(NORMAL if reason == NORMAL else reason)
-            await record.transaction.end(record.seal, stopped_reason=stopped, trigger_reason=trigger)
+        begin = None if record.transaction.has_begin else await self._journaled(self._metering_begin,
+                                                                               record.meter_session)
+        trigger, stopped = stop_reasons(record.fault or reason)
+        if record.fault is None and self._refused(record):
+            trigger, stopped = REFUSED_AUTHORIZATION
+        await record.transaction.end(record.seal, stopped_reason=stopped, trigger_reason=trigger, begin=begin)
         log_event(_log, "transaction_ended", transaction_id=record.transaction.transaction_id, reason=code)

@@ -76,7 +76,9 @@ class SiteGateway:
             self.meters[connector.id] = meter
             ocpp = None
             if self._journal is not None:
-                ocpp_config = OcppConfig.from_dict({**config.ocpp, "station_id": config.station_id(connector)})
+                # [ocpp] may name SampledDataCtrlr.TxUpdatedInterval itself; else the site's tx_updated_interval_s.
+                ocpp_config = OcppConfig.from_dict({"tx_updated_interval": config.tx_updated_interval_s, **config.ocpp,
+                                                    "station_id": config.station_id(connector)})
                 ocpp = OcppClient(ocpp_config, self._journal, connectors=[(connector.id, 1)],
                                   queue_worker=self._ocpp_queue_worker)
                 await ocpp.__aenter__()
@@ -85,7 +87,7 @@ class SiteGateway:
                        **self.overrides.get(connector.id, {})}
             evse = Evse(connector, config.secc_for(connector), meter, ocpp, ssl_context=ssl_context,
                         station_hooks=hooks, supervision_config=supervision,
-                        tx_updated_interval_s=config.tx_updated_interval_s, trace=self.trace,
+                        trace=self.trace,
                         on_event=self._observer(connector.id), on_fault=self._fault_observer(connector.id),
                         **options)
             self.evses[connector.id] = evse

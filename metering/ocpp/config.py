@@ -75,8 +75,11 @@ class OcppConfig:
     tx_updated_interval: float = _var(0.0, "SampledDataCtrlr.TxUpdatedInterval", minimum=0, unit="s")
     # Where the site gateway opens the transaction (members of TX_START_POINTS, the first reached wins):
     # EVConnected = the ISO 15118 session starts, Authorized, DataSigned = the metering session's signed begin
-    # (service selection), PowerPathClosed = the first power request.
-    tx_start_point: str = _var("EVConnected", "TxCtrlr.TxStartPoint", "MemberList", values=TX_START_POINTS)
+    # (service selection), PowerPathClosed = the first power request. Default Authorized: Started names who pays,
+    # and every authorized session has a transaction with its signed begin and end, even one that ends before
+    # service selection; a never-authorized session (zero energy: no power before service selection) has none
+    # unless EVConnected is set.
+    tx_start_point: str = _var("Authorized", "TxCtrlr.TxStartPoint", "MemberList", values=TX_START_POINTS)
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
