@@ -231,11 +231,10 @@ class Evse:
         for tx in self.ocpp.open_transactions():
             if tx.evse_id != self.config.id:
                 continue
-            state = self.meter.journal.session_state(tx.transaction_id)
-            if state is None:
-                log_event(_log, "recovery_unknown_session", logging.ERROR, code="ERR_SITE_RECOVERY",
-                          transaction_id=tx.transaction_id)
-                continue
+            if self.meter.journal.session_state(tx.transaction_id) is None:
+                # Opened before service selection (TxStartPoint EVConnected/Authorized), killed before the metering
+                # session began: an empty session, sealed for the restart, carries the Ended's signed values.
+                await self._journaled(self.meter.begin_session, tx.transaction_id)
             # Returns the recovery seal the meter took when it started (or seals now, once).
             seal = await self._journaled(self.meter.seal_session, tx.transaction_id, RESTART)
             reason = self._seal_reason(tx.transaction_id) or RESTART

@@ -43,6 +43,13 @@ async def _eim_session(data_dir, start_point: str | None, fault: bool = False):
             for e in csms.record.transaction_events]
 
 
+async def test_start_point_power_path_closed_opens_charging_at_the_first_power_request(tmp_path):
+    record, events = await _eim_session(tmp_path, "PowerPathClosed")
+    assert events == [("Started", "ChargingStateChanged", ["Transaction.Begin"], True),
+                      ("Ended", "ChargingStateChanged", ["Transaction.Begin", "Transaction.End"], False)]
+    assert record.transaction_events[0]["transactionInfo"]["chargingState"] == "Charging"
+
+
 async def test_by_default_a_fault_after_authorization_before_service_selection_ends_with_the_seal(tmp_path):
     from metering import Journal
     record, events = await _eim_session(tmp_path, None, fault=True)
@@ -80,3 +87,33 @@ async def test_start_point_data_signed_set_by_the_csms_opens_with_the_signed_beg
     _, events = await _eim_session(tmp_path, "DataSigned")
     assert events == [("Started", "SignedDataReceived", ["Transaction.Begin"], True),
                       ("Ended", "ChargingStateChanged", ["Transaction.Begin", "Transaction.End"], False)]
+
+
+async def test_a_transaction_opened_before_the_metering_session_is_ended_with_a_signed_seal_after_a_restart(
+        tmp_path):
+    from metering import Journal
+    from metering.ocpp import id_token
+    tid = "0123456789abcdef"
+    async with LocalCsms(heartbeat_interval=3600) as csms:
+        config = SiteConfig(connectors=(ConnectorConfig(1, sdp_port=None, services=("ac",)),), tls=False,
+                            data_dir=str(tmp_path), meter_time_scale=60.0, tx_updated_interval_s=0.0,
+                            ocpp={"csms_url": csms.url})
+        async with SiteGateway(config) as site:  # stopped right after Started (Authorized): no metering session yet
+            await site.ocpp[1].wait_online(10)
+            await site.ocpp[1].start_transaction(None, site.meters[1].public_key_der(), evse_id=1,
+                                                 id_token=id_token("EVCC01", "Local"), transaction_id=tid)
+            await site.ocpp[1].wait_idle(10)
+        async with SiteGateway(config) as site:
+            assert site.evses[1].recovered == [tid]
+            await site.drain(timeout=30)
+    journal = Journal(str(tmp_path / "meter-1.sqlite"))
+    try:
+        [begin] = journal.records(kind="session_begin", session_id=tid)
+        [seal] = journal.records(kind="session_seal", session_id=tid)
+    finally:
+        journal.close()
+    started, ended = csms.events(tid)
+    assert (ended["eventType"], ended["transactionInfo"]["stoppedReason"], seal.body["reason"]) == (
+        "Ended", "Reboot", "restart")
+    assert {(v.context, v.ocmf) for v in csms.record.signed_values} == {("Transaction.Begin", begin.body["ocmf"]),
+                                                                        ("Transaction.End", seal.body["ocmf"])}
