@@ -1,8 +1,14 @@
 """Fixtures shared by every test package: one set of PKIs per test session (creating one costs a few hundred
 milliseconds of key generation, and no test changes the certificates it is given)."""
 import pytest
+from hypothesis import HealthCheck, settings
 
 from certs import PkiConfig, create_pki
+
+# Property tests judge the code, not the machine's speed: no per-example deadline and no "data generation is too
+# slow" health check (both trip on a loaded CI box). Explicit @settings inherit this for what they leave unset.
+settings.register_profile("suite", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("suite")
 
 
 @pytest.fixture(scope="session")

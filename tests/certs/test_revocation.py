@@ -196,7 +196,7 @@ def signed_crl(pki_p521):
     return crl.public_bytes(serialization.Encoding.DER)
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(data=st.data())
 def test_mutated_or_random_crl_files_give_typed_errors_and_never_vouch_for_a_certificate(pki_p521, signed_crl,
                                                                                          tmp_path_factory, data):

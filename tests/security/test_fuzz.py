@@ -12,7 +12,7 @@ from iso15118.security import (SignatureError, sign_authorization_req, sign_mete
 
 from .helpers import metering_confirmation_req, pnc_authorization_req, signed_metering_data
 
-FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 
 
 @pytest.fixture(scope="module")
