@@ -393,9 +393,10 @@ class Evse:
         """The session reached a TxStartPoint point: open the transaction if it is a configured start point and
         none is open, else report what the point adds to the open one (idToken, signed begin)."""
         if begun is not None:
-            record.begin = await begun
-            if record.begin is None:
+            begin = await begun
+            if begin is None:
                 return  # a resumed session continues its metering session and transaction
+            record.begin = begin
         if self.ocpp is None or record.ended or point in record.reached:
             return
         record.reached.add(point)
