@@ -27,6 +27,11 @@ def run_and_kill(journal_path, key_path, seed, rng):
             lines.append(line.split())
             line = proc.stdout.readline()
         assert line.startswith("ready"), "child died before it was ready"
+        # Killed at a random point after its first acknowledgement (however slow this machine is to get there),
+        # so every round has acknowledged work at stake.
+        first = proc.stdout.readline()
+        assert first.startswith("ack"), "child died before its first acknowledgement"
+        lines.append(first.split())
         time.sleep(rng.uniform(0.0, 0.25))
         os.kill(proc.pid, signal.SIGKILL)
         lines += [line.split() for line in proc.stdout.read().splitlines()]
@@ -47,7 +52,7 @@ def test_sigkill_at_random_points_loses_nothing_acknowledged_and_seals_open_sess
                 acked.append((int(fields[1]), fields[2], fields[3], int(fields[4])))
             elif fields[0] == "recovered":
                 recovered.append(fields[2])
-    assert len(acked) > ROUNDS, "the children should have acknowledged work before being killed"
+    assert len(acked) >= ROUNDS, "every child acknowledged work before being killed"
 
     meter = Meter(MeterConfig(journal_path=journal_path, key_path=key_path), clock=SimulatedClock())
     recovered += [r.session_id for r in meter.recovered]
