@@ -144,7 +144,9 @@ def test_ev_keeps_asking_until_a_late_secc_starts(caplog):
             stop.set()
         assert answered.result(timeout=5) == [1]
     assert response.port == 50000
-    assert requests_sent(caplog)[0] >= 3
+    # Every 250 ms for the SECC's 0.6 s: 3 requests when both threads start together; at least the unanswered
+    # first one and a retry even if a loaded box starts the EV's thread up to 0.6 s late.
+    assert requests_sent(caplog)[0] >= 2
 
 
 def test_each_charging_point_answers_only_on_its_own_interface():
