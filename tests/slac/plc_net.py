@@ -128,10 +128,20 @@ async def tcp_transfer(client: socket.socket, server: socket.socket, address: tu
     await asyncio.wait_for(loop.sock_connect(client, address), 3)
     conn, _ = await asyncio.wait_for(loop.sock_accept(server), 3)
     conn.setblocking(False)
-    await loop.sock_sendall(client, payload)
-    client.shutdown(socket.SHUT_WR)
+
+    async def send() -> None:
+        await loop.sock_sendall(client, payload)
+        client.shutdown(socket.SHUT_WR)
+    # Read while sending: the payload is larger than what the socket buffers of a fresh namespace hold before
+    # the reader drains them (send queue + receive window ~200 KB, and autotuning grows them only as the
+    # receiver reads), so sending all of it first could wait forever.
+    sending = asyncio.create_task(send())
     received = b""
-    while chunk := await asyncio.wait_for(loop.sock_recv(conn, 65536), 3):
-        received += chunk
-    conn.close()
+    try:
+        while chunk := await asyncio.wait_for(loop.sock_recv(conn, 65536), 3):
+            received += chunk
+        await asyncio.wait_for(sending, 3)
+    finally:
+        sending.cancel()
+        conn.close()
     return received
