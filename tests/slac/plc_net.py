@@ -16,18 +16,7 @@ from slac.powerline import PowerlineConfig
 from slac.powerline_aio import AsyncPowerline
 from tests.netns import Endpoint, in_netns, ip, topology
 
-# Timers for matches across namespaces, threads or processes: shortened, but with room for the 100-300 ms a
-# loaded CI machine may take to schedule a peer. With `shortened()`'s 0.1 s sounding window the EVSE saw no
-# profile at all in it three attempts running (SLAC_NO_MATCH, "no CM_ATTEN_CHAR.IND within
-# TT_EV_atten_results"), and its 50 ms per request/response are lost the same way. The EVSE closes its window
-# as soon as every sound is in, and the response/sequence timers cost nothing when peers answer at once; the EV
-# always waits its whole TT_EV_atten_results (any EVSE may answer): 0.4 s more per match.
-LOADED_BOX_TIMERS = dict(tt_evse_match_mnbc=0.3, tt_ev_atten_results=0.6, tt_match_response=0.3,
-                         tt_match_sequence=0.4)
-LOADED_BOX = SlacConfig.shortened(**LOADED_BOX_TIMERS)
-# Where a test counts every sound: a 0.5 s window (the spec's is 0.6 s), so a loaded machine's scheduling delay
-# does not push a profile past the end of the window the way FAST's 0.1 s can.
-WIDE_WINDOW = SlacConfig.shortened(**{**LOADED_BOX_TIMERS, "tt_evse_match_mnbc": 0.5, "tt_ev_atten_results": 1.0})
+WIDE_WINDOW = SlacConfig.shortened(tt_evse_match_mnbc=0.5, tt_ev_atten_results=1.0)
 
 
 @dataclass

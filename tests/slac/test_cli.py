@@ -11,7 +11,7 @@ from scapy.utils import wrpcap
 
 from slac import PowerlineConfig
 from slac.frames import BROADCAST, CmAttenCharInd, CmSlacParmReq, build_frame
-from tests.slac.plc_net import LOADED_BOX_TIMERS, netns_run, plc_net
+from tests.slac.plc_net import netns_run, plc_net
 
 EV, EVSE = "02:00:00:00:00:01", "02:00:00:00:00:02"
 
@@ -63,14 +63,13 @@ async def test_evse_pev_and_powerline_commands_match_as_separate_processes():
         async with asyncio.timeout(30):  # interpreter + scapy start-up, however long this machine takes
             while b"PowerlineReady" not in powerline_err and (line := await powerline.stderr.readline()):
                 powerline_err += line
-        # Three interpreters on a possibly loaded machine: the LOADED_BOX timers, and an EV that repeats its
-        # attempts for 10 s in case the EVSE process is not listening yet when the EV's first request goes out.
-        timers = [f"--set={name}={value}" for name, value in LOADED_BOX_TIMERS.items()]
+        # Three interpreters on a possibly loaded machine: an EV that repeats its attempts for 10 s in case the
+        # EVSE process is not listening yet when the EV's first request goes out.
         evse = netns_run(net.evses[0].endpoint.netns, "-m", "iso15118", "slac", "evse", "-i",
-                          net.evses[0].endpoint.ifname, "--fast", "--json", "--set", "tt_evse_slac_init=20", *timers)
+                          net.evses[0].endpoint.ifname, "--fast", "--json", "--set", "tt_evse_slac_init=20")
         await asyncio.sleep(0.5)  # the EVSE starts first, as after CP state B
         pev = netns_run(net.ev.endpoint.netns, "-m", "iso15118", "slac", "pev", "-i", net.ev.endpoint.ifname,
-                         "--fast", "--json", "--set", "tt_matching_repetition=10", *timers)
+                         "--fast", "--json", "--set", "tt_matching_repetition=10")
         (pev_code, pev_out, pev_err), (evse_code, evse_out, evse_err) = await pev, await evse
         powerline.terminate()  # SIGTERM: the powerline stops cleanly
         _, rest = await asyncio.wait_for(powerline.communicate(), 5)

@@ -154,8 +154,9 @@ async def test_attenuation_between_thresholds_is_confirmed_with_cm_validate():
 
 
 async def test_validation_failure_means_no_match():
-    config = SlacConfig.shortened(evse_supports_validate=False, tt_evse_match_session=0.3,
-                                  tt_matching_repetition=0.5)
+    # one attempt (repetition 0.5 s); the EVSE's session timer (shortened: 1 s) outlasts the EV's wait for
+    # attenuation results, so the EVSE is still there to refuse the validation
+    config = SlacConfig.shortened(evse_supports_validate=False, tt_matching_repetition=0.5)
     attenuation = (config.c_ev_match_signalattn_direct + config.c_ev_match_signalattn_indirect) / 2
     async with AsyncPowerline(PowerlineConfig(seed=4)) as plc:
         ev = plc.attach_memory("ev", EV)

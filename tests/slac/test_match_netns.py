@@ -12,10 +12,10 @@ import pytest
 
 from slac import MatchFailed, Matched, PowerlineConfig, SlacConfig, nid_from_nmk, run_evse, run_pev
 from tests.netns import in_netns
-from tests.slac.plc_net import LOADED_BOX, LOADED_BOX_TIMERS, WIDE_WINDOW, plc_net, tcp_transfer
+from tests.slac.plc_net import WIDE_WINDOW, plc_net, tcp_transfer
 
 pytestmark = pytest.mark.netns
-FAST = LOADED_BOX
+FAST = SlacConfig.shortened()
 log = logging.getLogger("slac.tests")
 
 
@@ -91,7 +91,7 @@ async def test_pev_picks_the_lowest_attenuation_of_three_evses():
 
 
 async def test_high_attenuation_is_rejected_after_all_attempts():
-    config = SlacConfig.shortened(**LOADED_BOX_TIMERS, tt_evse_match_session=0.3)
+    config = SlacConfig.shortened(tt_evse_match_session=0.3)
     with plc_net(evses=1) as net:
         pev, (evse,), _ = await _match(net, PowerlineConfig(seed=4), [35.0], config)
         assert isinstance(pev, MatchFailed) and pev.code == "SLAC_NO_MATCH"
@@ -113,7 +113,7 @@ async def test_lost_sounds_and_profiles_still_match_when_enough_arrive():
 
 @pytest.mark.faults
 async def test_timeouts_end_both_roles_cleanly():
-    config = SlacConfig.shortened(**LOADED_BOX_TIMERS, tt_evse_slac_init=0.3)
+    config = SlacConfig.shortened(tt_evse_slac_init=0.3)
     with plc_net(evses=1) as net:
         async with net.powerline(PowerlineConfig()):
             started = time.perf_counter()
