@@ -47,12 +47,6 @@ def test_dropped_tcp_connection_is_sealed_by_the_secc(request_name):
     assert [e.reason for e in _sealed(result)] == ["CONNECTION_LOST"]
 
 
-@pytest.fixture(scope="module")
-def pki(tmp_path_factory):
-    from certs import PkiConfig, create_pki
-    return create_pki(tmp_path_factory.mktemp("pki"), PkiConfig())
-
-
 def _pnc_run(pki, fault):
     from iso15118.secc import Station
     from iso15118.security.session_hooks import ContractSigner, ContractVerifier, MeteringVerifier

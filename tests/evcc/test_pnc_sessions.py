@@ -10,18 +10,6 @@ from iso15118.security.session_hooks import (CertificateInstallationService, Con
 from iso15118.session.events import Authorized, SessionSealed
 
 
-@pytest.fixture(scope="module")
-def pki(tmp_path_factory):
-    from certs import PkiConfig, create_pki
-    return create_pki(tmp_path_factory.mktemp("pki"), PkiConfig())
-
-
-@pytest.fixture(scope="module")
-def other_pki(tmp_path_factory):
-    from certs import PkiConfig, create_pki
-    return create_pki(tmp_path_factory.mktemp("other"), PkiConfig())
-
-
 def _station(pki, **config):
     verifier = ContractVerifier([pki.load_certificate("mo_root")])
     service = CertificateInstallationService([pki.load_certificate("oem_root")], pki.load_private_key("contract"),

@@ -15,18 +15,6 @@ from iso15118.secc.metered import metered_connector
 from iso15118.session.events import SessionSealed
 
 
-@pytest.fixture(scope="module")
-def pki(tmp_path_factory):
-    from certs import PkiConfig, create_pki
-    return create_pki(tmp_path_factory.mktemp("pki"), PkiConfig())
-
-
-@pytest.fixture(scope="module")
-def other_pki(tmp_path_factory):
-    from certs import PkiConfig, create_pki
-    return create_pki(tmp_path_factory.mktemp("other"), PkiConfig())
-
-
 @pytest.fixture
 def meter(tmp_path):
     from metering import Meter, MeterConfig

@@ -1,7 +1,6 @@
 """Our EVCC against our SECC over real sockets on loopback: plain TCP, TLS 1.3 (-20 profile), SDP, several
 sessions in one SECC process, pause/resume across two TLS connections."""
 import asyncio
-import ssl
 
 import pytest
 
@@ -11,12 +10,6 @@ from iso15118.secc import SeccConfig, Station
 from iso15118.secc.server import SeccServer
 from iso15118.session.events import SessionSealed
 from iso15118.session.tls_contexts import ev_context, secc_context
-
-
-@pytest.fixture(scope="module")
-def pki(tmp_path_factory):
-    from certs import PkiConfig, create_pki
-    return create_pki(tmp_path_factory.mktemp("pki"), PkiConfig())
 
 
 def _fast(**kwargs) -> EvConfig:

@@ -3,19 +3,11 @@ must not stall the event loop of the sessions already running (each -20 handshak
 P-521 work done inside the loop turn), and a silent TCP peer must not hold up the EVs behind it."""
 import asyncio
 
-import pytest
-
 from iso15118.evcc import EvConfig, Evcc
 from iso15118.evcc.client import run_session
 from iso15118.secc import SeccConfig, Station
 from iso15118.secc.server import SeccServer
 from iso15118.session.tls_contexts import ev_context, secc_context
-
-
-@pytest.fixture(scope="module")
-def pki(tmp_path_factory):
-    from certs import PkiConfig, create_pki
-    return create_pki(tmp_path_factory.mktemp("pki"), PkiConfig())
 
 
 async def test_handshakes_of_evs_connecting_at_once_start_one_interval_apart(pki):
